@@ -1,0 +1,45 @@
+/** What CLI commands share: the loaded config and the store, opened once per command. @module */
+import type { Command } from 'commander';
+import type { AirclutchConfig } from '../config/config-schema.ts';
+import { loadConfig } from '../config/load-config.ts';
+import type { Db } from '../store/create-db.ts';
+import { openStore } from '../store/open-store.ts';
+
+/** The config for this invocation, honouring the global `--config` flag. */
+export async function configFor(cmd: Command): Promise<AirclutchConfig> {
+  const opts = cmd.optsWithGlobals() as { config?: string };
+  return loadConfig(opts.config ? { path: opts.config } : {});
+}
+
+/** Runs `fn` with a migrated store, closing it afterwards. */
+export async function withStore<T>(config: AirclutchConfig, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openStore(config);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Prints rows as JSON (for `--json`) or as an aligned table. */
+export function printTable(rows: Record<string, unknown>[], json: boolean | undefined): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write('(none)\n');
+    return;
+  }
+  const cols = Object.keys(rows[0]!);
+  const cell = (v: unknown) =>
+    v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(`${line(cols.map((c) => c.toUpperCase()))}\n`);
+  for (const r of rows) process.stdout.write(`${line(cols.map((c) => cell(r[c])))}\n`);
+}

@@ -1,0 +1,33 @@
+/** The `airclutch` command line: argument parsing only, over the same library functions the API uses. @module */
+import { Command, CommanderError } from 'commander';
+import { isAirclutchError } from '../lib/errors.ts';
+import { dbCommand } from './commands/db-command.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('airclutch')
+    .description('Trust-aware workflow orchestration for TypeScript')
+    .option('-c, --config <file>', 'config file (default: airclutch.config.{ts,yaml} in the current folder)')
+    .showHelpAfterError()
+    .exitOverride();
+  program.addCommand(dbCommand());
+  return program;
+}
+
+/** Runs the CLI. Domain errors print their code and message; exit status 1 (2 for usage errors). */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isAirclutchError(e)) {
+      process.stderr.write(`error[${e.code}]: ${e.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,38 @@
+/** The shape of `airclutch.config.ts` / `airclutch.config.yaml`: one zod schema per capability, composed here. @module */
+import { z } from 'zod';
+
+/** An environment groups DAG folders and policy folders: `dev`, `staging`, `prod`. */
+export const environmentSchema = z.object({
+  /** Folders of DAG `.ts` files, relative to the config file. */
+  dags: z.array(z.string()).default([]),
+  /** Folders of shared `.cedar` policies, relative to the config file. */
+  policies: z.array(z.string()).default([]),
+});
+
+export const engineConfigSchema = z.object({
+  /** Task attempts that may run at once in this process. */
+  concurrency: z.number().int().min(1).max(10_000).default(32),
+  /** How long SIGTERM waits for running tasks before it stops them. */
+  shutdownGraceMs: z.number().int().min(0).default(30_000),
+  /** Default for DAGs that do not set `maxActiveRuns`. */
+  defaultMaxActiveRuns: z.number().int().min(1).default(16),
+});
+
+export const configSchema = z.object({
+  /** Where the embedded database, logs and caches live. */
+  dataDir: z.string().default('.airclutch'),
+  /** `sqlite:` path or `postgres://` URL. Defaults to `<dataDir>/airclutch.db`. */
+  databaseUrl: z.string().optional(),
+  /** The environment used when a command names none. */
+  defaultEnv: z.string().default('dev'),
+  environments: z.record(z.string(), environmentSchema).default({ dev: { dags: ['dags'], policies: [] } }),
+  engine: engineConfigSchema.default(engineConfigSchema.parse({})),
+});
+
+export type AirclutchConfigInput = z.input<typeof configSchema>;
+export type AirclutchConfig = z.output<typeof configSchema> & {
+  /** The folder paths in the config are relative to this one. */
+  rootDir: string;
+  /** Where the config came from, for messages. */
+  source: string;
+};

@@ -1,0 +1,69 @@
+/** Finds, loads and validates the Airclutch config, then applies environment-variable overrides. @module */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { AirclutchError } from '../lib/errors.ts';
+import { formatIssues } from '../lib/format-issues.ts';
+import { type AirclutchConfig, type AirclutchConfigInput, configSchema } from './config-schema.ts';
+
+const CANDIDATES = ['airclutch.config.ts', 'airclutch.config.yaml', 'airclutch.config.yml'];
+
+/** Typed helper for `airclutch.config.ts`: `export default defineConfig({ ... })`. */
+export function defineConfig(config: AirclutchConfigInput): AirclutchConfigInput {
+  return config;
+}
+
+/**
+ * Loads the config file (from `AIRCLUTCH_CONFIG`, the given path, or the first of
+ * `airclutch.config.{ts,yaml,yml}` in `cwd`), validates it, and applies overrides:
+ * `AIRCLUTCH_DATABASE_URL`, `AIRCLUTCH_DATA_DIR`, `AIRCLUTCH_DEFAULT_ENV`.
+ *
+ * @example
+ * const config = await loadConfig({ cwd: process.cwd() });
+ */
+export async function loadConfig(
+  options: { cwd?: string; path?: string; env?: NodeJS.ProcessEnv; overrides?: AirclutchConfigInput } = {},
+): Promise<AirclutchConfig> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.path ?? env.AIRCLUTCH_CONFIG;
+  const file = explicit ? resolve(cwd, explicit) : CANDIDATES.map((c) => resolve(cwd, c)).find(existsSync);
+  if (explicit && !existsSync(file!)) {
+    throw new AirclutchError('CONFIG_INVALID', `config file ${file} does not exist`);
+  }
+  const raw = file ? await readConfigFile(file) : {};
+  const merged = { ...raw, ...options.overrides };
+  if (env.AIRCLUTCH_DATABASE_URL) merged.databaseUrl = env.AIRCLUTCH_DATABASE_URL;
+  if (env.AIRCLUTCH_DATA_DIR) merged.dataDir = env.AIRCLUTCH_DATA_DIR;
+  if (env.AIRCLUTCH_DEFAULT_ENV) merged.defaultEnv = env.AIRCLUTCH_DEFAULT_ENV;
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new AirclutchError(
+      'CONFIG_INVALID',
+      `${file ?? 'config'} is invalid:\n${formatIssues(parsed.error.issues)}`,
+      { details: { issues: parsed.error.issues } },
+    );
+  }
+  const rootDir = file ? dirname(file) : cwd;
+  return {
+    ...parsed.data,
+    dataDir: resolve(rootDir, parsed.data.dataDir),
+    rootDir,
+    source: file ?? '(defaults)',
+  };
+}
+
+async function readConfigFile(file: string): Promise<AirclutchConfigInput> {
+  try {
+    if (file.endsWith('.ts')) {
+      const mod = (await import(pathToFileURL(file).href)) as { default?: AirclutchConfigInput };
+      return mod.default ?? {};
+    }
+    return (parseYaml(readFileSync(file, 'utf8')) as AirclutchConfigInput | null) ?? {};
+  } catch (e) {
+    throw new AirclutchError('CONFIG_INVALID', `could not read ${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}

@@ -1,0 +1,56 @@
+/** Opens the store: SQLite by default, PostgreSQL for a `postgres://` URL. Both share one schema. @module */
+import { resolve } from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.ts';
+import { createSqliteDialect } from './sqlite-dialect.ts';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** A handle to the store. `kysely` runs queries; `dialect` lets the few dialect-specific queries choose. */
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** For messages: the file or the server, never a password. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+// BIGINT columns hold epoch milliseconds and counters that fit in a double.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface CreateDbOptions {
+  /** `postgres://…` or `sqlite:<path>` or a bare path. */
+  url: string;
+  /** PostgreSQL schema to use (tests give each file its own). */
+  schema?: string;
+  poolSize?: number;
+}
+
+/**
+ * @example
+ * const db = createDb({ url: '.airclutch/airclutch.db' });
+ * await migrateToLatest(db);
+ */
+export function createDb(options: CreateDbOptions): Db {
+  const { url } = options;
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const u = new URL(url);
+    return {
+      kysely,
+      dialect: 'postgres',
+      description: `postgres://${u.host}${u.pathname}${options.schema ? ` (schema ${options.schema})` : ''}`,
+      close: () => kysely.destroy(),
+    };
+  }
+  const file = url === ':memory:' ? url : resolve(url.replace(/^sqlite:/, ''));
+  const { dialect } = createSqliteDialect(file);
+  const kysely = new Kysely<Database>({ dialect });
+  return { kysely, dialect: 'sqlite', description: file, close: () => kysely.destroy() };
+}

@@ -1,0 +1,100 @@
+/**
+ * The store's tables, as Kysely sees them. Times are epoch milliseconds (BIGINT), JSON is stored as
+ * text so that SQLite and PostgreSQL run the same queries. Each capability owns its tables and its
+ * migrations; this interface only gathers them.
+ * @module
+ */
+import type { Generated } from 'kysely';
+import type { AttemptState, RunState, TaskState } from '../engine/states.ts';
+
+export interface DagsTable {
+  env: string;
+  dag_id: string;
+  /** Content hash of the DAG's file: runs and approvals are bound to it. */
+  version: string;
+  file: string;
+  description: string | null;
+  owner: string | null;
+  /** JSON array of strings. */
+  tags: string;
+  schedule: string | null;
+  timezone: string | null;
+  /** JSON Schema of the params, as JSON text. */
+  params_schema: string;
+  catchup: number;
+  max_active_runs: number;
+  is_paused: number;
+  /** The logical date (ms) of the newest schedule tick that produced a run. */
+  last_scheduled_at: number | null;
+  updated_at: number;
+}
+
+export interface RunsTable {
+  id: string;
+  env: string;
+  dag_id: string;
+  dag_version: string;
+  state: RunState;
+  /** JSON text of the validated params. */
+  params: string;
+  params_hash: string;
+  logical_date: number | null;
+  /** Set for schedule and backfill runs, unique per DAG: a tick never makes two runs. */
+  schedule_key: string | null;
+  source: string;
+  requested_by_kind: string;
+  requested_by: string;
+  note: string | null;
+  break_glass: number;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  error: string | null;
+}
+
+export interface TaskInstancesTable {
+  run_id: string;
+  task_id: string;
+  state: TaskState;
+  /** Attempts started so far. */
+  try_number: number;
+  max_tries: number;
+  next_try_at: number | null;
+  /** JSON text of the task's return value, for `ctx.upstream()`. */
+  output: string | null;
+  error: string | null;
+  updated_at: number;
+}
+
+export interface AttemptsTable {
+  id: Generated<number>;
+  run_id: string;
+  task_id: string;
+  try_number: number;
+  state: AttemptState;
+  started_at: number;
+  ended_at: number | null;
+  error: string | null;
+  exit_code: number | null;
+  /** Which executor process holds it; crash recovery and, later, leases use it. */
+  worker_id: string;
+  heartbeat_at: number;
+}
+
+export interface TaskLogsTable {
+  id: Generated<number>;
+  attempt_id: number;
+  run_id: string;
+  task_id: string;
+  ts: number;
+  stream: string;
+  line: string;
+}
+
+export interface Database {
+  dags: DagsTable;
+  runs: RunsTable;
+  task_instances: TaskInstancesTable;
+  attempts: AttemptsTable;
+  task_logs: TaskLogsTable;
+}

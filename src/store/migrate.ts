@@ -1,0 +1,39 @@
+/** Versioned migrations: numbered, append-only, run in order by Kysely's migrator under its lock. @module */
+import { type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { AirclutchError } from '../lib/errors.ts';
+import type { Db, DialectName } from './create-db.ts';
+import { engineMigration } from './migrations/0001-engine.ts';
+
+/** Every migration, in order. Append only: a landed migration is never edited. */
+export function allMigrations(dialect: DialectName): Record<string, Migration> {
+  return {
+    '0001-engine': engineMigration(dialect),
+  };
+}
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly migrations: Record<string, Migration>) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return this.migrations;
+  }
+}
+
+/** Applies every pending migration. Returns the names applied. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: new StaticProvider(allMigrations(db.dialect)),
+    migrationTableName: 'airclutch_migrations',
+    migrationLockTableName: 'airclutch_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new AirclutchError(
+      'STORE_UNAVAILABLE',
+      `migration ${failed} failed on ${db.description}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
