@@ -72,7 +72,10 @@ export class Dag<S extends StandardSchemaV1 | undefined = undefined> {
   }
 
   /** Adds a shell task: a child process with streamed stdout/stderr; a non-zero exit fails it. */
-  shell(id: string, options: ShellTaskOptions<ParamsOf<S>>): TaskHandle<{ exitCode: number }> {
+  shell(
+    id: string,
+    options: ShellTaskOptions<ParamsOf<S>>,
+  ): TaskHandle<{ exitCode: number; lastLine: string | null }> {
     if (
       !options ||
       (typeof options.command !== 'string' &&

@@ -11,6 +11,8 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly dialect: DialectName;
+  /** The PostgreSQL schema in use, when not the default. */
+  readonly schema?: string | undefined;
   /** For messages: the file or the server, never a password. */
   readonly description: string;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export function createDb(options: CreateDbOptions): Db {
     return {
       kysely,
       dialect: 'postgres',
+      schema: options.schema,
       description: `postgres://${u.host}${u.pathname}${options.schema ? ` (schema ${options.schema})` : ''}`,
       close: () => kysely.destroy(),
     };

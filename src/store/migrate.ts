@@ -25,6 +25,8 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     provider: new StaticProvider(allMigrations(db.dialect)),
     migrationTableName: 'airclutch_migrations',
     migrationLockTableName: 'airclutch_migrations_lock',
+    // Kysely looks the migration tables up across all schemas unless told which one is ours.
+    ...(db.schema ? { migrationTableSchema: db.schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

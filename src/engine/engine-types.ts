@@ -1,0 +1,67 @@
+/** The engine's seams: where DAGs come from, how runs are requested, and what it reports. @module */
+import type { Transaction } from 'kysely';
+import type { Dag } from '../dag/dag.ts';
+import type { Principal } from '../identity/principal.ts';
+import type { Database } from '../store/database.ts';
+import type { RunState, TaskState } from './states.ts';
+
+/** Where the engine finds a DAG's current definition. The DAG registry implements it. */
+export interface DagSource {
+  find(env: string, dagId: string): { readonly dag: Dag<any>; readonly version: string } | undefined;
+}
+
+/** Where a run request came from: the gate's `source`. */
+export type RunSource = 'api' | 'ui' | 'cli' | 'schedule' | 'backfill' | 'dag' | 'chat' | 'bridge';
+
+/** A request to start a DAG, before params are validated. */
+export interface RunRequest {
+  readonly env: string;
+  readonly dagId: string;
+  readonly params?: unknown;
+  readonly source: RunSource;
+  readonly principal: Principal;
+  readonly note?: string | undefined;
+  /** Schedule and backfill runs: the tick they stand for. */
+  readonly logicalDate?: number | undefined;
+  /** Schedule and backfill runs: makes a tick produce at most one run. */
+  readonly scheduleKey?: string | undefined;
+}
+
+/**
+ * Submits run requests on behalf of the engine's own principals (the scheduler, a task triggering
+ * another DAG). The default creates the run directly; with the gate in place, it is the gate.
+ */
+export interface RunSubmitter {
+  submit(request: RunRequest): Promise<{ runId: string | null; outcome: string }>;
+}
+
+/** One state change the engine made, reported inside the transaction that made it. */
+export type EngineTransition =
+  | {
+      readonly kind: 'run';
+      readonly runId: string;
+      readonly env: string;
+      readonly dagId: string;
+      readonly from: RunState;
+      readonly to: RunState;
+      readonly error?: string | null;
+    }
+  | {
+      readonly kind: 'task';
+      readonly runId: string;
+      readonly env: string;
+      readonly dagId: string;
+      readonly taskId: string;
+      readonly from: TaskState;
+      readonly to: TaskState;
+      readonly tryNumber?: number;
+      readonly error?: string | null;
+    };
+
+export interface EngineHooks {
+  /**
+   * Called inside the transaction that makes the transitions: the audit trail records the run and
+   * task lifecycle here, and a failure rolls the transitions back.
+   */
+  onTransitions?(trx: Transaction<Database>, transitions: readonly EngineTransition[]): Promise<void>;
+}

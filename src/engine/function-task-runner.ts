@@ -1,0 +1,66 @@
+/**
+ * Runs function tasks in the engine's process. A task that ignores its AbortSignal is abandoned
+ * when the signal fires (its result is discarded): JavaScript cannot stop a promise from outside.
+ * CPU-bound work that must be killable belongs in a shell task.
+ * @module
+ */
+import { inspect } from 'node:util';
+import { describeThrown } from '../lib/errors.ts';
+import { type AttemptResult, type AttemptWork, abortFailure, type TaskRunner } from './task-runner.ts';
+
+export class FunctionTaskRunner implements TaskRunner {
+  async run(work: AttemptWork): Promise<AttemptResult> {
+    const fn = work.task.fn;
+    if (!fn) return { state: 'failed', reason: 'error', error: `task ${work.taskId} has no function` };
+    const ctx = {
+      params: work.params,
+      env: work.env,
+      dagId: work.dagId,
+      runId: work.runId,
+      taskId: work.taskId,
+      tryNumber: work.tryNumber,
+      maxTries: work.maxTries,
+      logicalDate: work.logicalDate === null ? null : new Date(work.logicalDate),
+      signal: work.signal,
+      log: (...args: unknown[]) =>
+        work.log('log', args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 4 }))).join(' ')),
+      upstream: (ref: string | { taskId: string }) =>
+        work.upstream(typeof ref === 'string' ? ref : ref.taskId),
+      trigger: work.trigger,
+    };
+    if (work.signal.aborted) return abortFailure(work.signal);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<AttemptResult>((resolve) => {
+      onAbort = () => resolve(abortFailure(work.signal));
+      work.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const ran = (async (): Promise<AttemptResult> => {
+      try {
+        const value = await fn(ctx as never);
+        return toOutput(value);
+      } catch (e) {
+        if (work.signal.aborted) return abortFailure(work.signal);
+        return { state: 'failed', reason: 'error', error: describeThrown(e) };
+      }
+    })();
+    try {
+      return await Promise.race([ran, aborted]);
+    } finally {
+      work.signal.removeEventListener('abort', onAbort!);
+    }
+  }
+}
+
+/** Outputs are stored as JSON: anything JSON cannot carry fails the attempt with a clear reason. */
+function toOutput(value: unknown): AttemptResult {
+  try {
+    const text = JSON.stringify(value) ?? 'null';
+    return { state: 'success', output: JSON.parse(text), outputJson: text };
+  } catch (e) {
+    return {
+      state: 'failed',
+      reason: 'invalid_output',
+      error: `the task's return value cannot be stored as JSON: ${(e as Error).message}`,
+    };
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Runs shell tasks as child processes in their own process group, streaming stdout and stderr into
+ * the attempt's log line by line. A non-zero exit or a signal fails the attempt. On timeout,
+ * cancellation or shutdown the group gets SIGTERM, then SIGKILL after a grace period.
+ * @module
+ */
+import { type SpawnOptions, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { describeThrown } from '../lib/errors.ts';
+import { type AttemptResult, type AttemptWork, abortFailure, type TaskRunner } from './task-runner.ts';
+
+export class ShellTaskRunner implements TaskRunner {
+  constructor(private readonly killGraceMs = 5_000) {}
+
+  async run(work: AttemptWork): Promise<AttemptResult> {
+    const spec = work.task.shell;
+    if (!spec) return { state: 'failed', reason: 'error', error: `task ${work.taskId} has no command` };
+    let command: string | readonly string[];
+    try {
+      command =
+        typeof spec.command === 'function'
+          ? spec.command({
+              params: work.params,
+              env: work.env,
+              dagId: work.dagId,
+              runId: work.runId,
+              taskId: work.taskId,
+              tryNumber: work.tryNumber,
+              logicalDate: work.logicalDate === null ? null : new Date(work.logicalDate),
+            } as never)
+          : spec.command;
+    } catch (e) {
+      return { state: 'failed', reason: 'error', error: `building the command failed: ${describeThrown(e)}` };
+    }
+    if (work.signal.aborted) return abortFailure(work.signal);
+    const env = {
+      ...process.env,
+      ...spec.env,
+      AIRCLUTCH_ENV: work.env,
+      AIRCLUTCH_DAG_ID: work.dagId,
+      AIRCLUTCH_RUN_ID: work.runId,
+      AIRCLUTCH_TASK_ID: work.taskId,
+      AIRCLUTCH_TRY_NUMBER: String(work.tryNumber),
+    };
+    const options: SpawnOptions = { cwd: spec.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] };
+    const child =
+      typeof command === 'string'
+        ? spawn('/bin/sh', ['-c', command], options)
+        : spawn(command[0]!, command.slice(1), options);
+
+    let lastLine: string | null = null;
+    const pump = (stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr') =>
+      new Promise<void>((resolve) => {
+        const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+        rl.on('line', (line) => {
+          if (name === 'stdout') lastLine = line;
+          work.log(name, line);
+        });
+        rl.on('close', resolve);
+      });
+    const streams = Promise.all([pump(child.stdout!, 'stdout'), pump(child.stderr!, 'stderr')]);
+
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), this.killGraceMs);
+    };
+    work.signal.addEventListener('abort', onAbort, { once: true });
+
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
+      (resolve) => {
+        child.once('error', (error) => resolve({ code: null, signal: null, error }));
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+      },
+    );
+    work.signal.removeEventListener('abort', onAbort);
+    clearTimeout(killTimer);
+    // Grandchildren may hold the pipes open: do not wait on them once the shell itself has exited.
+    await Promise.race([streams, new Promise((r) => setTimeout(r, 200).unref())]);
+    if (exit.signal === null && exit.code === null) killGroup(child.pid, 'SIGKILL');
+
+    if (work.signal.aborted) return abortFailure(work.signal);
+    if (exit.error)
+      return {
+        state: 'failed',
+        reason: 'error',
+        error: `could not start the command: ${exit.error.message}`,
+      };
+    if (exit.signal) {
+      return { state: 'failed', reason: 'error', error: `the process was killed by ${exit.signal}` };
+    }
+    if (exit.code !== 0) {
+      return {
+        state: 'failed',
+        reason: 'error',
+        error: `the command exited with code ${exit.code}`,
+        exitCode: exit.code!,
+      };
+    }
+    const output = { exitCode: 0, lastLine };
+    return { state: 'success', output, outputJson: JSON.stringify(output), exitCode: 0 };
+  }
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}

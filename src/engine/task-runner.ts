@@ -1,0 +1,69 @@
+/**
+ * The seam between the engine and the code a task runs. The engine claims an attempt, hands a
+ * `AttemptWork` to a `TaskRunner`, and completes the attempt with the `AttemptResult`. Runners never
+ * touch the store, so the claim-run-complete loop can move into a separate worker process.
+ * @module
+ */
+import type { TaskDefinition } from '../dag/types.ts';
+
+export interface AttemptWork {
+  readonly attemptId: number;
+  readonly runId: string;
+  readonly env: string;
+  readonly dagId: string;
+  readonly taskId: string;
+  readonly tryNumber: number;
+  readonly maxTries: number;
+  readonly params: unknown;
+  readonly logicalDate: number | null;
+  readonly task: TaskDefinition;
+  /** Aborted on timeout, cancellation and shutdown; `signal.reason` says which. */
+  readonly signal: AbortSignal;
+  upstream(taskId: string): unknown;
+  log(stream: 'log' | 'stdout' | 'stderr', line: string): void;
+  trigger(
+    dagId: string,
+    params?: Record<string, unknown>,
+  ): Promise<{ runId: string | null; outcome: string }>;
+}
+
+/** Why an attempt failed, for records and retry decisions. */
+export type FailureReason = 'error' | 'timeout' | 'cancelled' | 'shutdown' | 'crashed' | 'invalid_output';
+
+export type AttemptResult =
+  | {
+      readonly state: 'success';
+      readonly output: unknown;
+      /** The output as stored: JSON text. */
+      readonly outputJson: string;
+      readonly exitCode?: number;
+    }
+  | {
+      readonly state: 'failed';
+      readonly reason: FailureReason;
+      readonly error: string;
+      readonly exitCode?: number;
+    };
+
+export interface TaskRunner {
+  run(work: AttemptWork): Promise<AttemptResult>;
+}
+
+/** Why the engine aborted an attempt's signal. */
+export class AttemptAbort extends Error {
+  constructor(
+    readonly reason: Exclude<FailureReason, 'error' | 'crashed' | 'invalid_output'>,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AttemptAbort';
+  }
+}
+
+/** The failure an aborted signal stands for. */
+export function abortFailure(signal: AbortSignal): AttemptResult {
+  const r = signal.reason;
+  return r instanceof AttemptAbort
+    ? { state: 'failed', reason: r.reason, error: r.message }
+    : { state: 'failed', reason: 'cancelled', error: 'attempt was aborted' };
+}
