@@ -76,11 +76,14 @@ export async function bundleDagFile(file: string, root: string): Promise<BundleR
     const map = JSON.parse(result.outputFiles.find((o) => o.path.endsWith('.map'))!.text) as {
       sources: string[];
     };
-    // Absolute sources: the bundle is written elsewhere, and stack traces must name the real files.
-    map.sources = map.sources.map((s) => pathToFileURL(resolve(dirname(file), s)).href);
+    // Absolute paths: the bundle is written elsewhere, and stack traces must name the real files
+    // (Node resolves them against the bundle URL; vite-node, in tests, joins them as paths).
+    map.sources = map.sources.map((s) => resolve(dirname(file), s));
     const sourceMap = JSON.stringify(map);
     const code =
-      result.outputFiles.find((o) => o.path.endsWith('.mjs'))!.text.replace(/\/\/# sourceMappingURL=.*\s*$/, '') +
+      result.outputFiles
+        .find((o) => o.path.endsWith('.mjs'))!
+        .text.replace(/\/\/# sourceMappingURL=.*\s*$/, '') +
       `//# sourceMappingURL=data:application/json;base64,${Buffer.from(sourceMap).toString('base64')}\n`;
     const inputs = Object.keys(result.metafile.inputs)
       .map((p) => resolve(dirname(file), p.replace(/^[a-z-]+:/, '')))
@@ -106,7 +109,10 @@ function toProblem(m: Message, file: string): BundleProblem {
 async function hashInputs(inputs: readonly string[], root: string): Promise<string> {
   const h = createHash('sha256');
   for (const p of inputs) {
-    h.update(relative(root, p)).update('\0').update(await readFile(p)).update('\0');
+    h.update(relative(root, p))
+      .update('\0')
+      .update(await readFile(p))
+      .update('\0');
   }
   return h.digest('hex').slice(0, 16);
 }

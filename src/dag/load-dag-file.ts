@@ -62,7 +62,9 @@ export async function loadDagFile(
   if (!bundled.ok) {
     return {
       dags: [],
-      errors: bundled.problems.map((p) => errorAt(file, p.file === file ? p : null, p.message, p)),
+      errors: bundled.problems.map((p) =>
+        errorAt(file, p.file === file ? p : null, p.message, p, options.root),
+      ),
     };
   }
   const { bundle } = bundled;
@@ -78,12 +80,20 @@ export async function loadDagFile(
     const loc = locations.firstIn((e as Error | undefined)?.stack, new Set(bundle.inputs));
     return {
       dags: [],
-      errors: [errorAt(file, loc?.file === file ? loc : null, `import failed: ${describeThrown(e)}`, loc)],
+      errors: [
+        errorAt(
+          file,
+          loc?.file === file ? loc : null,
+          `import failed: ${describeThrown(e)}`,
+          loc,
+          options.root,
+        ),
+      ],
     };
   } finally {
     await unlink(bundlePath).catch(() => {});
   }
-  return collectDags(file, ns, bundle.version, locations, options.env);
+  return collectDags(file, ns, bundle.version, locations, options);
 }
 
 function collectDags(
@@ -91,7 +101,7 @@ function collectDags(
   ns: Record<string, unknown>,
   version: string,
   locations: BundleLocations,
-  env: string,
+  { env, root }: { env: string; root: string },
 ): LoadedDagFile {
   const dags: LoadedDag[] = [];
   const errors: DagImportError[] = [];
@@ -104,10 +114,10 @@ function collectDags(
     const problems = validateDag(value);
     if (problems.length) {
       const message = `DAG ${value.id} is invalid: ${problems.join('; ')}`;
-      errors.push({ ...errorAt(file, at, message, definedAt), dagId: value.id });
+      errors.push({ ...errorAt(file, at, message, definedAt, root), dagId: value.id });
     } else if (dags.some((d) => d.dag.id === value.id)) {
       const message = `DAG id ${value.id} is exported twice by this file`;
-      errors.push({ ...errorAt(file, at, message, definedAt), dagId: value.id });
+      errors.push({ ...errorAt(file, at, message, definedAt, root), dagId: value.id });
     } else {
       dags.push({ env, dag: value, file, version, definedAt });
     }
@@ -120,11 +130,12 @@ function errorAt(
   file: string,
   at: { line: number | null; column: number | null } | null,
   message: string,
-  actual?: { file: string; line: number | null; column: number | null } | null,
+  actual: { file: string; line: number | null; column: number | null } | null,
+  root: string,
 ): DagImportError {
   const elsewhere =
     actual && actual.file !== file
-      ? `in ${relative(process.cwd(), actual.file)}${actual.line ? `:${actual.line}:${actual.column}` : ''}: `
+      ? `in ${relative(root, actual.file)}${actual.line ? `:${actual.line}:${actual.column}` : ''}: `
       : '';
   return { file, line: at?.line ?? null, column: at?.column ?? null, message: elsewhere + message };
 }

@@ -63,7 +63,12 @@ export async function listDagFiles(root: string): Promise<string[]> {
   return entries
     .filter((e) => e.isFile() && DAG_FILE.test(e.name) && !NOT_DAG_FILE.test(e.name))
     .map((e) => join(e.parentPath ?? (e as { path?: string }).path ?? root, e.name))
-    .filter((p) => !relative(root, p).split(/[\\/]/).some((s) => s === 'node_modules' || s.startsWith('.')))
+    .filter(
+      (p) =>
+        !relative(root, p)
+          .split(/[\\/]/)
+          .some((s) => s === 'node_modules' || s.startsWith('.')),
+    )
     .sort();
 }
 
