@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DagRegistry, type DagRegistryChange } from '../../src/dag/dag-registry.ts';
+import { isAirclutchError } from '../../src/lib/errors.ts';
+import { nearMatches } from '../../src/lib/near-matches.ts';
+import { dagSource, type FixtureDir, fixtureDir } from './dag-fixtures.ts';
+
+let fx: FixtureDir;
+let stop: (() => void) | undefined;
+afterEach(() => {
+  stop?.();
+  stop = undefined;
+  fx?.remove();
+});
+
+function registry(envs: Record<string, string[]> = { dev: ['dags'] }): DagRegistry {
+  return new DagRegistry({
+    rootDir: fx.dir,
+    dataDir: join(fx.dir, '.airclutch'),
+    environments: Object.fromEntries(Object.entries(envs).map(([e, dags]) => [e, { dags, policies: [] }])),
+  });
+}
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('DagRegistry', () => {
+  it('holds the DAGs and errors of every environment', async () => {
+    fx = fixtureDir({
+      'dags/a.ts': dagSource('alpha'),
+      'dags/broken.ts': 'export const = 1;\n',
+      'prod/a.ts': dagSource('alpha'),
+    });
+    const r = registry({ dev: ['dags'], prod: ['prod'] });
+    await r.reload();
+    expect(r.list().map((d) => `${d.env}/${d.dag.id}`)).toEqual(['dev/alpha', 'prod/alpha']);
+    expect(r.list('prod').map((d) => d.dag.id)).toEqual(['alpha']);
+    expect(r.get('dev', 'alpha').file).toBe(join(fx.dir, 'dags/a.ts'));
+    expect(r.errors().map((e) => [e.env, e.file.slice(fx.dir.length + 1), e.line])).toEqual([
+      ['dev', 'dags/broken.ts', 1],
+    ]);
+    expect(r.errors('prod')).toEqual([]);
+  });
+
+  it('names near matches when a DAG id is unknown', async () => {
+    fx = fixtureDir({
+      'dags/a.ts': dagSource('nightly_revenue'),
+      'dags/b.ts': dagSource('nightly_costs'),
+      'dags/c.ts': dagSource('hourly_sync'),
+    });
+    const r = registry();
+    await r.reload();
+    const e = thrown(() => r.get('dev', 'nightly_revnue'));
+    expect(isAirclutchError(e) && e.code).toBe('DAG_NOT_FOUND');
+    expect((e as Error).message).toBe(
+      'DAG nightly_revnue not found in environment dev; did you mean nightly_revenue, nightly_costs?',
+    );
+    expect((e as { details: unknown }).details).toEqual({
+      env: 'dev',
+      dagId: 'nightly_revnue',
+      suggestions: ['nightly_revenue', 'nightly_costs'],
+    });
+    const far = thrown(() => r.get('dev', 'zzz'));
+    expect((far as Error).message).toBe(
+      'DAG zzz not found in environment dev; known DAGs: hourly_sync, nightly_costs, nightly_revenue',
+    );
+    const env = thrown(() => r.get('qa', 'hourly_sync'));
+    expect((env as Error).message).toBe('environment qa is not configured; environments: dev');
+  });
+
+  it('says a DAG failed to load instead of guessing when its file is broken', async () => {
+    fx = fixtureDir({
+      'dags/c.ts': [
+        "import { dag } from 'airclutch';",
+        "const d = dag({ id: 'cyc' });",
+        "d.task('a', { after: ['a'] }, () => 1);",
+        'export default d;',
+      ].join('\n'),
+    });
+    const r = registry();
+    await r.reload();
+    expect((thrown(() => r.get('dev', 'cyc')) as Error).message).toBe(
+      'DAG cyc not found in environment dev (it failed to load: see `airclutch dags list --env dev`)',
+    );
+  });
+
+  it('reports what a reload added, changed and removed, and which errors are new', async () => {
+    fx = fixtureDir({ 'dags/a.ts': dagSource('a'), 'dags/b.ts': dagSource('b') });
+    const r = registry();
+    const first = await r.reload();
+    expect(first.added).toEqual(['dev/a', 'dev/b']);
+    fx.write({
+      'dags/a.ts': dagSource('a', 2),
+      'dags/b.ts': 'syntax error here\n',
+      'dags/c.ts': dagSource('c'),
+    });
+    const second = await r.reload();
+    expect([second.added, second.changed, second.removed]).toEqual([['dev/c'], ['dev/a'], ['dev/b']]);
+    expect(second.newErrors.map((e) => e.file)).toEqual([join(fx.dir, 'dags/b.ts')]);
+    fx.write({ 'dags/b.ts': dagSource('b') });
+    const third = await r.reload();
+    expect(third.added).toEqual(['dev/b']);
+    expect(third.fixedErrors).toHaveLength(1);
+  });
+
+  it('emits a change when a watched file is edited', async () => {
+    fx = fixtureDir({ 'dags/a.ts': dagSource('a'), 'dags/lib/v.ts': 'export const v = 1;\n' });
+    const r = registry();
+    await r.reload();
+    stop = r.watch({ debounceMs: 20 });
+    const changed = new Promise<DagRegistryChange>((ok) => r.once('change', ok));
+    fx.write({ 'dags/new.ts': dagSource('fresh') });
+    const change = await changed;
+    expect(change.added).toEqual(['dev/fresh']);
+    expect(r.get('dev', 'fresh').dag.id).toBe('fresh');
+  });
+});
+
+describe('nearMatches', () => {
+  it('finds typos, swaps and shared prefixes, closest first', () => {
+    const ids = ['nightly_revenue', 'nightly_costs', 'hourly', 'etl'];
+    expect(nearMatches('nightly_revenue_v2', ids)).toEqual(['nightly_revenue', 'nightly_costs']);
+    expect(nearMatches('huorly', ids)).toEqual(['hourly']);
+    expect(nearMatches('ETL', ids)).toEqual(['etl']);
+    expect(nearMatches('xyz', ids)).toEqual([]);
+  });
+});
