@@ -554,7 +554,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.#trackers.has(run.id)) return null;
     const found = this.#dags.find(run.env, run.dag_id);
     const row = await trx.selectFrom('runs').selectAll().where('id', '=', run.id).executeTakeFirst();
-    if (!row || row.state !== 'queued') return null;
+    if (row?.state !== 'queued') return null;
     if (!found) {
       await finishRun(
         trx,
