@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import type { AirclutchConfig } from '../config/config-schema.ts';
+import type { DagSource } from '../engine/engine-types.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { nearMatches } from '../lib/near-matches.ts';
 import { type DagImportError, type LoadedDag, loadDagFolder } from './load-dag-folder.ts';
@@ -40,7 +41,10 @@ export type DagRegistryConfig = Pick<AirclutchConfig, 'environments' | 'rootDir'
  * await registry.reload();
  * const { dag } = registry.get('dev', 'nightly_revenue');
  */
-export class DagRegistry extends EventEmitter<{ change: [DagRegistryChange]; error: [Error] }> {
+export class DagRegistry
+  extends EventEmitter<{ change: [DagRegistryChange]; error: [Error] }>
+  implements DagSource
+{
   readonly #config: DagRegistryConfig;
   #dags = new Map<string, LoadedDag>();
   #errors: RegistryImportError[] = [];
@@ -50,6 +54,11 @@ export class DagRegistry extends EventEmitter<{ change: [DagRegistryChange]; err
   constructor(config: DagRegistryConfig) {
     super();
     this.#config = config;
+  }
+
+  /** The DAG `dagId` of `env`, or undefined. */
+  find(env: string, dagId: string): LoadedDag | undefined {
+    return this.#dags.get(`${env}/${dagId}`);
   }
 
   /** The DAG `dagId` of `env`. Throws `DAG_NOT_FOUND` naming near matches (in `details.suggestions`). */

@@ -7,7 +7,14 @@ import type { RunState, TaskState } from './states.ts';
 
 /** Where the engine finds a DAG's current definition. The DAG registry implements it. */
 export interface DagSource {
-  find(env: string, dagId: string): { readonly dag: Dag<any>; readonly version: string } | undefined;
+  find(env: string, dagId: string): SourcedDag | undefined;
+  /** Like `find`, but throws `DAG_NOT_FOUND` naming the near matches. */
+  get(env: string, dagId: string): SourcedDag;
+}
+
+export interface SourcedDag {
+  readonly dag: Dag<any>;
+  readonly version: string;
 }
 
 /** Where a run request came from: the gate's `source`. */

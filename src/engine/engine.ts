@@ -158,13 +158,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * bad request is refused before a run exists, then inserts the row in its own transaction.
    */
   async prepareRun(request: RunRequest, state: 'queued' | 'awaiting_approval' = 'queued'): Promise<NewRun> {
-    const found = this.#dags.find(request.env, request.dagId);
-    if (!found) {
-      throw new AirclutchError(
-        'DAG_NOT_FOUND',
-        `DAG ${request.dagId} is not loaded in environment ${request.env}`,
-      );
-    }
+    const found = this.#dags.get(request.env, request.dagId);
     const params = await found.dag.parseParams(request.params);
     return {
       id: newId(),

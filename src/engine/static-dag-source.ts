@@ -1,7 +1,9 @@
 /** A fixed set of DAGs as a `DagSource`: for embedding Airclutch in a program, tests and benchmarks. @module */
 import { createHash } from 'node:crypto';
 import type { Dag } from '../dag/dag.ts';
-import type { DagSource } from './engine-types.ts';
+import { AirclutchError } from '../lib/errors.ts';
+import { nearMatches } from '../lib/near-matches.ts';
+import type { DagSource, SourcedDag } from './engine-types.ts';
 
 export class StaticDagSource implements DagSource {
   readonly #dags = new Map<string, { dag: Dag<any>; version: string }>();
@@ -21,8 +23,22 @@ export class StaticDagSource implements DagSource {
     }
   }
 
-  find(env: string, dagId: string) {
+  find(env: string, dagId: string): SourcedDag | undefined {
     return this.#dags.get(`${env}/${dagId}`);
+  }
+
+  get(env: string, dagId: string): SourcedDag {
+    const found = this.find(env, dagId);
+    if (found) return found;
+    const ids = [...this.#dags.keys()]
+      .filter((k) => k.startsWith(`${env}/`))
+      .map((k) => k.slice(env.length + 1));
+    const suggestions = nearMatches(dagId, ids);
+    throw new AirclutchError(
+      'DAG_NOT_FOUND',
+      `DAG ${dagId} not found in environment ${env}${suggestions.length ? `; did you mean ${suggestions.join(', ')}?` : ''}`,
+      { details: { env, dagId, suggestions } },
+    );
   }
 }
 
