@@ -318,6 +318,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   // ---- the cycle -------------------------------------------------------------------------------
 
   #kick(): void {
+    // An engine that is not started only writes runs; a started one picks them up when it polls.
+    if (!this.#started) return;
     if (this.#cycleRunning) {
       this.#cycleAgain = true;
       return;
