@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { loadConfig } from '../config/load-config.ts';
+import { DagRegistry } from '../dag/dag-registry.ts';
+import { AirclutchError } from '../lib/errors.ts';
 import type { Db } from '../store/create-db.ts';
 import { openStore } from '../store/open-store.ts';
 
@@ -9,6 +11,21 @@ import { openStore } from '../store/open-store.ts';
 export async function configFor(cmd: Command): Promise<AirclutchConfig> {
   const opts = cmd.optsWithGlobals() as { config?: string };
   return loadConfig(opts.config ? { path: opts.config } : {});
+}
+
+/** Loads the DAGs of every environment, or of one (which must be configured). */
+export async function loadRegistry(config: AirclutchConfig, env: string | undefined): Promise<DagRegistry> {
+  if (env !== undefined && !config.environments[env]) {
+    const known = Object.keys(config.environments).join(', ') || '(none)';
+    throw new AirclutchError(
+      'DAG_NOT_FOUND',
+      `environment ${env} is not configured in ${config.source}; environments: ${known}`,
+    );
+  }
+  const environments = env === undefined ? config.environments : { [env]: config.environments[env]! };
+  const registry = new DagRegistry({ ...config, environments });
+  await registry.reload();
+  return registry;
 }
 
 /** Runs `fn` with a migrated store, closing it afterwards. */

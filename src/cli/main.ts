@@ -1,8 +1,12 @@
 /** The `airclutch` command line: argument parsing only, over the same library functions the API uses. @module */
 import { Command, CommanderError } from 'commander';
 import { isAirclutchError } from '../lib/errors.ts';
+import { backfillCommand } from './commands/backfill-command.ts';
 import { dagsCommand } from './commands/dags-command.ts';
 import { dbCommand } from './commands/db-command.ts';
+import { devCommand } from './commands/dev-command.ts';
+import { runsCommand } from './commands/runs-command.ts';
+import { triggerCommand } from './commands/trigger-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('airclutch')
@@ -10,8 +14,12 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'config file (default: airclutch.config.{ts,yaml} in the current folder)')
     .showHelpAfterError()
     .exitOverride();
-  program.addCommand(dbCommand());
+  program.addCommand(devCommand());
   program.addCommand(dagsCommand());
+  program.addCommand(triggerCommand());
+  program.addCommand(runsCommand());
+  program.addCommand(backfillCommand());
+  program.addCommand(dbCommand());
   return program;
 }
 

@@ -161,15 +161,32 @@ export class Dag<S extends StandardSchemaV1 | undefined = undefined> {
       });
     }
     const result = await schema['~standard'].validate(input);
-    if (result.issues) {
-      const issues = result.issues.map((i) => ({ path: issuePath(i), message: i.message }));
+    const unknown = this.#unknownParams(input);
+    if (result.issues || unknown.length) {
+      const all = [...(result.issues ?? []), ...unknown];
+      const issues = all.map((i) => ({ path: issuePath(i), message: i.message }));
       throw new AirclutchError(
         'PARAMS_INVALID',
-        `params for DAG ${this.id} do not match its schema (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n${formatIssues(result.issues)}`,
+        `params for DAG ${this.id} do not match its schema (${issues.length} problem${issues.length > 1 ? 's' : ''}):\n${formatIssues(all)}`,
         { details: { issues } },
       );
     }
-    return result.value as ParamsOf<S>;
+    return (result as { value: unknown }).value as ParamsOf<S>;
+  }
+
+  /** A strict or plain object schema refuses keys it does not declare: a typo must not pass silently. */
+  #unknownParams(input: unknown): Array<{ message: string; path: string[] }> {
+    const js = this.paramsJsonSchema;
+    const props = js.properties as Record<string, unknown> | undefined;
+    if (!props || (js.additionalProperties !== undefined && js.additionalProperties !== false)) return [];
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return [];
+    const known = Object.keys(props);
+    return Object.keys(input)
+      .filter((k) => !(k in props))
+      .map((k) => ({
+        path: [k],
+        message: `unknown param; this DAG takes ${known.join(', ') || 'no params'}`,
+      }));
   }
 }
 

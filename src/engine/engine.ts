@@ -26,6 +26,7 @@ import { FunctionTaskRunner } from './function-task-runner.ts';
 import { retryDelay } from './retry-delay.ts';
 import { RunTracker, type TaskTransition } from './run-tracker.ts';
 import { ShellTaskRunner } from './shell-task-runner.ts';
+import { cancelRun } from './sql/cancel-run.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
 import { type AttemptCompletion, completeAttempt } from './sql/complete-attempt.ts';
 import { finishRun } from './sql/finish-run.ts';
@@ -208,45 +209,12 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Cancels a run: pending work is dropped and running attempts are aborted. */
   async cancelRun(runId: string, reason = 'cancelled'): Promise<boolean> {
-    const now = this.#now();
-    const run = await this.#db.kysely
-      .selectFrom('runs')
-      .select(['env', 'dag_id', 'state'])
-      .where('id', '=', runId)
-      .executeTakeFirst();
-    if (!run) throw new AirclutchError('RUN_NOT_FOUND', `run ${runId} does not exist`);
-    const done = await this.#db.kysely.transaction().execute(async (trx) => {
-      const ok = await finishRun(trx, runId, 'cancelled', now, reason, [
-        'queued',
-        'running',
-        'awaiting_approval',
-      ]);
-      if (!ok) return false;
-      await trx
-        .updateTable('task_instances')
-        .set({ state: 'cancelled', updated_at: now })
-        .where('run_id', '=', runId)
-        .where('state', 'in', ['pending', 'queued', 'up_for_retry'])
-        .execute();
-      await this.#hooks.onTransitions?.(trx, [
-        {
-          kind: 'run',
-          runId,
-          env: run.env,
-          dagId: run.dag_id,
-          from: run.state,
-          to: 'cancelled',
-          error: reason,
-        },
-      ]);
-      return true;
-    });
-    if (done) {
-      this.#cancelled.push(runId);
-      this.emit('run', { runId, env: run.env, dagId: run.dag_id, state: 'cancelled', error: reason });
-      this.#kick();
-    }
-    return done;
+    const done = await cancelRun(this.#db.kysely, runId, reason, this.#now(), this.#hooks);
+    if (!done) return false;
+    this.#cancelled.push(runId);
+    this.emit('run', { runId, env: done.env, dagId: done.dag_id, state: 'cancelled', error: reason });
+    this.#kick();
+    return true;
   }
 
   /** Resolves when the run reaches a final state. */

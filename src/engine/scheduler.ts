@@ -9,8 +9,8 @@
  * @module
  */
 import { Cron } from 'croner';
-import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import { servicePrincipal } from '../identity/principal.ts';
+import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Db } from '../store/create-db.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
 import type { RunSubmitter } from './engine-types.ts';
@@ -97,7 +97,10 @@ export class Scheduler {
     const dags = this.#o.listDags();
     const kysely = this.#o.db.kysely;
     await syncDags(kysely, dags, this.#o.defaultMaxActiveRuns ?? 16, now);
-    const rows = await kysely.selectFrom('dags').select(['env', 'dag_id', 'is_paused', 'last_scheduled_at']).execute();
+    const rows = await kysely
+      .selectFrom('dags')
+      .select(['env', 'dag_id', 'is_paused', 'last_scheduled_at'])
+      .execute();
     const state = new Map(rows.map((r) => [`${r.env}/${r.dag_id}`, r]));
     const results: TickResult[] = [];
     for (const { env, dag } of dags) {
@@ -118,12 +121,22 @@ export class Scheduler {
   }
 
   async #moveCursor(env: string, dagId: string, from: number | null, to: number): Promise<void> {
-    let q = this.#o.db.kysely.updateTable('dags').set({ last_scheduled_at: to }).where('env', '=', env).where('dag_id', '=', dagId);
+    let q = this.#o.db.kysely
+      .updateTable('dags')
+      .set({ last_scheduled_at: to })
+      .where('env', '=', env)
+      .where('dag_id', '=', dagId);
     q = from === null ? q.where('last_scheduled_at', 'is', null) : q.where('last_scheduled_at', '=', from);
     await q.execute();
   }
 
-  async #submit(env: string, dagId: string, logicalDate: number, source: 'schedule' | 'backfill', params?: unknown): Promise<TickResult> {
+  async #submit(
+    env: string,
+    dagId: string,
+    logicalDate: number,
+    source: 'schedule' | 'backfill',
+    params?: unknown,
+  ): Promise<TickResult> {
     try {
       const res = await this.#o.submitter().submit({
         env,
@@ -146,14 +159,24 @@ export class Scheduler {
    * Creates a run for every tick of the DAG's schedule in `[from, to]`. Ticks that already have a
    * run are skipped, so a backfill can be repeated safely.
    */
-  async backfill(env: string, dagId: string, from: number, to: number, params?: unknown): Promise<TickResult[]> {
+  async backfill(
+    env: string,
+    dagId: string,
+    from: number,
+    to: number,
+    params?: unknown,
+  ): Promise<TickResult[]> {
     const row = this.#o.listDags().find((d) => d.env === env && d.dag.id === dagId);
     if (!row) throw new AirclutchError('DAG_NOT_FOUND', `DAG ${dagId} is not loaded in environment ${env}`);
     const { schedule, timezone } = row.dag.options;
     if (!schedule) {
-      throw new AirclutchError('REQUEST_INVALID', `DAG ${dagId} has no schedule, so it has no ticks to backfill`);
+      throw new AirclutchError(
+        'REQUEST_INVALID',
+        `DAG ${dagId} has no schedule, so it has no ticks to backfill`,
+      );
     }
-    if (!(from <= to)) throw new AirclutchError('REQUEST_INVALID', 'backfill range is empty: --from must be before --to');
+    if (!(from <= to))
+      throw new AirclutchError('REQUEST_INVALID', 'backfill range is empty: --from must be before --to');
     const ticks = ticksBetween(schedule, timezone, from - 1, to);
     const results: TickResult[] = [];
     for (const t of ticks) results.push(await this.#submit(env, dagId, t, 'backfill', params));
@@ -166,7 +189,12 @@ function cronOf(schedule: string, timezone: string | undefined): Cron {
 }
 
 /** Fire times `t` of the schedule with `after < t <= until`, at most MAX_TICKS_PER_PASS (the newest). */
-export function ticksBetween(schedule: string, timezone: string | undefined, after: number, until: number): number[] {
+export function ticksBetween(
+  schedule: string,
+  timezone: string | undefined,
+  after: number,
+  until: number,
+): number[] {
   const cron = cronOf(schedule, timezone);
   const out: number[] = [];
   let cursor = new Date(after);

@@ -232,3 +232,14 @@ describe.each(DIALECTS)('engine on %s', (dialect) => {
     expect(Object.values(await h.tasks(runId)).every((t) => t.state === 'success')).toBe(true);
   });
 });
+
+describe('params', () => {
+  it('refuses params the schema does not declare, naming the ones it takes', async () => {
+    const d = dag({ id: 'typo', params: z.object({ rows: z.number().default(1) }) });
+    d.task('t', () => 1);
+    const err = await d.parseParams({ rowz: 5 }).catch((e) => e);
+    expect(err.code).toBe('PARAMS_INVALID');
+    expect(err.message).toContain('- rowz: unknown param; this DAG takes rows');
+    expect(await d.parseParams({})).toEqual({ rows: 1 });
+  });
+});

@@ -36,11 +36,16 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
     const scheduler = new Scheduler({
       db,
       submitter: () => engine.submitter,
-      listDags: () => list.map((d) => ({ env: 'dev', dag: d, version: source.find('dev', d.id)!.version, file: 'x.ts' })),
+      listDags: () =>
+        list.map((d) => ({ env: 'dev', dag: d, version: source.find('dev', d.id)!.version, file: 'x.ts' })),
       clock: () => now,
     });
     const runs = () =>
-      db!.kysely.selectFrom('runs').select(['dag_id', 'logical_date', 'source', 'requested_by', 'state']).orderBy('logical_date').execute();
+      db!.kysely
+        .selectFrom('runs')
+        .select(['dag_id', 'logical_date', 'source', 'requested_by', 'state'])
+        .orderBy('logical_date')
+        .execute();
     return { scheduler, runs, setNow: (t: number) => (now = t) };
   }
 
@@ -64,7 +69,9 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
       '2026-11-02T02:00:00.000Z',
       '2026-11-02T03:00:00.000Z',
     ]);
-    expect(all.every((r) => r.source === 'schedule' && r.requested_by === 'scheduler' && r.state === 'queued')).toBe(true);
+    expect(
+      all.every((r) => r.source === 'schedule' && r.requested_by === 'scheduler' && r.state === 'queued'),
+    ).toBe(true);
     // The same instant again creates nothing new.
     await scheduler.tick();
     expect(await runs()).toHaveLength(all.length);
@@ -102,12 +109,16 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
       code: 'REQUEST_INVALID',
       message: 'DAG manual has no schedule, so it has no ticks to backfill',
     });
-    await expect(scheduler.backfill('dev', 'hourly', T0 + HOUR, T0)).rejects.toMatchObject({ code: 'REQUEST_INVALID' });
+    await expect(scheduler.backfill('dev', 'hourly', T0 + HOUR, T0)).rejects.toMatchObject({
+      code: 'REQUEST_INVALID',
+    });
   });
 });
 
 describe('ticksBetween', () => {
   it('lists fire times after the start and up to the end', () => {
-    expect(ticksBetween('*/30 * * * *', 'UTC', T0, T0 + HOUR).map((t) => (t - T0) / 60_000)).toEqual([30, 60]);
+    expect(ticksBetween('*/30 * * * *', 'UTC', T0, T0 + HOUR).map((t) => (t - T0) / 60_000)).toEqual([
+      30, 60,
+    ]);
   });
 });

@@ -1,11 +1,9 @@
 /** `airclutch dags list|show|validate`: what the DAG folders hold, and why a file failed to load. @module */
 import { relative } from 'node:path';
 import { Command } from 'commander';
-import type { AirclutchConfig } from '../../config/config-schema.ts';
-import { DagRegistry, type RegistryImportError } from '../../dag/dag-registry.ts';
+import type { RegistryImportError } from '../../dag/dag-registry.ts';
 import { type DagDetails, describeDag, summarizeDag } from '../../dag/describe-dag.ts';
-import { AirclutchError } from '../../lib/errors.ts';
-import { configFor, printTable } from '../cli-context.ts';
+import { configFor, loadRegistry, printTable } from '../cli-context.ts';
 
 export function dagsCommand(): Command {
   const dags = new Command('dags').description('List, inspect and validate DAGs');
@@ -61,20 +59,6 @@ export function dagsCommand(): Command {
       if (errors.length) process.exitCode = 1;
     });
   return dags;
-}
-
-async function loadRegistry(config: AirclutchConfig, env: string | undefined): Promise<DagRegistry> {
-  if (env !== undefined && !config.environments[env]) {
-    const known = Object.keys(config.environments).join(', ') || '(none)';
-    throw new AirclutchError(
-      'DAG_NOT_FOUND',
-      `environment ${env} is not configured in ${config.source}; environments: ${known}`,
-    );
-  }
-  const environments = env === undefined ? config.environments : { [env]: config.environments[env]! };
-  const registry = new DagRegistry({ ...config, environments });
-  await registry.reload();
-  return registry;
 }
 
 function errorJson(e: RegistryImportError, rootDir: string) {

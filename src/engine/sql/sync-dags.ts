@@ -9,7 +9,12 @@ export interface DagRow {
   readonly file: string;
 }
 
-export async function syncDags(q: Queryable, dags: readonly DagRow[], defaultMaxActiveRuns: number, now: number): Promise<void> {
+export async function syncDags(
+  q: Queryable,
+  dags: readonly DagRow[],
+  defaultMaxActiveRuns: number,
+  now: number,
+): Promise<void> {
   for (const { env, dag, version, file } of dags) {
     const o = dag.options;
     const values = {

@@ -1,0 +1,16 @@
+/** The process logger: pino JSON lines, or readable lines in dev mode. Never give it a token or a secret. @module */
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(options: { dev?: boolean; level?: string } = {}): Logger {
+  const level = options.level ?? process.env.AIRCLUTCH_LOG_LEVEL ?? 'info';
+  if (!options.dev) return pino({ level });
+  return pino({
+    level,
+    transport: {
+      target: 'pino-pretty',
+      options: { colorize: process.stdout.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+    },
+  });
+}
