@@ -79,7 +79,12 @@ export async function compilePolicies(sources: PolicySources): Promise<CompileRe
         const parsed = await parse(file);
         if (!validated.has(parsed.file)) {
           validated.add(parsed.file);
-          validateFile(parsed, genericSchema, problems, 'shared policy files cannot read context.params');
+          validateFile(
+            parsed,
+            genericSchema,
+            problems,
+            "shared policy files cannot read context.params: put this rule in the DAG's own .cedar file",
+          );
         }
         shared.push(...parsed.policies);
       }
@@ -182,7 +187,9 @@ function validateFile(
   for (const { policyId, error } of answer.validationErrors) {
     const policy = byId.get(policyId);
     const withHelp =
-      extraHelp && /params/.test(error.message) ? { ...error, help: error.help ?? extraHelp } : error;
+      extraHelp && /`params/.test(error.message)
+        ? { ...error, help: error.help ? `${error.help}; ${extraHelp}` : extraHelp }
+        : error;
     if (!policy) {
       problems.push(problemAt(parsed.file, withHelp.message, withHelp.help));
       continue;

@@ -86,6 +86,6 @@ export function columnAt(text: string, offset: number): number {
  */
 export function charOffset(text: string, byteOffset: number): number {
   // ASCII text: bytes and characters coincide, the common case.
-  if (!/[^\x00-\x7f]/.test(text)) return byteOffset;
+  if (Buffer.byteLength(text, 'utf8') === text.length) return byteOffset;
   return Buffer.from(text, 'utf8').subarray(0, byteOffset).toString('utf8').length;
 }
