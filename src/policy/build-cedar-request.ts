@@ -5,10 +5,11 @@
  */
 import type { CedarValueJson, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Principal } from '../identity/principal.ts';
-import { cedarType, ENTITY, RUN_ACTIONS, SOURCES } from './cedar-names.ts';
+import { ACTION_GROUPS, ACTIONS, cedarType, ENTITY, RUN_ACTIONS, SOURCES } from './cedar-names.ts';
 import type { CompiledDag } from './compile-policies.ts';
 import { projectParams } from './params-to-cedar-type.ts';
 import type { PolicyRequest } from './policy-engine.ts';
+import type { ScopeUsage } from './scope-usage.ts';
 
 const USER = cedarType(ENTITY.user);
 const SERVICE = cedarType(ENTITY.service);
@@ -17,6 +18,19 @@ const ENV = cedarType(ENTITY.env);
 const DAG = cedarType(ENTITY.dag);
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
+/** `Action::"trigger"` in `Action::"operate"`, and so on: the action hierarchy as entities. */
+const ACTION_ENTITIES: ReadonlyMap<string, EntityJson> = new Map(
+  ACTIONS.map((a) => [
+    a,
+    {
+      uid: { type: 'Action', id: a },
+      attrs: {},
+      parents: Object.entries(ACTION_GROUPS)
+        .filter(([, members]) => (members as readonly string[]).includes(a))
+        .map(([g]) => ({ type: 'Action', id: g })),
+    },
+  ]),
+);
 
 export interface CedarRequest {
   readonly principal: EntityUidJson;
@@ -33,6 +47,7 @@ export interface CedarRequest {
 export function buildCedarRequest(
   request: PolicyRequest,
   dag: CompiledDag | undefined,
+  usage?: ScopeUsage,
 ): CedarRequest | string[] {
   const problems: string[] = [];
   const { principal, action, resource, context } = request;
@@ -52,37 +67,45 @@ export function buildCedarRequest(
   }
   if (problems.length) return problems;
 
-  const principalEntity = principalEntityOf(principal);
+  const principalEntity = principalEntityOf(principal, usage?.groups);
+  const attrs = !usage || usage.resourceAttrs;
+  const dagEntity = attrs ? dag?.entity : dag?.slimEntity;
   const entities: EntityJson[] = [principalEntity];
+  const actionEntity = ACTION_ENTITIES.get(action);
+  if (actionEntity && (!usage || usage.actionGroups)) entities.push(actionEntity);
   let resourceUid: EntityUidJson;
   switch (resource.kind) {
     case 'env':
       resourceUid = { type: ENV, id: resource.env };
       break;
     case 'dag':
-      resourceUid = dag!.entity.uid;
-      entities.push(dag!.entity);
+      resourceUid = dagEntity!.uid;
+      entities.push(dagEntity!);
       break;
     case 'run':
       resourceUid = { type: cedarType(ENTITY.run), id: resource.runId };
-      entities.push(dag!.entity, {
+      entities.push(dagEntity!, {
         uid: resourceUid,
-        attrs: {
-          dag: { __entity: { type: DAG, id: `${resource.env}/${resource.dagId}` } },
-          requestedBy: resource.requestedBy,
-          ...(resource.state ? { state: resource.state } : {}),
-        },
+        attrs: attrs
+          ? {
+              dag: { __entity: { type: DAG, id: `${resource.env}/${resource.dagId}` } },
+              requestedBy: resource.requestedBy,
+              ...(resource.state ? { state: resource.state } : {}),
+            }
+          : {},
         parents: [dag!.entity.uid],
       });
       break;
     case 'approvalRequest':
       resourceUid = { type: cedarType(ENTITY.approvalRequest), id: resource.requestId };
-      entities.push(dag!.entity, {
+      entities.push(dagEntity!, {
         uid: resourceUid,
-        attrs: {
-          dag: { __entity: { type: DAG, id: `${resource.env}/${resource.dagId}` } },
-          requestedBy: resource.requestedBy,
-        },
+        attrs: attrs
+          ? {
+              dag: { __entity: { type: DAG, id: `${resource.env}/${resource.dagId}` } },
+              requestedBy: resource.requestedBy,
+            }
+          : {},
         parents: [dag!.entity.uid],
       });
       break;
@@ -91,14 +114,20 @@ export function buildCedarRequest(
       throw new TypeError(`unknown resource kind ${JSON.stringify(never)}`);
     }
   }
-  const cedarContext: Record<string, CedarValueJson> = {
-    env: resource.env,
-    source: context.source,
-    now: { __extn: { fn: 'datetime', arg: now.toISOString() } },
-    time: { hour: now.getUTCHours(), weekday: WEEKDAYS[now.getUTCDay()]! },
-    token: tokenFacts(principal, now),
-  };
-  if (needsParams && dag) cedarContext.params = projectParams(params, dag.paramsType) as CedarValueJson;
+  const used = usage?.context ?? 'all';
+  const wants = (field: string) => used === 'all' || used.has(field);
+  const cedarContext: Record<string, CedarValueJson> = {};
+  if (wants('env')) cedarContext.env = resource.env;
+  if (wants('source')) cedarContext.source = context.source;
+  if (wants('now')) cedarContext.now = { __extn: { fn: 'datetime', arg: now.toISOString() } };
+  if (wants('time')) cedarContext.time = { hour: now.getUTCHours(), weekday: WEEKDAYS[now.getUTCDay()]! };
+  if (wants('token')) cedarContext.token = tokenFacts(principal, now);
+  if (needsParams && dag) {
+    // Checked even when no policy reads params: a malformed request is refused either way.
+    const projected = projectParams(params, dag.paramsType, problems) as CedarValueJson;
+    if (problems.length) return problems;
+    if (wants('params')) cedarContext.params = projected;
+  }
   return {
     principal: principalEntity.uid,
     action: { type: 'Action', id: action },
@@ -108,9 +137,9 @@ export function buildCedarRequest(
   };
 }
 
-function principalEntityOf(p: Principal): EntityJson {
-  const parents = new Array<EntityUidJson>(p.groups.length);
-  for (let i = 0; i < p.groups.length; i++) parents[i] = { type: GROUP, id: p.groups[i]! };
+function principalEntityOf(p: Principal, named: ReadonlySet<string> | undefined): EntityJson {
+  const parents: EntityUidJson[] = [];
+  for (const g of p.groups) if (!named || named.has(g)) parents.push({ type: GROUP, id: g });
   return { uid: { type: p.kind === 'user' ? USER : SERVICE, id: p.id }, attrs: {}, parents };
 }
 

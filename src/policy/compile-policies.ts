@@ -29,6 +29,8 @@ export interface CompiledDag {
   readonly paramsType: Type<string>;
   /** The `Dag` entity, built once per load and reused by every request. */
   readonly entity: EntityJson;
+  /** The same without attributes, for policy sets that never read them. */
+  readonly slimEntity: EntityJson;
   readonly notes: readonly string[];
 }
 
@@ -95,7 +97,7 @@ export async function compilePolicies(sources: PolicySources): Promise<CompileRe
         problems.push(problemAt(source.dag.definedAt ?? env, `DAG ${source.dag.id} appears twice in ${env}`));
         continue;
       }
-      dags.set(source.dag.id, await compileDag(source, shared, parse, problems));
+      dags.set(source.dag.id, await compileDag(source, shared, parse, problems, validated));
     }
     envs.set(env, { env, policyIds: shared.map((p) => p.id), dags });
   }
@@ -108,6 +110,7 @@ async function compileDag(
   shared: readonly LoadedPolicy[],
   parse: (absFile: string) => Promise<ParsedFile>,
   problems: PolicyProblem[],
+  validated: Set<string>,
 ): Promise<CompiledDag> {
   const { dag, env } = source;
   const { type: paramsType, notes } = paramsToCedarType(dag.paramsJsonSchema);
@@ -116,7 +119,12 @@ async function compileDag(
   const file = dagPolicyFile(source);
   if (file && (await isFile(file))) {
     const parsed = await parse(file);
-    validateFile(parsed, schema, problems);
+    // The same DAG in several environments has the same schema: validate its file once.
+    const key = `${parsed.file}\0${dag.id}`;
+    if (!validated.has(key)) {
+      validated.add(key);
+      validateFile(parsed, schema, problems);
+    }
     local.push(...parsed.policies);
   }
   const entity: EntityJson = {
@@ -136,6 +144,7 @@ async function compileDag(
     schema,
     paramsType,
     entity,
+    slimEntity: { uid: entity.uid, attrs: {}, parents: entity.parents },
     notes,
   };
 }

@@ -14,6 +14,7 @@ import {
   type PolicyProblem,
   type PolicySources,
 } from './policy-sources.ts';
+import { type ScopeUsage, scopeUsage } from './scope-usage.ts';
 
 /** A preparsed Cedar policy set and schema for one scope: one DAG, or an environment's own resources. */
 export interface PreparsedScope {
@@ -21,6 +22,8 @@ export interface PreparsedScope {
   readonly schemaId: string;
   readonly policyIds: readonly string[];
   readonly dag?: CompiledDag | undefined;
+  /** What these policies read, so requests carry nothing more. */
+  readonly usage: ScopeUsage;
 }
 
 /** What is active: an immutable snapshot, replaced whole by a successful load. */
@@ -115,16 +118,25 @@ export class CedarPolicyStore implements PolicyStore {
     const problems: PolicyProblem[] = [];
     const texts = (ids: readonly string[]) =>
       Object.fromEntries(ids.map((id) => [id, compiled.policies.get(id)!.text]));
+    // Preparsing a schema costs tens of ms; DAGs deployed to several environments share one.
+    const schemaIds = new Map<string, string>();
+    const report = (key: string, answer: cedar.CheckParseAnswer) => {
+      if (answer.type === 'failure') {
+        for (const e of answer.errors) problems.push({ file: key, line: 1, column: 1, message: e.message });
+      }
+    };
     const add = (key: string, policyIds: readonly string[], schema: object, dag?: CompiledDag) => {
       const setId = `${slot}:${key}`;
-      const s = cedar.preparseSchema(setId, schema as cedar.Schema);
-      const p = cedar.preparsePolicySet(setId, { staticPolicies: texts(policyIds) });
-      for (const answer of [s, p]) {
-        if (answer.type === 'failure') {
-          for (const e of answer.errors) problems.push({ file: key, line: 1, column: 1, message: e.message });
-        }
+      const schemaText = JSON.stringify(schema);
+      let schemaId = schemaIds.get(schemaText);
+      if (!schemaId) {
+        schemaId = `${slot}:schema${schemaIds.size}`;
+        schemaIds.set(schemaText, schemaId);
+        report(key, cedar.preparseSchema(schemaId, schema as cedar.Schema));
       }
-      scopes.set(key, { setId, schemaId: setId, policyIds, dag });
+      report(key, cedar.preparsePolicySet(setId, { staticPolicies: texts(policyIds) }));
+      const usage = scopeUsage(policyIds.map((id) => compiled.policies.get(id)!.json));
+      scopes.set(key, { setId, schemaId, policyIds, dag, usage });
     };
     for (const env of compiled.envs.values()) {
       add(env.env, env.policyIds, compiled.genericSchema);
