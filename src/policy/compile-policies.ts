@@ -13,6 +13,7 @@ import { paramsToCedarType } from './params-to-cedar-type.ts';
 import {
   type DagSource,
   dagPolicyFile,
+  formatProblem,
   type LoadedPolicy,
   type PolicyProblem,
   type PolicySources,
@@ -101,7 +102,11 @@ export async function compilePolicies(sources: PolicySources): Promise<CompileRe
     }
     envs.set(env, { env, policyIds: shared.map((p) => p.id), dags });
   }
-  if (problems.length) return { ok: false, problems };
+  if (problems.length) {
+    const seen = new Set<string>();
+    const unique = problems.filter((p) => !seen.has(formatProblem(p)) && seen.add(formatProblem(p)));
+    return { ok: false, problems: unique };
+  }
   return { ok: true, compiled: { policies, envs, genericSchema } };
 }
 
