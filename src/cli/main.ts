@@ -5,6 +5,7 @@ import { backfillCommand } from './commands/backfill-command.ts';
 import { dagsCommand } from './commands/dags-command.ts';
 import { dbCommand } from './commands/db-command.ts';
 import { devCommand } from './commands/dev-command.ts';
+import { policyCommand } from './commands/policy-command.ts';
 import { runsCommand } from './commands/runs-command.ts';
 import { triggerCommand } from './commands/trigger-command.ts';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program.addCommand(runsCommand());
   program.addCommand(backfillCommand());
   program.addCommand(dbCommand());
+  program.addCommand(policyCommand());
   return program;
 }
 

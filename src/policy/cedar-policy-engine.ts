@@ -1,0 +1,115 @@
+/**
+ * The default `PolicyEngine`: Cedar, through preparsed per-DAG policy sets and schemas.
+ *
+ * Deny is the default and forbid overrides permit (Cedar's semantics). Two choices go beyond Cedar:
+ * a request that cannot be built (missing context, unknown DAG, no policies loaded) is a deny with the
+ * error, and a forbid policy that fails to evaluate turns an allow into a deny, since Cedar skips
+ * erroring policies and a broken forbid must not open access.
+ * @module
+ */
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { describeThrown } from '../lib/errors.ts';
+import { buildCedarRequest } from './build-cedar-request.ts';
+import { explainDecision } from './explain-decision.ts';
+import type { Decision, Explanation, PolicyEngine, PolicyRequest } from './policy-engine.ts';
+import type { ActivePolicies, PolicyStore, PreparsedScope } from './policy-store.ts';
+
+/**
+ * @example
+ * const engine = new CedarPolicyEngine(store);
+ * const d = engine.decide({ principal, action: 'trigger', resource: { kind: 'dag', env: 'prod', dagId: 'nightly_revenue' },
+ *   context: { params, now: new Date(), source: 'api' } });
+ * if (d.effect === 'deny') console.log(d.reasons.join('; '));
+ */
+export class CedarPolicyEngine implements PolicyEngine {
+  readonly #store: PolicyStore;
+
+  constructor(store: PolicyStore) {
+    this.#store = store;
+  }
+
+  decide(request: PolicyRequest): Decision {
+    const active = this.#store.current();
+    const decidedAt = request.context?.now instanceof Date ? request.context.now.getTime() : Date.now();
+    if (!active) return denyWith(['no policy set is loaded'], decidedAt, 0);
+    const scope = scopeFor(active, request);
+    if (typeof scope === 'string') return denyWith([scope], decidedAt, active.generation);
+    const built = buildCedarRequest(request, scope.dag, scope.usage);
+    if (Array.isArray(built)) return denyWith(built, decidedAt, active.generation);
+    let answer: cedar.AuthorizationAnswer;
+    try {
+      answer = cedar.statefulIsAuthorized({
+        ...built,
+        // No schema here: Cedar's request validation doubled the cost of a decision. Policies are
+        // validated against the schema at load, and buildCedarRequest checks the context it builds.
+        preparsedPolicySetId: scope.setId,
+      });
+    } catch (e) {
+      return denyWith([`Cedar failed: ${describeThrown(e)}`], decidedAt, active.generation);
+    }
+    if (answer.type === 'failure') {
+      const errors = answer.errors.map((e) => `${e.message}${e.help ? ` (hint: ${e.help})` : ''}`);
+      return denyWith(errors, decidedAt, active.generation);
+    }
+    return toDecision(active, request, answer.response, decidedAt);
+  }
+
+  explain(request: PolicyRequest): Explanation {
+    const decision = this.decide(request);
+    return explainDecision(this.#store.current(), request, decision);
+  }
+}
+
+/** The preparsed scope a request is decided in, or why there is none. */
+export function scopeFor(active: ActivePolicies, request: PolicyRequest): PreparsedScope | string {
+  const r = request.resource;
+  if (!r || typeof r.env !== 'string') return 'resource is missing or names no environment';
+  const key = r.kind === 'env' ? r.env : `${r.env}/${r.dagId}`;
+  const scope = active.scopes.get(key);
+  if (scope) return scope;
+  return active.scopes.has(r.env)
+    ? `DAG ${key} has no policies loaded: it is unknown in environment ${r.env}`
+    : `environment ${r.env} is not configured`;
+}
+
+function toDecision(
+  active: ActivePolicies,
+  request: PolicyRequest,
+  response: cedar.Response,
+  decidedAt: number,
+): Decision {
+  const policies = response.diagnostics.reason;
+  const errors = response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`);
+  const brokenForbids = response.diagnostics.errors
+    .map((e) => e.policyId)
+    .filter((id) => active.policies.get(id)?.effect === 'forbid');
+  if (response.decision === 'allow' && brokenForbids.length) {
+    return {
+      effect: 'deny',
+      policies: brokenForbids,
+      errors,
+      reasons: brokenForbids.map((id) => `forbid policy ${id} failed to evaluate, so the request is denied`),
+      decidedAt,
+      generation: active.generation,
+    };
+  }
+  const reasons = policies.map((id) => {
+    const p = active.policies.get(id);
+    return p?.annotations.reason ?? `${p?.effect ?? 'policy'} ${id} applies`;
+  });
+  if (response.decision === 'deny' && policies.length === 0) {
+    reasons.push(`no policy permits ${request.action} on this ${request.resource.kind} (deny by default)`);
+  }
+  return { effect: response.decision, policies, errors, reasons, decidedAt, generation: active.generation };
+}
+
+function denyWith(errors: string[], decidedAt: number, generation: number): Decision {
+  return {
+    effect: 'deny',
+    policies: [],
+    errors,
+    reasons: errors.map((e) => `denied: ${e}`),
+    decidedAt,
+    generation,
+  };
+}
