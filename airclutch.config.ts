@@ -1,6 +1,13 @@
-/** Airclutch's own dev config: `npm start` runs the example DAGs and policies. */
+/**
+ * Airclutch's own dev config: `npm start` runs the example DAGs and policies. The same DAG folder
+ * backs three environments, as one repository deploys to dev, staging and prod; the policies in
+ * `examples/policies` give each environment its own rules.
+ */
 import { defineConfig } from './src/index.ts';
 
+const examples = { dags: ['examples/dags'], policies: ['examples/policies'] };
+
 export default defineConfig({
-  environments: { dev: { dags: ['examples/dags'], policies: ['examples/policies'] } },
+  defaultEnv: 'dev',
+  environments: { dev: examples, staging: examples, prod: examples },
 });

@@ -43,7 +43,12 @@ function fanoutDag(width: number) {
 
 async function timeRun(engine: Engine, dagId: string): Promise<number> {
   const t0 = performance.now();
-  const run = await engine.trigger({ env: 'dev', dagId, source: 'api', principal: servicePrincipal('bench') });
+  const run = await engine.trigger({
+    env: 'dev',
+    dagId,
+    source: 'api',
+    principal: servicePrincipal('bench'),
+  });
   const state = await engine.waitForRun(run.id);
   if (state !== 'success') throw new Error(`bench run ${dagId} ended ${state}`);
   return performance.now() - t0;
@@ -67,7 +72,10 @@ export async function benchEngine(dialect: DialectName): Promise<Record<string, 
       for (let t = 1; t < 40; t++) transitions.push(marks.start[t]! - marks.end[t - 1]!);
     }
     if (process.env.AIRCLUTCH_BENCH_ONLY === 'chain') {
-      return { [`chain40_s${suffix}`]: round(median(chain) / 1000, 4), [`transition_p50_ms${suffix}`]: round(median(transitions), 3) };
+      return {
+        [`chain40_s${suffix}`]: round(median(chain) / 1000, 4),
+        [`transition_p50_ms${suffix}`]: round(median(transitions), 3),
+      };
     }
     const overheads: number[] = [];
     for (let i = 0; i < 3; i++) {

@@ -11,10 +11,10 @@ import { cedarType, ENTITY } from './cedar-names.ts';
 import { buildCedarSchema } from './cedar-schema.ts';
 import { paramsToCedarType } from './params-to-cedar-type.ts';
 import {
-  type DagSource,
   dagPolicyFile,
   formatProblem,
   type LoadedPolicy,
+  type PolicyDag,
   type PolicyProblem,
   type PolicySources,
 } from './policy-sources.ts';
@@ -111,7 +111,7 @@ export async function compilePolicies(sources: PolicySources): Promise<CompileRe
 }
 
 async function compileDag(
-  source: DagSource,
+  source: PolicyDag,
   shared: readonly LoadedPolicy[],
   parse: (absFile: string) => Promise<ParsedFile>,
   problems: PolicyProblem[],

@@ -16,7 +16,7 @@ export interface DagLike {
 }
 
 /** One DAG in one environment. */
-export interface DagSource {
+export interface PolicyDag {
   readonly env: string;
   readonly dag: DagLike;
   /** The DAG's `.ts` file; its policies are the `.cedar` file with the same base name beside it. */
@@ -26,7 +26,7 @@ export interface DagSource {
 export interface PolicySources {
   /** Policy ids and messages name files relative to this folder (the config's folder). */
   readonly rootDir: string;
-  readonly dags: readonly DagSource[];
+  readonly dags: readonly PolicyDag[];
   /** Shared policy folders per environment (`environments.<env>.policies`), relative to `rootDir`. */
   readonly policyDirs: Readonly<Record<string, readonly string[]>>;
 }
@@ -59,7 +59,7 @@ export function formatProblem(p: PolicyProblem): string {
 }
 
 /** The `.cedar` file beside a DAG's `.ts` file, or undefined when the DAG's file is unknown. */
-export function dagPolicyFile(source: DagSource): string | undefined {
+export function dagPolicyFile(source: PolicyDag): string | undefined {
   const at = source.dag.definedAt?.replace(/:\d+:\d+$/, '');
   const file = source.file ?? (at?.startsWith('file:') ? fileURLToPath(at) : at);
   return file?.replace(/\.[cm]?[jt]sx?$/, '.cedar');

@@ -5,14 +5,16 @@ import { AirclutchError } from '../../lib/errors.ts';
 import { ACTIONS, type PolicyAction, type RequestSource, SOURCES } from '../../policy/cedar-names.ts';
 import { CedarPolicyEngine } from '../../policy/cedar-policy-engine.ts';
 import { decideTrigger } from '../../policy/decide-trigger.ts';
-import { findPolicyTestFiles, policySourcesFromConfig } from '../../policy/import-dag-files.ts';
+import { findPolicyTestFiles } from '../../policy/find-policy-test-files.ts';
+import { policySourcesFromRegistry } from '../../policy/policy-sources-from-registry.ts';
 import { CedarPolicyStore } from '../../policy/policy-store.ts';
 import { runPolicyTests } from '../../policy/policy-test-runner.ts';
-import { configFor, printTable } from '../cli-context.ts';
+import { configFor, loadRegistry, printTable } from '../cli-context.ts';
 
 async function loadEngine(cmd: Command) {
   const config = await configFor(cmd);
-  const sources = await policySourcesFromConfig(config);
+  const registry = await loadRegistry(config, undefined);
+  const sources = policySourcesFromRegistry(config, registry);
   const store = new CedarPolicyStore(sources);
   const result = await store.load();
   if (!result.ok) throw result.error;
