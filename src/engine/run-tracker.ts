@@ -7,6 +7,7 @@
 import type { Dag } from '../dag/dag.ts';
 import type { TaskDefinition } from '../dag/types.ts';
 import { getOrCreate } from '../lib/get-or-create.ts';
+import type { RunsTable, TaskInstancesTable } from '../store/database.ts';
 import { isFinalTaskState, type TaskState } from './states.ts';
 import { evaluateTriggerRule } from './trigger-rules.ts';
 
@@ -48,6 +49,29 @@ export class RunTracker {
         getOrCreate(this.#downstream, up, () => [] as string[]).push(taskId);
       }
     }
+  }
+
+  /** A tracker for a stored run and its task instance rows (outputs of finished tasks included). */
+  static fromRows(
+    run: Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'params' | 'logical_date'>,
+    dag: Dag<any>,
+    tasks: ReadonlyArray<Pick<TaskInstancesTable, 'task_id' | 'state' | 'try_number' | 'output'>>,
+  ): RunTracker {
+    const tracker = new RunTracker(
+      {
+        runId: run.id,
+        env: run.env,
+        dagId: run.dag_id,
+        dagVersion: run.dag_version,
+        params: JSON.parse(run.params),
+        logicalDate: run.logical_date,
+      },
+      dag,
+      tasks.map((t) => [t.task_id, t.state, t.try_number] as [string, TaskState, number]),
+    );
+    for (const t of tasks)
+      if (t.state === 'success' && t.output !== null) tracker.outputs.set(t.task_id, JSON.parse(t.output));
+    return tracker;
   }
 
   task(taskId: string): TaskDefinition | undefined {

@@ -3,6 +3,11 @@
  * task instances go to `up_for_retry` or `failed` by the usual retry rule. Runs in one transaction.
  * @module
  */
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/database.ts';
+import { afterFailure } from '../after-failure.ts';
+import type { DagSource } from '../engine-types.ts';
+import { completeAttempt } from './complete-attempt.ts';
 import type { Queryable } from './executor-db.ts';
 
 export interface InterruptedAttempt {
@@ -31,4 +36,41 @@ export async function findInterrupted(q: Queryable, workerId: string): Promise<I
     tryNumber: r.try_number,
     maxTries: r.max_tries,
   }));
+}
+
+/** Fails every attempt this worker does not own that is still marked running; its task retries by the usual rule. */
+export async function failInterruptedAttempts(
+  db: Kysely<Database>,
+  dags: DagSource,
+  workerId: string,
+  now: number,
+): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const interrupted = await findInterrupted(trx, workerId);
+    for (const a of interrupted) {
+      const run = await trx
+        .selectFrom('runs')
+        .select(['env', 'dag_id'])
+        .where('id', '=', a.runId)
+        .executeTakeFirst();
+      const task = run ? dags.find(run.env, run.dag_id)?.dag.tasks.get(a.taskId) : undefined;
+      const next = afterFailure(task, a.tryNumber, a.maxTries, 'crashed', now);
+      await completeAttempt(
+        trx,
+        {
+          attemptId: a.attemptId,
+          runId: a.runId,
+          taskId: a.taskId,
+          attemptState: 'failed',
+          taskState: next.state,
+          error: 'crashed: the process running this attempt stopped before it finished',
+          exitCode: null,
+          outputJson: null,
+          nextTryAt: next.retryAt,
+        },
+        now,
+      );
+    }
+    return interrupted.length;
+  });
 }

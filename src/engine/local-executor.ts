@@ -1,0 +1,562 @@
+/**
+ * The local executor: the in-process claim-run-complete loop. It keeps the runs it is running in
+ * memory (a `RunTracker` each), and works in cycles; each cycle is one transaction that completes the
+ * attempts that ended, settles what became ready, starts queued runs, and claims tasks up to the
+ * concurrency limit. A burst of completions shares one fsync (group commit), and a chain of tasks
+ * costs one commit per step. Task code runs through `TaskRunner`s and never touches the store, so
+ * this loop can move into a separate worker process.
+ * @module
+ */
+import type { Transaction } from 'kysely';
+import { getOrCreate } from '../lib/get-or-create.ts';
+import type { Db } from '../store/create-db.ts';
+import type { Database, RunsTable } from '../store/database.ts';
+import { afterFailure } from './after-failure.ts';
+import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
+import { type AttemptSpec, runAttempt } from './run-attempt.ts';
+import { RunTracker, type TaskTransition } from './run-tracker.ts';
+import { claimTasks } from './sql/claim-tasks.ts';
+import { type AttemptCompletion, completeAttempt } from './sql/complete-attempt.ts';
+import { finishRun } from './sql/finish-run.ts';
+import { insertLogs, type LogLine } from './sql/insert-logs.ts';
+import { moveTasks } from './sql/move-tasks.ts';
+import { startRun } from './sql/start-run.ts';
+import type { TaskState } from './states.ts';
+import { AttemptAbort, type AttemptResult, type TaskRunner } from './task-runner.ts';
+
+export interface LocalExecutorOptions {
+  readonly db: Db;
+  readonly dags: DagSource;
+  readonly concurrency: number;
+  readonly defaultMaxActiveRuns: number;
+  readonly hooks: EngineHooks;
+  readonly runners: { readonly function: TaskRunner; readonly shell: TaskRunner };
+  readonly submitter: () => RunSubmitter;
+  readonly workerId: string;
+  readonly now: () => number;
+  /** Every transition, after its transaction committed. */
+  readonly onTransition: (t: EngineTransition) => void;
+  readonly onError: (e: Error) => void;
+}
+
+type RunRef = Pick<RunsTable, 'id' | 'env' | 'dag_id'>;
+
+interface Running {
+  readonly tracker: RunTracker;
+  readonly controller: AbortController;
+}
+
+interface Completion {
+  readonly attemptId: number;
+  readonly tracker: RunTracker;
+  readonly taskId: string;
+  readonly tryNumber: number;
+  readonly result: AttemptResult;
+}
+
+export class LocalExecutor {
+  readonly #o: LocalExecutorOptions;
+  readonly #db: Db;
+  readonly #dags: DagSource;
+  readonly #concurrency: number;
+  readonly #defaultMaxActiveRuns: number;
+  readonly #hooks: EngineHooks;
+  readonly #now: () => number;
+  readonly workerId: string;
+
+  readonly #trackers = new Map<string, RunTracker>();
+  readonly #ready: Array<{ tracker: RunTracker; taskId: string }> = [];
+  readonly #running = new Map<number, Running>();
+  #completions: Completion[] = [];
+  #logs: LogLine[] = [];
+  readonly #retryTimers = new Set<NodeJS.Timeout>();
+  readonly #dueRetries: Array<{ tracker: RunTracker; taskId: string }> = [];
+  #queuedRuns: RunRef[] = [];
+  #cancelled: string[] = [];
+
+  #started = false;
+  #stopping = false;
+  #cycleRunning = false;
+  #cycleAgain = false;
+  #logTimer: NodeJS.Timeout | undefined;
+  readonly #idleWaiters = new Set<() => void>();
+
+  constructor(options: LocalExecutorOptions) {
+    this.#o = options;
+    this.#db = options.db;
+    this.#dags = options.dags;
+    this.#concurrency = options.concurrency;
+    this.#defaultMaxActiveRuns = options.defaultMaxActiveRuns;
+    this.#hooks = options.hooks;
+    this.#now = options.now;
+    this.workerId = options.workerId;
+  }
+
+  start(): void {
+    this.#started = true;
+    this.#kick();
+  }
+
+  /** Runs to start when a slot under their DAG's `maxActiveRuns` is free. */
+  enqueueRuns(runs: readonly RunRef[]): void {
+    const known = new Set(this.#queuedRuns.map((r) => r.id));
+    for (const r of runs) if (!this.#trackers.has(r.id) && !known.has(r.id)) this.#queuedRuns.push(r);
+    if (runs.length) this.#kick();
+  }
+
+  /** Runs that ended elsewhere (cancelled): their running attempts are aborted. */
+  runsEnded(runIds: readonly string[]): void {
+    this.#cancelled.push(...runIds);
+    if (runIds.length) this.#kick();
+  }
+
+  /** Ids of the runs this executor is running. */
+  runIds(): string[] {
+    return [...this.#trackers.keys()];
+  }
+
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  /**
+   * Stops claiming, lets running attempts finish within the grace period, then aborts the rest
+   * (they fail with reason `shutdown` and are retried by the usual rule on the next start).
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    for (const t of this.#retryTimers) clearTimeout(t);
+    this.#retryTimers.clear();
+    if (this.#running.size > 0) {
+      const drained = new Promise<void>((r) => this.#idleWaiters.add(r));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((r) => {
+        timer = setTimeout(r, graceMs);
+      });
+      await Promise.race([drained, timedOut]);
+      clearTimeout(timer);
+      for (const r of this.#running.values()) {
+        r.controller.abort(
+          new AttemptAbort(
+            'shutdown',
+            `Airclutch shut down before the attempt finished (grace ${graceMs} ms)`,
+          ),
+        );
+      }
+      if (this.#running.size > 0) await new Promise<void>((r) => this.#idleWaiters.add(r));
+    }
+    await this.#drainCycles();
+    clearTimeout(this.#logTimer);
+    this.#started = false;
+  }
+
+  #kick(): void {
+    // An engine that is not started only writes runs; a started one picks them up when it polls.
+    if (!this.#started) return;
+    if (this.#cycleRunning) {
+      this.#cycleAgain = true;
+      return;
+    }
+    this.#cycleRunning = true;
+    setImmediate(() => this.#runCycles());
+  }
+
+  async #runCycles(): Promise<void> {
+    try {
+      do {
+        this.#cycleAgain = false;
+        await this.#cycle();
+      } while (this.#cycleAgain);
+    } catch (e) {
+      this.#o.onError(e as Error);
+    } finally {
+      this.#cycleRunning = false;
+      if (this.#cycleAgain) this.#kick();
+      if (this.#running.size === 0) for (const w of this.#idleWaiters) w();
+      if (this.#running.size === 0) this.#idleWaiters.clear();
+    }
+  }
+
+  async #drainCycles(): Promise<void> {
+    while (this.#cycleRunning || this.#completions.length || this.#logs.length) {
+      if (!this.#cycleRunning) this.#kick();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async #cycle(): Promise<void> {
+    const completions = this.#completions;
+    this.#completions = [];
+    const logs = this.#logs;
+    this.#logs = [];
+    const dueRetries = this.#dueRetries.splice(0);
+    const queuedRuns = this.#stopping ? [] : this.#queuedRuns.splice(0);
+    const cancelled = this.#cancelled.splice(0);
+    if (
+      !completions.length &&
+      !logs.length &&
+      !dueRetries.length &&
+      !queuedRuns.length &&
+      !cancelled.length &&
+      (this.#stopping || this.#ready.length === 0)
+    ) {
+      return;
+    }
+    for (const runId of cancelled) this.#dropRun(runId, 'the run was cancelled');
+
+    const now = this.#now();
+    /** Every transition of this cycle, for the hooks and the events. */
+    const transitions: EngineTransition[] = [];
+    /** Task transitions still to write with `moveTasks` (completions and claims write their own). */
+    const toWrite: EngineTransition[] = [];
+    const retries: Array<{ tracker: RunTracker; taskId: string; at: number }> = [];
+    const finished: Array<{ tracker: RunTracker; state: 'success' | 'failed' }> = [];
+    const touched = new Set<RunTracker>();
+    let launched: Array<{ tracker: RunTracker; taskId: string; tryNumber: number; attemptId: number }> = [];
+
+    await this.#db.kysely.transaction().execute(async (trx) => {
+      // 1. Attempts that ended, and what became ready or was settled downstream of them.
+      for (const c of completions) {
+        const plan = this.#planCompletion(c, now);
+        if (!(await completeAttempt(trx, plan.completion, now))) continue;
+        const { runId, env, dagId } = c.tracker.info;
+        transitions.push({
+          kind: 'task',
+          runId,
+          env,
+          dagId,
+          taskId: c.taskId,
+          from: 'running',
+          to: plan.completion.taskState,
+          tryNumber: c.tryNumber,
+          error: plan.completion.error,
+        });
+        const downstream = this.#taskEvents(c.tracker, plan.downstream);
+        transitions.push(...downstream);
+        toWrite.push(...downstream);
+        touched.add(c.tracker);
+        if (plan.retryAt !== null) retries.push({ tracker: c.tracker, taskId: c.taskId, at: plan.retryAt });
+        if (c.result.state === 'success') c.tracker.outputs.set(c.taskId, c.result.output);
+      }
+      for (const { tracker, taskId } of dueRetries) {
+        if (!this.#trackers.has(tracker.info.runId) || tracker.states.get(taskId) !== 'up_for_retry')
+          continue;
+        const events = this.#taskEvents(tracker, tracker.transition(taskId, 'queued'));
+        transitions.push(...events);
+        toWrite.push(...events);
+      }
+      await this.#writeTaskTransitions(trx, toWrite, now);
+      // 2. Runs that may start (their first tasks are inserted already queued).
+      for (const run of queuedRuns) {
+        const tracker = await this.#startRun(trx, run, now);
+        if (!tracker) continue;
+        touched.add(tracker);
+        transitions.push({
+          kind: 'run',
+          runId: run.id,
+          env: run.env,
+          dagId: run.dag_id,
+          from: 'queued',
+          to: 'running',
+        });
+      }
+      // 3. Runs that ended.
+      for (const tracker of touched) {
+        if (!tracker.isComplete || !this.#trackers.has(tracker.info.runId)) continue;
+        const state = tracker.outcome();
+        if (!(await finishRun(trx, tracker.info.runId, state, now))) continue;
+        finished.push({ tracker, state });
+        const { runId, env, dagId } = tracker.info;
+        transitions.push({ kind: 'run', runId, env, dagId, from: 'running', to: state });
+      }
+      // 4. Ready tasks, up to the concurrency limit.
+      launched = this.#stopping ? [] : await this.#claim(trx, now);
+      for (const l of launched) {
+        const { runId, env, dagId } = l.tracker.info;
+        transitions.push({
+          kind: 'task',
+          runId,
+          env,
+          dagId,
+          taskId: l.taskId,
+          from: 'queued',
+          to: 'running',
+          tryNumber: l.tryNumber,
+        });
+      }
+      if (logs.length) await insertLogs(trx, logs);
+      if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions);
+    });
+
+    for (const f of finished) this.#trackers.delete(f.tracker.info.runId);
+    for (const r of retries) this.#scheduleRetry(r.tracker, r.taskId, r.at - now);
+    for (const l of launched) this.#launch(l);
+    for (const t of transitions) this.#o.onTransition(t);
+    if (finished.length)
+      this.#queuedRuns.push(...(await this.#queuedRunsFor(finished.map((f) => f.tracker))));
+    if (this.#queuedRuns.length || (this.#ready.length && this.#running.size < this.#concurrency))
+      this.#cycleAgain = true;
+  }
+
+  #planCompletion(c: Completion, now: number) {
+    const { tracker, taskId, tryNumber, result } = c;
+    const task = tracker.task(taskId);
+    const runCancelled = !this.#trackers.has(tracker.info.runId);
+    let taskState: TaskState = 'success';
+    let retryAt: number | null = null;
+    if (result.state === 'failed') {
+      const next = afterFailure(
+        task,
+        tryNumber,
+        task ? task.retries + 1 : tryNumber,
+        runCancelled ? 'cancelled' : result.reason,
+        now,
+      );
+      taskState = next.state;
+      retryAt = next.retryAt;
+    }
+    const completion: AttemptCompletion = {
+      attemptId: c.attemptId,
+      runId: tracker.info.runId,
+      taskId,
+      attemptState: result.state,
+      taskState,
+      error: result.state === 'failed' ? result.error : null,
+      exitCode: result.exitCode ?? null,
+      outputJson: result.state === 'success' ? result.outputJson : null,
+      nextTryAt: retryAt,
+    };
+    // The tracker of a cancelled run is gone; only the attempt and its task instance are written.
+    const downstream = runCancelled ? [] : tracker.transition(taskId, taskState).slice(1);
+    return { completion, downstream, retryAt };
+  }
+
+  #taskEvents(tracker: RunTracker, tt: readonly TaskTransition[]): EngineTransition[] {
+    const { runId, env, dagId } = tracker.info;
+    return tt.map((t) => ({
+      kind: 'task' as const,
+      runId,
+      env,
+      dagId,
+      taskId: t.taskId,
+      from: t.from,
+      to: t.to,
+    }));
+  }
+
+  async #writeTaskTransitions(
+    trx: Transaction<Database>,
+    transitions: readonly EngineTransition[],
+    now: number,
+  ): Promise<void> {
+    const groups = new Map<string, { runId: string; from: TaskState; to: TaskState; ids: string[] }>();
+    for (const t of transitions) {
+      if (t.kind !== 'task') continue;
+      const key = `${t.runId}\u0000${t.from}\u0000${t.to}`;
+      getOrCreate(groups, key, () => ({
+        runId: t.runId,
+        from: t.from,
+        to: t.to,
+        ids: [] as string[],
+      })).ids.push(t.taskId);
+    }
+    for (const g of groups.values()) await moveTasks(trx, g.runId, g.ids, g.from, g.to, now);
+    for (const t of transitions) {
+      if (t.kind === 'task' && t.to === 'queued') {
+        const tracker = this.#trackers.get(t.runId);
+        if (tracker) this.#ready.push({ tracker, taskId: t.taskId });
+      }
+    }
+  }
+
+  async #startRun(
+    trx: Transaction<Database>,
+    run: Pick<RunsTable, 'id' | 'env' | 'dag_id'>,
+    now: number,
+  ): Promise<RunTracker | null> {
+    if (this.#trackers.has(run.id)) return null;
+    const found = this.#dags.find(run.env, run.dag_id);
+    const row = await trx.selectFrom('runs').selectAll().where('id', '=', run.id).executeTakeFirst();
+    if (row?.state !== 'queued') return null;
+    if (!found) {
+      await finishRun(
+        trx,
+        run.id,
+        'failed',
+        now,
+        `DAG ${run.dag_id} is not loaded in environment ${run.env}`,
+        ['queued'],
+      );
+      return null;
+    }
+    const max = found.dag.options.maxActiveRuns ?? this.#defaultMaxActiveRuns;
+    if (this.#activeRunsOf(run.env, run.dag_id) >= max) return null;
+    const tracker = RunTracker.fromRows(
+      row,
+      found.dag,
+      [...found.dag.tasks.keys()].map((id) => ({
+        task_id: id,
+        state: 'pending' as const,
+        try_number: 0,
+        output: null,
+      })),
+    );
+    const initial = tracker.settleAll();
+    const stateOf = new Map(initial.map((t) => [t.taskId, t.to]));
+    const tasks = [...found.dag.tasks.values()].map((t) => ({
+      taskId: t.id,
+      state: stateOf.get(t.id) ?? ('pending' as TaskState),
+      maxTries: t.retries + 1,
+    }));
+    if (!(await startRun(trx, run.id, tasks, now))) return null;
+    this.#trackers.set(run.id, tracker);
+    for (const t of initial) if (t.to === 'queued') this.#ready.push({ tracker, taskId: t.taskId });
+    return tracker;
+  }
+
+  #activeRunsOf(env: string, dagId: string): number {
+    let n = 0;
+    for (const t of this.#trackers.values()) if (t.info.env === env && t.info.dagId === dagId) n++;
+    return n;
+  }
+
+  async #claim(trx: Transaction<Database>, now: number) {
+    const capacity = this.#concurrency - this.#running.size;
+    if (capacity <= 0 || this.#ready.length === 0) return [];
+    const picked = this.#ready.splice(0, capacity);
+    const byRun = new Map<RunTracker, string[]>();
+    for (const p of picked) {
+      if (!this.#trackers.has(p.tracker.info.runId) || p.tracker.states.get(p.taskId) !== 'queued') continue;
+      getOrCreate(byRun, p.tracker, () => [] as string[]).push(p.taskId);
+    }
+    const out: Array<{ tracker: RunTracker; taskId: string; tryNumber: number; attemptId: number }> = [];
+    for (const [tracker, taskIds] of byRun) {
+      for (const c of await claimTasks(trx, tracker.info.runId, taskIds, this.workerId, now)) {
+        tracker.set(c.taskId, 'running');
+        tracker.tries.set(c.taskId, c.tryNumber);
+        out.push({ tracker, ...c });
+      }
+    }
+    return out;
+  }
+
+  #launch(spec: AttemptSpec): void {
+    const { tracker, taskId, tryNumber, attemptId } = spec;
+    const { runId } = tracker.info;
+    const { controller, done } = runAttempt(spec, {
+      runners: this.#o.runners,
+      submitter: this.#o.submitter,
+      log: (stream, line) => this.#log(attemptId, runId, taskId, stream, line),
+    });
+    this.#running.set(attemptId, { tracker, controller });
+    done.then((result) => {
+      this.#running.delete(attemptId);
+      this.#completions.push({ attemptId, tracker, taskId, tryNumber, result });
+      this.#kick();
+    });
+  }
+
+  #log(attemptId: number, runId: string, taskId: string, stream: string, line: string): void {
+    this.#logs.push({ attempt_id: attemptId, run_id: runId, task_id: taskId, ts: this.#now(), stream, line });
+    // Lines of a long attempt reach the store every 200 ms, so `runs logs -f` can follow them.
+    if (!this.#logTimer) {
+      this.#logTimer = setTimeout(() => {
+        this.#logTimer = undefined;
+        if (this.#logs.length) this.#kick();
+      }, 200);
+    }
+  }
+
+  #scheduleRetry(tracker: RunTracker, taskId: string, delayMs: number): void {
+    if (this.#stopping) return;
+    const timer = setTimeout(
+      () => {
+        this.#retryTimers.delete(timer);
+        this.#dueRetries.push({ tracker, taskId });
+        this.#kick();
+      },
+      Math.max(0, delayMs),
+    );
+    this.#retryTimers.add(timer);
+  }
+
+  #dropRun(runId: string, why: string): void {
+    const tracker = this.#trackers.get(runId);
+    if (!tracker) return;
+    this.#trackers.delete(runId);
+    for (const r of this.#running.values()) {
+      if (r.tracker === tracker) r.controller.abort(new AttemptAbort('cancelled', why));
+    }
+  }
+
+  async #queuedRunsFor(trackers: RunTracker[]) {
+    const dags = [...new Set(trackers.map((t) => t.info.dagId))];
+    return this.#db.kysely
+      .selectFrom('runs')
+      .select(['id', 'env', 'dag_id'])
+      .where('state', '=', 'queued')
+      .where('dag_id', 'in', dags)
+      .orderBy('created_at')
+      .limit(100)
+      .execute();
+  }
+
+  /** Picks up a run a previous process left running (after its interrupted attempts were failed). */
+  async resume(row: RunsTable): Promise<void> {
+    const now = this.#now();
+    const found = this.#dags.find(row.env, row.dag_id);
+    const tis = await this.#db.kysely
+      .selectFrom('task_instances')
+      .selectAll()
+      .where('run_id', '=', row.id)
+      .execute();
+    if (!found) {
+      await finishRun(
+        this.#db.kysely,
+        row.id,
+        'failed',
+        now,
+        `DAG ${row.dag_id} no longer loads in environment ${row.env}`,
+      );
+      return;
+    }
+    const missing = tis.filter((t) => !found.dag.tasks.has(t.task_id) && t.state !== 'success');
+    if (missing.length) {
+      await moveTasks(
+        this.#db.kysely,
+        row.id,
+        missing.map((t) => t.task_id),
+        ['pending', 'queued', 'up_for_retry'],
+        'failed',
+        now,
+      );
+      for (const t of missing) t.state = 'failed';
+    }
+    const tracker = RunTracker.fromRows(row, found.dag, tis);
+    this.#trackers.set(row.id, tracker);
+    const settled = tracker.settleAll();
+    await this.#db.kysely
+      .transaction()
+      .execute((trx) => this.#writeTaskTransitions(trx, this.#taskEvents(tracker, settled), now));
+    for (const t of tis) {
+      const state = tracker.states.get(t.task_id);
+      if (state === 'queued' && !settled.some((s) => s.taskId === t.task_id))
+        this.#ready.push({ tracker, taskId: t.task_id });
+      if (state === 'up_for_retry') this.#scheduleRetry(tracker, t.task_id, (t.next_try_at ?? now) - now);
+    }
+    if (tracker.isComplete) {
+      const state = tracker.outcome();
+      if (await finishRun(this.#db.kysely, row.id, state, now)) {
+        this.#trackers.delete(row.id);
+        this.#o.onTransition({
+          kind: 'run',
+          runId: row.id,
+          env: row.env,
+          dagId: row.dag_id,
+          from: 'running',
+          to: state,
+        });
+      }
+    }
+  }
+}
