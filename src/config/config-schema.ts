@@ -7,6 +7,13 @@ export const environmentSchema = z.object({
   dags: z.array(z.string()).default([]),
   /** Folders of shared `.cedar` policies, relative to the config file. */
   policies: z.array(z.string()).default([]),
+  /** The approval rule for this environment's DAGs that do not set their own (default: 1 approver, 24 h). */
+  approvals: z
+    .object({
+      quorum: z.number().int().min(1).max(20).optional(),
+      expiresAfterMs: z.number().int().min(1_000).optional(),
+    })
+    .optional(),
 });
 
 export const engineConfigSchema = z.object({

@@ -96,6 +96,16 @@ export interface DagOptions<S extends StandardSchemaV1 | undefined> {
   maxActiveRuns?: number;
   /** Defaults for every task in this DAG. */
   defaults?: RetryOptions;
+  /** How runs that need approval are approved: overrides the environment's rule. */
+  approvals?: ApprovalRule;
+}
+
+/** Who approves a run that needs approval is Cedar's `approve`; this says how many, and for how long. */
+export interface ApprovalRule {
+  /** Distinct eligible approvers needed (never the requester). Default 1. */
+  quorum?: number;
+  /** After this, the request expires and the run never starts. Default 24 h. */
+  expiresAfterMs?: number;
 }
 
 /** A task as the engine sees it, with every default filled in. */

@@ -91,10 +91,44 @@ export interface TaskLogsTable {
   line: string;
 }
 
+export interface ApprovalRequestsTable {
+  id: string;
+  /** `approval`: a run waits for votes. `review`: a break-glass run waits for its review afterwards. */
+  kind: 'approval' | 'review';
+  run_id: string;
+  env: string;
+  dag_id: string;
+  /** The DAG version and params hash the request is bound to: votes for anything else do not count. */
+  dag_version: string;
+  params_hash: string;
+  requested_by_kind: string;
+  requested_by: string;
+  quorum: number;
+  state: 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'reviewed';
+  /** Why approval is needed: the policy's reason. */
+  reason: string | null;
+  created_at: number;
+  expires_at: number | null;
+  decided_at: number | null;
+}
+
+export interface ApprovalVotesTable {
+  request_id: string;
+  voter_kind: string;
+  voter: string;
+  vote: 'approve' | 'deny' | 'review';
+  comment: string | null;
+  params_hash: string;
+  dag_version: string;
+  created_at: number;
+}
+
 export interface Database {
   dags: DagsTable;
   runs: RunsTable;
   task_instances: TaskInstancesTable;
   attempts: AttemptsTable;
   task_logs: TaskLogsTable;
+  approval_requests: ApprovalRequestsTable;
+  approval_votes: ApprovalVotesTable;
 }

@@ -1,0 +1,213 @@
+/**
+ * Approval requests and votes, with their invariants enforced here, in the data layer, not in a UI:
+ * the requester never counts, one identity counts once, a vote is bound to the params hash and DAG
+ * version the request was made for, and one eligible denial ends the request. Who is eligible is
+ * Cedar's `approve`, asked by the gate before it calls `castVote`.
+ *
+ * ## Approval request
+ * ```
+ *   pending ──quorum of approvals──▶ approved   (its run: awaiting_approval → queued)
+ *      ├────one eligible denial────▶ denied     (run → rejected)
+ *      ├────expiry passes──────────▶ expired    (run → expired; it never starts)
+ *      └────run cancelled──────────▶ cancelled
+ *   pending (kind review) ──a reviewer──▶ reviewed   (break-glass runs, after the fact)
+ * ```
+ * Every move is a conditional update on `state = 'pending'`: two voters racing cannot both close it.
+ * @module
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Principal } from '../identity/principal.ts';
+import { AirclutchError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import type { ApprovalRequestsTable, Database } from '../store/database.ts';
+import { isUniqueViolation } from '../store/is-unique-violation.ts';
+
+export type ApprovalRequest = ApprovalRequestsTable;
+export type Vote = 'approve' | 'deny' | 'review';
+
+export interface NewApprovalRequest {
+  readonly kind: ApprovalRequest['kind'];
+  readonly runId: string;
+  readonly env: string;
+  readonly dagId: string;
+  readonly dagVersion: string;
+  readonly paramsHash: string;
+  readonly requestedBy: Pick<Principal, 'kind' | 'id'>;
+  readonly quorum: number;
+  readonly reason: string | null;
+  readonly expiresAt: number | null;
+}
+
+export interface VoteResult {
+  /** Approvals that count so far (bound to the request's params and DAG version). */
+  readonly approvals: number;
+  readonly quorum: number;
+  /** Set when this vote closed the request. */
+  readonly closedAs?: 'approved' | 'denied' | 'reviewed' | undefined;
+}
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+export async function createApprovalRequest(
+  q: Q,
+  r: NewApprovalRequest,
+  now: number,
+): Promise<ApprovalRequest> {
+  const row: ApprovalRequest = {
+    id: newId(),
+    kind: r.kind,
+    run_id: r.runId,
+    env: r.env,
+    dag_id: r.dagId,
+    dag_version: r.dagVersion,
+    params_hash: r.paramsHash,
+    requested_by_kind: r.requestedBy.kind,
+    requested_by: r.requestedBy.id,
+    quorum: r.quorum,
+    state: 'pending',
+    reason: r.reason,
+    created_at: now,
+    expires_at: r.expiresAt,
+    decided_at: null,
+  };
+  await q.insertInto('approval_requests').values(row).execute();
+  return row;
+}
+
+/** Throws `APPROVAL_NOT_FOUND`. */
+export async function getApprovalRequest(q: Q, id: string): Promise<ApprovalRequest> {
+  const row = await q.selectFrom('approval_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new AirclutchError('APPROVAL_NOT_FOUND', `approval request ${id} does not exist`);
+  return row;
+}
+
+/**
+ * Records one vote and closes the request when it decides it. Checks, in order: the request is
+ * open and not expired, the voter is not the requester, the DAG version is the one the request was
+ * made for, and the voter has not voted already.
+ */
+export async function castVote(
+  trx: Transaction<Database>,
+  request: ApprovalRequest,
+  voter: Pick<Principal, 'kind' | 'id'>,
+  vote: Vote,
+  options: { comment?: string | undefined; currentDagVersion: string; now: number },
+): Promise<VoteResult> {
+  const { now } = options;
+  if (request.state !== 'pending') {
+    throw new AirclutchError('APPROVAL_CLOSED', `approval request ${request.id} is already ${request.state}`);
+  }
+  if (request.expires_at !== null && now >= request.expires_at) {
+    throw new AirclutchError(
+      'APPROVAL_EXPIRED',
+      `approval request ${request.id} expired at ${new Date(request.expires_at).toISOString()}; the run will not start: trigger it again`,
+    );
+  }
+  if ((vote === 'review') !== (request.kind === 'review')) {
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `a ${request.kind} request takes ${request.kind === 'review' ? 'a review' : 'approve or deny'}, not ${vote}`,
+    );
+  }
+  if (voter.kind === request.requested_by_kind && voter.id === request.requested_by) {
+    throw new AirclutchError(
+      'APPROVAL_SELF_VOTE',
+      `${voter.id} requested this run and cannot ${vote} it: another eligible person must`,
+    );
+  }
+  if (options.currentDagVersion !== request.dag_version) {
+    throw new AirclutchError(
+      'APPROVAL_STALE',
+      `DAG ${request.dag_id} changed since the request (version ${request.dag_version}, now ${options.currentDagVersion}); votes no longer apply: trigger the run again`,
+    );
+  }
+  try {
+    await trx
+      .insertInto('approval_votes')
+      .values({
+        request_id: request.id,
+        voter_kind: voter.kind,
+        voter: voter.id,
+        vote,
+        comment: options.comment ?? null,
+        params_hash: request.params_hash,
+        dag_version: request.dag_version,
+        created_at: now,
+      })
+      .execute();
+  } catch (e) {
+    if (isUniqueViolation(e)) {
+      throw new AirclutchError(
+        'APPROVAL_DUPLICATE_VOTE',
+        `${voter.id} already voted on approval request ${request.id}; one identity counts once`,
+      );
+    }
+    throw e;
+  }
+  const approvals = await countApprovals(trx, request);
+  const closeAs =
+    vote === 'deny'
+      ? 'denied'
+      : vote === 'review'
+        ? 'reviewed'
+        : approvals >= request.quorum
+          ? 'approved'
+          : undefined;
+  if (closeAs && !(await closeRequest(trx, request.id, closeAs, now))) {
+    throw new AirclutchError('APPROVAL_CLOSED', `approval request ${request.id} was closed by another vote`);
+  }
+  return { approvals, quorum: request.quorum, closedAs: closeAs };
+}
+
+async function countApprovals(q: Q, request: ApprovalRequest): Promise<number> {
+  const row = await q
+    .selectFrom('approval_votes')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('request_id', '=', request.id)
+    .where('vote', '=', 'approve')
+    .where('params_hash', '=', request.params_hash)
+    .where('dag_version', '=', request.dag_version)
+    .where((eb) =>
+      eb.not(
+        eb.and([eb('voter_kind', '=', request.requested_by_kind), eb('voter', '=', request.requested_by)]),
+      ),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** pending → a final state, only if still pending. */
+export async function closeRequest(
+  q: Q,
+  id: string,
+  state: Exclude<ApprovalRequest['state'], 'pending'>,
+  now: number,
+): Promise<boolean> {
+  const res = await q
+    .updateTable('approval_requests')
+    .set({ state, decided_at: now })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+export async function listVotes(q: Q, requestId: string) {
+  return q
+    .selectFrom('approval_votes')
+    .selectAll()
+    .where('request_id', '=', requestId)
+    .orderBy('created_at')
+    .execute();
+}
+
+/** Pending approval requests whose expiry has passed. */
+export async function findExpired(q: Q, now: number): Promise<ApprovalRequest[]> {
+  return q
+    .selectFrom('approval_requests')
+    .selectAll()
+    .where('state', '=', 'pending')
+    .where('kind', '=', 'approval')
+    .where('expires_at', '<=', now)
+    .execute();
+}
