@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { AirclutchError } from '../lib/errors.ts';
 import { applyIdentityEnv } from '../identity/identity-config.ts';
+import { AirclutchError } from '../lib/errors.ts';
 import { formatIssues } from '../lib/format-issues.ts';
 import { type AirclutchConfig, type AirclutchConfigInput, configSchema } from './config-schema.ts';
 

@@ -101,8 +101,16 @@ export const sessionConfigSchema = z.object({
   publicUrl: z.url().default('http://127.0.0.1:8080'),
   scopes: z.array(z.string()).default(['openid', 'email', 'profile', 'groups']),
   cookieName: z.string().default('airclutch_session'),
-  lifetimeSec: z.number().int().positive().default(8 * 3600),
-  idleTimeoutSec: z.number().int().positive().default(30 * 60),
+  lifetimeSec: z
+    .number()
+    .int()
+    .positive()
+    .default(8 * 3600),
+  idleTimeoutSec: z
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60),
 });
 
 export const cliLoginConfigSchema = z.object({

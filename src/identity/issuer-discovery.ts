@@ -27,19 +27,32 @@ export async function discoverIssuer(
   const url = discoveryUrlOf(cfg);
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-  } catch (e) {
-    throw new AirclutchError('IDP_UNREACHABLE', `discovery at ${url} failed: ${describeThrown(e)}; is the IdP up and reachable from here?`, {
-      cause: e,
+    res = await fetch(url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { accept: 'application/json' },
     });
+  } catch (e) {
+    throw new AirclutchError(
+      'IDP_UNREACHABLE',
+      `discovery at ${url} failed: ${describeThrown(e)}; is the IdP up and reachable from here?`,
+      {
+        cause: e,
+      },
+    );
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new AirclutchError('IDP_UNREACHABLE', `discovery at ${url} answered HTTP ${res.status}; check the issuer URL or set discoveryUrl`);
+    throw new AirclutchError(
+      'IDP_UNREACHABLE',
+      `discovery at ${url} answered HTTP ${res.status}; check the issuer URL or set discoveryUrl`,
+    );
   }
   const doc = (await res.json().catch(() => null)) as Partial<IssuerMetadata> | null;
   if (!doc || typeof doc.jwks_uri !== 'string') {
-    throw new AirclutchError('IDP_UNREACHABLE', `discovery at ${url} has no jwks_uri; set jwksUri on the issuer`);
+    throw new AirclutchError(
+      'IDP_UNREACHABLE',
+      `discovery at ${url} has no jwks_uri; set jwksUri on the issuer`,
+    );
   }
   if (doc.issuer !== cfg.issuer) {
     throw new AirclutchError(

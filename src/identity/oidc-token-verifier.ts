@@ -1,18 +1,27 @@
 /**
- * The default `TokenVerifier`: jose against each trusted issuer's JWKS, found through discovery.
+ * The default `TokenVerifier`: each trusted issuer's JWKS found through discovery and cached by jose,
+ * signatures checked synchronously with node:crypto (see jws-signature.ts for why), then the claims.
  * Issuer lookups, allow-lists, principal rules and jose options are computed once at construction,
  * so a warm verify is one signature check plus a few map reads.
  * @module
  */
-import { createRemoteJWKSet, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify } from 'jose';
+import type { webcrypto } from 'node:crypto';
+import {
+  type CompactJWSHeaderParameters,
+  createRemoteJWKSet,
+  type FlattenedJWSInput,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { AirclutchError } from '../lib/errors.ts';
-import { type IdentityConfig, type TrustedIssuerConfig, effectiveIssuers } from './identity-config.ts';
+import { checkClaims } from './check-claims.ts';
+import { effectiveIssuers, type IdentityConfig, type TrustedIssuerConfig } from './identity-config.ts';
 import { discoverIssuer } from './issuer-discovery.ts';
+import { preparedKey, verifySignature } from './jws-signature.ts';
 import type { Principal } from './principal.ts';
 import { PrincipalMapper, scopesOf } from './principal-mapper.ts';
 import { inspectToken } from './token-shape.ts';
 import type { TokenVerifier, VerifyOptions } from './token-verifier.ts';
-import { algRejected, notYetValid, toVerifyError } from './verify-error.ts';
+import { algRejected, signatureInvalid, toVerifyError } from './verify-error.ts';
 
 export interface OidcTokenVerifierOptions {
   readonly issuers: readonly TrustedIssuerConfig[];
@@ -27,12 +36,14 @@ interface IssuerState {
   readonly cfg: TrustedIssuerConfig;
   readonly mapper: PrincipalMapper;
   readonly algorithms: ReadonlySet<string>;
-  readonly jwtOptions: JWTVerifyOptions;
+  readonly audiences: ReadonlySet<string>;
   keys: JWTVerifyGetKey | undefined;
   loading: Promise<JWTVerifyGetKey> | undefined;
 }
 
 const NO_SCOPES: readonly string[] = [];
+// jose's JWKS lookup reads only the protected header; the flattened token is for its embedded-header case.
+const NO_TOKEN = undefined as unknown as FlattenedJWSInput;
 
 /**
  * Verifies bearer tokens from the configured issuers.
@@ -56,14 +67,7 @@ export class OidcTokenVerifier implements TokenVerifier {
         cfg,
         mapper: new PrincipalMapper(cfg),
         algorithms: new Set(cfg.algorithms),
-        jwtOptions: {
-          issuer: cfg.issuer,
-          audience: cfg.audiences,
-          algorithms: cfg.algorithms,
-          clockTolerance: cfg.clockSkewSec,
-          requiredClaims: ['exp'],
-          ...(cfg.typ ? { typ: cfg.typ } : {}),
-        },
+        audiences: new Set(cfg.audiences),
         keys: undefined,
         loading: undefined,
       });
@@ -74,7 +78,10 @@ export class OidcTokenVerifier implements TokenVerifier {
   }
 
   /** A verifier for the identity config section (the dev IdP included in dev mode). */
-  static fromConfig(identity: IdentityConfig, extra: Pick<OidcTokenVerifierOptions, 'now'> = {}): OidcTokenVerifier {
+  static fromConfig(
+    identity: IdentityConfig,
+    extra: Pick<OidcTokenVerifierOptions, 'now'> = {},
+  ): OidcTokenVerifier {
     return new OidcTokenVerifier({
       issuers: effectiveIssuers(identity),
       requiredScopes: identity.requiredScopes,
@@ -96,31 +103,35 @@ export class OidcTokenVerifier implements TokenVerifier {
   async verify(token: string, options?: VerifyOptions): Promise<Principal> {
     const { header, payload } = inspectToken(token, this.#maxTokenBytes);
     const state = this.#issuerOf(payload.iss);
-    if (!state.algorithms.has(header.alg as string)) throw algRejected({ issuer: state.cfg, header });
-    const nowMs = this.#now?.();
-    const nowSec = Math.floor((nowMs ?? Date.now()) / 1000);
+    const alg = header.alg as string;
+    if (!state.algorithms.has(alg)) throw algRejected({ issuer: state.cfg, header });
+    const nowSec = Math.floor((this.#now?.() ?? Date.now()) / 1000);
     const ctx = { issuer: state.cfg, header, payload, nowSec };
-    let claims: Record<string, unknown>;
+    let key: webcrypto.CryptoKey;
     try {
       const keys = state.keys ?? (await this.#keysOf(state));
-      const opts = nowMs === undefined ? state.jwtOptions : { ...state.jwtOptions, currentDate: new Date(nowMs) };
-      claims = (await jwtVerify(token, keys, opts)).payload;
+      key = (await keys(header as CompactJWSHeaderParameters, NO_TOKEN)) as webcrypto.CryptoKey;
     } catch (e) {
       throw toVerifyError(e, ctx);
     }
-    if (typeof claims.iat === 'number' && claims.iat > nowSec + state.cfg.clockSkewSec) {
-      throw notYetValid('iat', claims.iat, ctx);
-    }
-    this.#checkScopes(claims, options);
-    return state.mapper.map(claims);
+    // Signature first: a forged token learns nothing from claim checks.
+    if (!verifySignature(token, alg, preparedKey(key, alg))) throw signatureInvalid(ctx);
+    checkClaims(ctx, state.audiences);
+    this.#checkScopes(payload, options);
+    return state.mapper.map(payload);
   }
 
   #issuerOf(iss: unknown): IssuerState {
     const state = typeof iss === 'string' ? this.#issuers.get(iss) : undefined;
     if (state) return state;
     const trusted = [...this.#issuers.keys()];
-    const near = typeof iss === 'string' ? trusted.find((t) => t.replace(/\/$/, '') === iss.replace(/\/$/, '')) : undefined;
-    const hint = near ? `; did you mean ${JSON.stringify(near)}? issuers must match exactly, trailing slash included` : '';
+    const near =
+      typeof iss === 'string'
+        ? trusted.find((t) => t.replace(/\/$/, '') === iss.replace(/\/$/, ''))
+        : undefined;
+    const hint = near
+      ? `; did you mean ${JSON.stringify(near)}? issuers must match exactly, trailing slash included`
+      : '';
     throw new AirclutchError(
       'ISSUER_UNTRUSTED',
       `token issuer ${typeof iss === 'string' ? JSON.stringify(iss) : '(missing)'} is not trusted (trusted: ${trusted.join(', ')})${hint}; add it under identity.issuers to trust it`,

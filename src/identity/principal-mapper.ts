@@ -100,10 +100,16 @@ function matches(c: CompiledRule, claims: Claims): boolean {
 function isClientCredentials(claims: Claims): boolean {
   const sub = claims.sub;
   const client = claims.client_id ?? claims.azp;
-  return typeof sub === 'string' && typeof client === 'string' && (sub === client || sub === `${client}@clients`);
+  return (
+    typeof sub === 'string' && typeof client === 'string' && (sub === client || sub === `${client}@clients`)
+  );
 }
 
-function render(parts: readonly Part[], claims: Claims, mapping: TrustedIssuerConfig['claims']): string | undefined {
+function render(
+  parts: readonly Part[],
+  claims: Claims,
+  mapping: TrustedIssuerConfig['claims'],
+): string | undefined {
   let out = '';
   for (const p of parts) {
     if (typeof p === 'string') {

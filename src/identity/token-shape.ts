@@ -62,12 +62,21 @@ function checkHeader(header: Record<string, unknown>): void {
     throw new AirclutchError('TOKEN_MALFORMED', 'token header has no "alg"');
   }
   if (alg.toLowerCase() === 'none') {
-    throw new AirclutchError('ALGORITHM_REJECTED', 'token is unsigned (alg "none"); only signed tokens are accepted');
+    throw new AirclutchError(
+      'ALGORITHM_REJECTED',
+      'token is unsigned (alg "none"); only signed tokens are accepted',
+    );
   }
   if (alg.startsWith('HS')) {
     throw new AirclutchError(
       'ALGORITHM_REJECTED',
       `token uses the symmetric algorithm ${alg}; only asymmetric algorithms (RS256, ES256, …) verified against the issuer's JWKS are accepted`,
+    );
+  }
+  if (header.crit !== undefined || header.b64 !== undefined) {
+    throw new AirclutchError(
+      'TOKEN_MALFORMED',
+      'token header has critical extensions ("crit"/"b64") that Airclutch does not understand',
     );
   }
   for (const h of KEY_HEADERS) {

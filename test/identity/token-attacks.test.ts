@@ -71,7 +71,12 @@ describe('OidcTokenVerifier', () => {
       groups: ['data-eng'],
       issuer: idp.issuer,
       subject: 'u-1',
-      token: { jti: 'j-1', clientId: 'airclutch-cli', scopes: ['openid', 'airclutch:trigger'], amr: ['pwd', 'mfa'] },
+      token: {
+        jti: 'j-1',
+        clientId: 'airclutch-cli',
+        scopes: ['openid', 'airclutch:trigger'],
+        amr: ['pwd', 'mfa'],
+      },
     });
     expect(p.token?.expiresAt).toBe(NOW_SEC + 290);
   });
@@ -98,7 +103,9 @@ describe('attack matrix: each token is refused with its code and a message that 
 
   it('refuses a token whose payload was tampered with after signing', async () => {
     const [h, , s] = (await sign(USER)).split('.');
-    const e = await refusal(`${h}.${b64({ ...USER, iss: idp.issuer, email: 'admin@example.com', iat: NOW_SEC, exp: NOW_SEC + 60 })}.${s}`);
+    const e = await refusal(
+      `${h}.${b64({ ...USER, iss: idp.issuer, email: 'admin@example.com', iat: NOW_SEC, exp: NOW_SEC + 60 })}.${s}`,
+    );
     expect(e.code).toBe('SIGNATURE_INVALID');
   });
 
@@ -116,7 +123,9 @@ describe('attack matrix: each token is refused with its code and a message that 
   });
 
   it('accepts a token expired by less than the allowed clock skew', async () => {
-    await expect(verifier.verify(await sign(USER, { iat: NOW_SEC - 330, exp: NOW_SEC - 30 }))).resolves.toMatchObject({ kind: 'user' });
+    await expect(
+      verifier.verify(await sign(USER, { iat: NOW_SEC - 330, exp: NOW_SEC - 30 })),
+    ).resolves.toMatchObject({ kind: 'user' });
   });
 
   it('refuses a token not valid before a time beyond the clock skew', async () => {
@@ -152,7 +161,9 @@ describe('attack matrix: each token is refused with its code and a message that 
   });
 
   it('refuses an unsigned alg "none" token', async () => {
-    const e = await refusal(`${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ ...USER, iss: idp.issuer, exp: NOW_SEC + 60 })}.`);
+    const e = await refusal(
+      `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ ...USER, iss: idp.issuer, exp: NOW_SEC + 60 })}.`,
+    );
     expect(e.code).toBe('ALGORITHM_REJECTED');
     expect(e.message).toContain('alg "none"');
   });
@@ -195,8 +206,16 @@ describe('attack matrix: each token is refused with its code and a message that 
     ['not a JWT at all', 'hello', 'three dot-separated parts'],
     ['two parts', 'a.b', 'three dot-separated parts'],
     ['a JWE-shaped token', 'a.b.c.d.e', 'three dot-separated parts'],
-    ['a header that is not JSON', `${Buffer.from('{oops').toString('base64url')}.e30.sig`, 'header is not base64url-encoded JSON'],
-    ['a payload that is an array', `${b64({ alg: 'RS256' })}.${b64([1])}.sig`, 'payload is not a JSON object'],
+    [
+      'a header that is not JSON',
+      `${Buffer.from('{oops').toString('base64url')}.e30.sig`,
+      'header is not base64url-encoded JSON',
+    ],
+    [
+      'a payload that is an array',
+      `${b64({ alg: 'RS256' })}.${b64([1])}.sig`,
+      'payload is not a JSON object',
+    ],
     ['an empty string', '', 'token is empty'],
   ])('refuses a malformed token: %s', async (_name, token, message) => {
     const e = await refusal(token);

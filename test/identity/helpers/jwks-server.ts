@@ -2,6 +2,8 @@
  * A real OpenID issuer on loopback for verifier tests: discovery plus a JWKS whose keys can be
  * rotated, counting requests so that tests can prove the JWKS is not hammered.
  */
+
+import type { webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
@@ -9,7 +11,7 @@ import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 export interface SigningKey {
   readonly kid: string;
   readonly alg: 'RS256' | 'ES256';
-  readonly privateKey: CryptoKey;
+  readonly privateKey: webcrypto.CryptoKey;
   readonly publicJwk: Record<string, unknown>;
 }
 
@@ -23,7 +25,10 @@ export interface JwksServer {
   rotate(alg?: 'RS256' | 'ES256'): Promise<SigningKey>;
   /** Removes every key but the current one from the JWKS. */
   retireOld(): void;
-  sign(claims: JWTPayload, opts?: { key?: SigningKey; header?: Record<string, unknown>; iat?: number; exp?: number }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    opts?: { key?: SigningKey; header?: Record<string, unknown>; iat?: number; exp?: number },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -42,7 +47,13 @@ export async function startJwksServer(alg: 'RS256' | 'ES256' = 'RS256'): Promise
     res.setHeader('content-type', 'application/json');
     if (req.url === '/.well-known/openid-configuration') {
       discoveryCount++;
-      res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, id_token_signing_alg_values_supported: ['RS256', 'ES256'] }));
+      res.end(
+        JSON.stringify({
+          issuer,
+          jwks_uri: `${issuer}/jwks`,
+          id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+        }),
+      );
     } else if (req.url === '/jwks') {
       jwksCount++;
       res.end(JSON.stringify({ keys: keys.map((k) => k.publicJwk) }));
