@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isAirclutchError } from '../lib/errors.ts';
 import { dbCommand } from './commands/db-command.ts';
+import { devIdpCommand } from './commands/dev-idp-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('airclutch')
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(dbCommand());
+  program.addCommand(devIdpCommand());
   return program;
 }
 

@@ -31,7 +31,6 @@ export interface DevIdpSettings {
   readonly webRedirectUris?: readonly string[];
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: oidc-provider is untyped
 type Ctx = any;
 
 /** Builds the configuration object passed to `new Provider(issuer, configuration)`. */

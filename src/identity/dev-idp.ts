@@ -115,7 +115,6 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: oidc-provider is untyped
 function impersonationHandler(users: readonly DevIdpUser[], info: object): (ctx: any) => Promise<void> {
   return async (ctx) => {
     const { provider, client, params } = ctx.oidc;
