@@ -12,13 +12,21 @@ import { devIdpIssuer } from './identity-config.ts';
  * @example
  * const token = await devToken(config, 'eng@example.com');
  */
-export async function devToken(config: AirclutchConfig, as: string, options: { scope?: string } = {}): Promise<string> {
+export async function devToken(
+  config: AirclutchConfig,
+  as: string,
+  options: { scope?: string } = {},
+): Promise<string> {
   const { mode, devIdp } = config.identity;
   if (mode !== 'dev') {
-    throw new AirclutchError('CONFIG_INVALID', 'dev tokens exist only in dev mode (identity.mode: dev); sign in with "airclutch login" instead');
+    throw new AirclutchError(
+      'CONFIG_INVALID',
+      'dev tokens exist only in dev mode (identity.mode: dev); sign in with "airclutch login" instead',
+    );
   }
   const issuer = devIdpIssuer(devIdp.port);
-  const mint = (iss: string) => (as === 'ci-bot' ? requestServiceToken(iss, options) : requestDevToken(iss, as, options));
+  const mint = (iss: string) =>
+    as === 'ci-bot' ? requestServiceToken(iss, options) : requestDevToken(iss, as, options);
   try {
     return await mint(issuer);
   } catch (e) {
