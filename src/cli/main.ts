@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { isAirclutchError } from '../lib/errors.ts';
 import { dbCommand } from './commands/db-command.ts';
 import { devIdpCommand } from './commands/dev-idp-command.ts';
+import { doctorCommand } from './commands/doctor-command.ts';
+import { loginCommand } from './commands/login-command.ts';
+import { whoamiCommand } from './commands/whoami-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('airclutch')
@@ -12,6 +15,9 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(dbCommand());
   program.addCommand(devIdpCommand());
+  program.addCommand(loginCommand());
+  program.addCommand(whoamiCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

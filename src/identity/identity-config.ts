@@ -215,3 +215,10 @@ export function applyIdentityEnv(raw: unknown, env: NodeJS.ProcessEnv): Record<s
   if (env.AIRCLUTCH_PUBLIC_URL) out.session.publicUrl = env.AIRCLUTCH_PUBLIC_URL;
   return out;
 }
+
+/** The IdP `airclutch login` uses: `cli.issuer`, then `session.issuer`, then the dev IdP in dev mode. */
+export function cliIssuer(cfg: IdentityConfig): string | undefined {
+  if (cfg.cli.issuer) return cfg.cli.issuer;
+  if (cfg.session.issuer) return cfg.session.issuer;
+  return cfg.mode === 'dev' && cfg.devIdp.enabled ? devIdpIssuer(cfg.devIdp.port) : undefined;
+}

@@ -8,7 +8,10 @@ import { configFor } from '../cli-context.ts';
 export function devTokenCommand(): Command {
   return new Command('token')
     .description('Print a signed access token for a demo person (or --as ci-bot for the service client)')
-    .requiredOption('--as <user>', 'demo email, e.g. eng@example.com, lead@example.com, admin@example.com, or ci-bot')
+    .requiredOption(
+      '--as <user>',
+      'demo email, e.g. eng@example.com, lead@example.com, admin@example.com, or ci-bot',
+    )
     .option('--scope <scopes>', 'space-separated scopes, e.g. "airclutch:trigger"')
     .action(async (opts: { as: string; scope?: string }, cmd: Command) => {
       const config = await configFor(cmd);
