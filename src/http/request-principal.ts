@@ -14,7 +14,11 @@ import { AirclutchError } from '../lib/errors.ts';
  * @example
  * const principal = await requestPrincipal(req, verifier, 'trigger');
  */
-export async function requestPrincipal(req: FastifyRequest, verifier: TokenVerifier, action?: string): Promise<Principal> {
+export async function requestPrincipal(
+  req: FastifyRequest,
+  verifier: TokenVerifier,
+  action?: string,
+): Promise<Principal> {
   const auth = req.headers.authorization;
   if (auth !== undefined) {
     const m = /^Bearer +(\S+)$/i.exec(auth);

@@ -7,6 +7,7 @@
 import * as oidc from 'openid-client';
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Principal } from './principal.ts';
+import type { PrincipalMapper } from './principal-mapper.ts';
 import type { LoginAttempt, SessionStore } from './session-store.ts';
 import type { TokenVerifier } from './token-verifier.ts';
 
@@ -18,6 +19,12 @@ export interface OidcLoginOptions {
   readonly scopes: readonly string[];
   /** Requested as a resource indicator (RFC 8707) where the IdP supports it. */
   readonly resource?: string | undefined;
+  /**
+   * When set, the principal comes from the validated ID token merged with userinfo, mapped by this
+   * issuer's rules: for IdPs whose access tokens are opaque (Google) or meant for another API.
+   * Otherwise the access token goes through the `TokenVerifier`.
+   */
+  readonly idTokenMapper?: PrincipalMapper | undefined;
 }
 
 const LOGIN_MAX_AGE_MS = 10 * 60 * 1000;
@@ -93,7 +100,9 @@ export class OidcLogin {
         cause: e,
       });
     }
-    const principal = await this.verifier.verify(tokens.access_token);
+    const principal = this.options.idTokenMapper
+      ? await this.#fromIdToken(config, tokens, this.options.idTokenMapper)
+      : await this.verifier.verify(tokens.access_token);
     return { principal, idToken: tokens.id_token, returnTo: attempt.returnTo };
   }
 
@@ -106,6 +115,21 @@ export class OidcLogin {
       client_id: this.options.clientId,
       ...(idToken ? { id_token_hint: idToken } : {}),
     }).href;
+  }
+
+  async #fromIdToken(
+    config: oidc.Configuration,
+    tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+    mapper: PrincipalMapper,
+  ): Promise<Principal> {
+    const claims = tokens.claims();
+    if (!claims)
+      throw new AirclutchError('LOGIN_FAILED', 'the IdP returned no ID token; request the openid scope');
+    // Userinfo adds what the ID token left out; an access token bound to another resource cannot read it.
+    const info = config.serverMetadata().userinfo_endpoint
+      ? await oidc.fetchUserInfo(config, tokens.access_token, claims.sub).catch(() => ({}))
+      : {};
+    return mapper.map({ ...info, ...claims });
   }
 
   #configuration(): Promise<oidc.Configuration> {

@@ -17,7 +17,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'airclutch-bearer-'));
   idp = await startDevIdp({ port: 0, dataDir: dir });
   const verifier = OidcTokenVerifier.fromConfig(
-    identityConfigSchema.parse({ devIdp: { port: Number(new URL(idp.issuer).port) }, requiredScopes: { trigger: ['airclutch:trigger'] } }),
+    identityConfigSchema.parse({
+      devIdp: { port: Number(new URL(idp.issuer).port) },
+      requiredScopes: { trigger: ['airclutch:trigger'] },
+    }),
   );
   app = Fastify();
   app.setErrorHandler((e, _req, reply) => {
@@ -35,15 +38,26 @@ afterAll(async () => {
 describe('requestPrincipal', () => {
   it('turns a bearer token into its principal, checking the action scopes', async () => {
     const token = await idp.mintToken('eng@example.com');
-    const res = await app.inject({ method: 'POST', url: '/runs', headers: { authorization: `Bearer ${token}` } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/runs',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.json()).toMatchObject({ kind: 'user', id: 'eng@example.com', groups: ['data-eng'] });
   });
 
   it('refuses a token without the trigger scope with SCOPE_MISSING', async () => {
     const token = await idp.mintToken('eng@example.com', { scope: 'airclutch:view' });
-    const res = await app.inject({ method: 'POST', url: '/runs', headers: { authorization: `Bearer ${token}` } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/runs',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toMatchObject({ code: 'SCOPE_MISSING', detail: expect.stringContaining('granted [airclutch:view]') });
+    expect(res.json()).toMatchObject({
+      code: 'SCOPE_MISSING',
+      detail: expect.stringContaining('granted [airclutch:view]'),
+    });
   });
 
   it('answers 401 TOKEN_MISSING when nothing identifies the caller', async () => {

@@ -6,9 +6,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionPlugin } from '../../src/http/session-plugin.ts';
 import { type DevIdp, startDevIdp } from '../../src/identity/dev-idp.ts';
-import { identityConfigSchema } from '../../src/identity/identity-config.ts';
+import { identityConfigSchema, trustedIssuerSchema } from '../../src/identity/identity-config.ts';
 import { OidcLogin } from '../../src/identity/oidc-login.ts';
 import { OidcTokenVerifier } from '../../src/identity/oidc-token-verifier.ts';
+import { PrincipalMapper } from '../../src/identity/principal-mapper.ts';
 import { DbSessionStore } from '../../src/identity/session-store.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 import { TestBrowser } from './helpers/browser.ts';
@@ -28,6 +29,8 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
   let app: FastifyInstance;
   let base: string;
   let clock = Date.now();
+  let store: DbSessionStore;
+  let verifier: OidcTokenVerifier;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'airclutch-signin-'));
@@ -35,10 +38,10 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
     db = await createTestDb(dialect);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const verifier = OidcTokenVerifier.fromConfig(
+    verifier = OidcTokenVerifier.fromConfig(
       identityConfigSchema.parse({ devIdp: { port: Number(new URL(idp.issuer).port) } }),
     );
-    const store = new DbSessionStore(db, { lifetimeSec: 3600, idleTimeoutSec: 600 });
+    store = new DbSessionStore(db, { lifetimeSec: 3600, idleTimeoutSec: 600 });
     const login = new OidcLogin(
       {
         issuer: idp.issuer,
@@ -137,5 +140,38 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
     expect(out.location).toContain(`${idp.issuer}/session/end`);
     expect(out.location).toContain('id_token_hint=');
     expect((await browser.request(`${base}/auth/session`)).status).toBe(401);
+  });
+
+  it('maps the principal from the validated ID token when configured for opaque access tokens', async () => {
+    const mapper = new PrincipalMapper(
+      trustedIssuerSchema.parse({ issuer: idp.issuer, audiences: ['airclutch-web'] }),
+    );
+    // Stops before the callback: complete() is called directly, as a custom server would.
+    const redirectUri = `${base}/auth/callback`;
+    const login = new OidcLogin(
+      {
+        issuer: idp.issuer,
+        clientId: 'airclutch-web',
+        redirectUri,
+        scopes: ['openid', 'email', 'profile', 'groups'],
+        idTokenMapper: mapper,
+      },
+      store,
+      verifier,
+    );
+    const { url, state } = await login.begin('/', clock);
+    const b = new TestBrowser();
+    let hop = await b.follow(url, (u) => u.includes('/interaction/'));
+    hop = await b.request(hop.location!, {
+      form: { prompt: 'login', login: 'lead2@example.com', password: 'dev' },
+    });
+    hop = await b.follow(hop.location!, (u) => u.startsWith(redirectUri));
+    if (hop.body.includes('value="consent"')) {
+      hop = await b.request(hop.url, { form: { prompt: 'consent' } });
+      hop = await b.follow(hop.location!, (u) => u.startsWith(redirectUri));
+    }
+    const done = await login.complete(new URL(hop.location!), state, clock);
+    expect(done.principal).toMatchObject({ kind: 'user', id: 'lead2@example.com', groups: ['data-leads'] });
+    expect(done.principal.token?.clientId).toBe('airclutch-web');
   });
 });
