@@ -36,6 +36,8 @@ export interface SessionStore {
   saveLogin(attempt: LoginAttempt, now: number): Promise<void>;
   /** Removes and returns a login attempt younger than `maxAgeMs`: each state is usable once. */
   takeLogin(state: string, now: number, maxAgeMs: number): Promise<LoginAttempt | undefined>;
+  /** Deletes expired or idle sessions and stale login attempts; returns how many sessions went. */
+  purge(now: number, loginMaxAgeMs: number): Promise<number>;
 }
 
 const hash = (id: string) => createHash('sha256').update(id).digest('base64url');
@@ -124,5 +126,15 @@ export class DbSessionStore implements SessionStore {
       .executeTakeFirst();
     if (!row || Number(row.created_at) < now - maxAgeMs) return undefined;
     return { state: row.state, codeVerifier: row.code_verifier, nonce: row.nonce, returnTo: row.return_to };
+  }
+
+  async purge(now: number, loginMaxAgeMs: number): Promise<number> {
+    const idleSince = now - this.limits.idleTimeoutSec * 1000;
+    const gone = await this.db.kysely
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', idleSince)]))
+      .executeTakeFirst();
+    await this.db.kysely.deleteFrom('login_attempts').where('created_at', '<', now - loginMaxAgeMs).execute();
+    return Number(gone.numDeletedRows);
   }
 }

@@ -30,6 +30,14 @@ describe('JWKS cache', () => {
     expect(idp.jwksRequests()).toBe(1);
   });
 
+  it('warms discovery and the JWKS before the first request', async () => {
+    await verifier.warm();
+    expect(idp.discoveryRequests()).toBe(1);
+    expect(idp.jwksRequests()).toBe(1);
+    await verifier.verify(await idp.sign(CLAIMS));
+    expect(idp.jwksRequests()).toBe(1);
+  });
+
   it('picks up a rotated key without a restart once the cooldown has passed', async () => {
     await verifier.verify(await idp.sign(CLAIMS));
     await idp.rotate();

@@ -121,6 +121,14 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
     expect(JSON.parse(me.body)).toMatchObject({ code: 'SESSION_INVALID' });
   });
 
+  it('purges sessions past their idle timeout from the store', async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, 'eng@example.com');
+    clock += 601_000;
+    expect(await store.purge(clock, 600_000)).toBeGreaterThanOrEqual(1);
+    expect(await db.kysely.selectFrom('sessions').select('id_hash').execute()).toEqual([]);
+  });
+
   it('refuses a callback whose state was not issued to this browser', async () => {
     const browser = new TestBrowser();
     const res = await browser.request(`${base}/auth/callback?code=abc&state=forged`);
