@@ -134,7 +134,10 @@ export class DbSessionStore implements SessionStore {
       .deleteFrom('sessions')
       .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', idleSince)]))
       .executeTakeFirst();
-    await this.db.kysely.deleteFrom('login_attempts').where('created_at', '<', now - loginMaxAgeMs).execute();
+    await this.db.kysely
+      .deleteFrom('login_attempts')
+      .where('created_at', '<', now - loginMaxAgeMs)
+      .execute();
     return Number(gone.numDeletedRows);
   }
 }
