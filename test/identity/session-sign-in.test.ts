@@ -57,10 +57,11 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
     app.post('/runs', async (req) => ({ ok: true, by: req.session?.principal.id }));
     await app.listen({ port, host: '127.0.0.1' });
   });
+  // Optional calls: a failed beforeAll must still close whatever it had started.
   afterAll(async () => {
-    await app.close();
-    await idp.close();
-    await db.close();
+    await app?.close();
+    await idp?.close();
+    await db?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
