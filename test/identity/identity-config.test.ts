@@ -116,3 +116,16 @@ describe('principal rules', () => {
     );
   });
 });
+
+describe('webSignIn', () => {
+  it('needs a sign-in issuer outside dev mode, and says which setting to fill', async () => {
+    const { webSignIn } = await import('../../src/identity/web-sign-in.ts');
+    const identity = identityConfigSchema.parse({
+      mode: 'production',
+      issuers: [{ issuer: 'https://idp.example.com', audiences: ['a'] }],
+    });
+    expect(() => webSignIn(identity, {} as never, { verify: async () => ({}) as never })).toThrow(
+      /identity\.session\.issuer is required/,
+    );
+  });
+});
