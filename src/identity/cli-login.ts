@@ -72,7 +72,7 @@ export async function loginWithLoopback(options: CliLoginOptions): Promise<Store
           cause: e,
         });
       });
-    return toStored(options.issuer, options.clientId, tokens);
+    return toStoredTokens(options.issuer, options.clientId, tokens);
   } finally {
     server.closeAllConnections();
     server.close();
@@ -108,14 +108,19 @@ export async function freshAccessToken(
     );
   });
   const next = {
-    ...toStored(tokens.issuer, tokens.clientId, refreshed),
+    ...toStoredTokens(tokens.issuer, tokens.clientId, refreshed),
     refreshToken: refreshed.refresh_token ?? tokens.refreshToken,
   };
   store.save(next);
   return next;
 }
 
-function toStored(issuer: string, clientId: string, t: oidc.TokenEndpointResponse): StoredTokens {
+/** The stored form of a token endpoint response. */
+export function toStoredTokens(
+  issuer: string,
+  clientId: string,
+  t: oidc.TokenEndpointResponse,
+): StoredTokens {
   return {
     issuer,
     clientId,

@@ -58,7 +58,7 @@ export function devIdpConfiguration(settings: DevIdpSettings, keys: DevIdpKeys):
         application_type: 'native',
         token_endpoint_auth_method: 'none',
         redirect_uris: ['http://127.0.0.1/callback'],
-        grant_types: ['authorization_code', 'refresh_token'],
+        grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
         response_types: ['code'],
       },
       {
@@ -111,6 +111,7 @@ export function devIdpConfiguration(settings: DevIdpSettings, keys: DevIdpKeys):
     features: {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
+      deviceFlow: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: autoSubmitLogout },
       resourceIndicators: {
         enabled: true,

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginWithDeviceCode } from '../../src/identity/cli-device-login.ts';
 import { freshAccessToken, loginWithLoopback } from '../../src/identity/cli-login.ts';
 import { CliTokenStore, cliConfigDir } from '../../src/identity/cli-token-store.ts';
 import { type DevIdp, startDevIdp } from '../../src/identity/dev-idp.ts';
@@ -60,6 +61,40 @@ describe('airclutch login', () => {
     const refreshed = await freshAccessToken(store, 60, tokens.expiresAt - 30_000);
     expect(refreshed.accessToken).not.toBe(tokens.accessToken);
     expect(store.load()?.accessToken).toBe(refreshed.accessToken);
+  });
+
+  // The IdP sets no polling interval, so the first poll waits the RFC 8628 default of 5 s.
+  it('signs in with the device code flow, the person entering the code in a browser', async () => {
+    const tokens = await loginWithDeviceCode({
+      issuer: idp.issuer,
+      clientId: 'airclutch-cli',
+      scopes: ['openid', 'email'],
+      show: async (p) => {
+        const b = new TestBrowser();
+        const confirm = await b.request(p.verificationUriComplete!);
+        const hidden = (name: string) =>
+          new RegExp(`name="${name}" value="([^"]*)"`).exec(confirm.body)?.[1] ?? '';
+        let hop = await b.request(`${idp.issuer}/device`, {
+          form: { xsrf: hidden('xsrf'), user_code: hidden('user_code'), confirm: 'yes' },
+        });
+        hop = await b.follow(hop.location!, (u) => u.includes('/interaction/'));
+        hop = await b.request(hop.location ?? hop.url, {
+          form: { prompt: 'login', login: 'eng@example.com', password: 'dev' },
+        });
+        hop = await b.follow(hop.location!, (u) => u.includes('/interaction/'));
+        if (hop.location?.includes('/interaction/')) {
+          hop = await b.request(hop.location, { form: { prompt: 'consent' } });
+          await b.follow(hop.location!);
+        }
+      },
+    });
+    const verifier = OidcTokenVerifier.fromConfig(
+      identityConfigSchema.parse({ devIdp: { port: Number(new URL(idp.issuer).port) } }),
+    );
+    await expect(verifier.verify(tokens.accessToken)).resolves.toMatchObject({
+      id: 'eng@example.com',
+      groups: ['data-eng'],
+    });
   });
 
   it('keeps tokens under $XDG_CONFIG_HOME/airclutch when set, else ~/.config/airclutch', () => {
