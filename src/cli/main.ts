@@ -5,9 +5,13 @@ import { backfillCommand } from './commands/backfill-command.ts';
 import { dagsCommand } from './commands/dags-command.ts';
 import { dbCommand } from './commands/db-command.ts';
 import { devCommand } from './commands/dev-command.ts';
+import { devIdpCommand } from './commands/dev-idp-command.ts';
+import { doctorCommand } from './commands/doctor-command.ts';
+import { loginCommand } from './commands/login-command.ts';
 import { policyCommand } from './commands/policy-command.ts';
 import { runsCommand } from './commands/runs-command.ts';
 import { triggerCommand } from './commands/trigger-command.ts';
+import { whoamiCommand } from './commands/whoami-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('airclutch')
@@ -22,6 +26,10 @@ export function buildProgram(): Command {
   program.addCommand(backfillCommand());
   program.addCommand(dbCommand());
   program.addCommand(policyCommand());
+  program.addCommand(devIdpCommand());
+  program.addCommand(loginCommand());
+  program.addCommand(whoamiCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { applyIdentityEnv } from '../identity/identity-config.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { formatIssues } from '../lib/format-issues.ts';
 import { type AirclutchConfig, type AirclutchConfigInput, configSchema } from './config-schema.ts';
@@ -37,6 +38,7 @@ export async function loadConfig(
   if (env.AIRCLUTCH_DATABASE_URL) merged.databaseUrl = env.AIRCLUTCH_DATABASE_URL;
   if (env.AIRCLUTCH_DATA_DIR) merged.dataDir = env.AIRCLUTCH_DATA_DIR;
   if (env.AIRCLUTCH_DEFAULT_ENV) merged.defaultEnv = env.AIRCLUTCH_DEFAULT_ENV;
+  merged.identity = applyIdentityEnv(merged.identity, env) as AirclutchConfigInput['identity'];
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new AirclutchError(

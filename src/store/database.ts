@@ -123,6 +123,30 @@ export interface ApprovalVotesTable {
   created_at: number;
 }
 
+/** A signed-in person's server-side session; the cookie holds the id, the table its SHA-256. */
+export interface SessionsTable {
+  id_hash: string;
+  /** JSON text of the `Principal`. */
+  principal: string;
+  csrf_token: string;
+  issuer: string;
+  subject: string;
+  /** For RP-initiated logout (`id_token_hint`). */
+  id_token: string | null;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+/** A sign-in between `/auth/login` and `/auth/callback`. */
+export interface LoginAttemptsTable {
+  state: string;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  created_at: number;
+}
+
 export interface Database {
   dags: DagsTable;
   runs: RunsTable;
@@ -131,4 +155,6 @@ export interface Database {
   task_logs: TaskLogsTable;
   approval_requests: ApprovalRequestsTable;
   approval_votes: ApprovalVotesTable;
+  sessions: SessionsTable;
+  login_attempts: LoginAttemptsTable;
 }

@@ -4,12 +4,14 @@ import { AirclutchError } from '../lib/errors.ts';
 import type { Db, DialectName } from './create-db.ts';
 import { engineMigration } from './migrations/0001-engine.ts';
 import { approvalsMigration } from './migrations/0003-approvals.ts';
+import { identityMigration } from './migrations/0004-identity.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-engine': engineMigration(dialect),
     '0003-approvals': approvalsMigration(),
+    '0004-identity': identityMigration(dialect),
   };
 }
 

@@ -1,0 +1,25 @@
+/** `airclutch doctor`: checks each trusted issuer and prints every problem with its fix. @module */
+import { Command } from 'commander';
+import { identityDoctor } from '../../identity/identity-doctor.ts';
+import { configFor, printTable } from '../cli-context.ts';
+
+export function doctorCommand(): Command {
+  return new Command('doctor')
+    .description('Check identity setup: discovery, JWKS, key algorithms, clock skew, token lifetimes, scopes')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { identity } = await configFor(cmd);
+      const findings = await identityDoctor(identity);
+      printTable(
+        findings.map((f) => ({
+          status: f.ok ? 'ok' : 'PROBLEM',
+          issuer: f.issuer,
+          check: f.check,
+          detail: f.detail,
+          fix: f.fix ?? '',
+        })),
+        opts.json,
+      );
+      if (findings.some((f) => !f.ok)) process.exitCode = 1;
+    });
+}

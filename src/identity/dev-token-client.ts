@@ -1,0 +1,66 @@
+/** Asks a running dev IdP for tokens over HTTP: a demo person's (dev-only grant) or the `ci-bot` service's. @module */
+import { AirclutchError, describeThrown } from '../lib/errors.ts';
+import { DEV_SERVICE_CLIENT } from './demo-users.ts';
+import { DEV_IMPERSONATION_GRANT, DEV_TOKEN_CLIENT } from './dev-idp-configuration.ts';
+
+/**
+ * A signed access token for a demo person from the dev IdP at `issuer`.
+ *
+ * @example
+ * const token = await requestDevToken('http://127.0.0.1:4455', 'eng@example.com');
+ */
+export function requestDevToken(
+  issuer: string,
+  as: string,
+  options: { scope?: string } = {},
+): Promise<string> {
+  return tokenRequest(issuer, DEV_TOKEN_CLIENT, {
+    grant_type: DEV_IMPERSONATION_GRANT,
+    subject: as,
+    ...(options.scope ? { scope: options.scope } : {}),
+  });
+}
+
+/** A client-credentials access token for the dev IdP's `ci-bot` service client. */
+export function requestServiceToken(issuer: string, options: { scope?: string } = {}): Promise<string> {
+  return tokenRequest(issuer, DEV_SERVICE_CLIENT, {
+    grant_type: 'client_credentials',
+    scope: options.scope ?? 'airclutch:view airclutch:trigger',
+  });
+}
+
+async function tokenRequest(
+  issuer: string,
+  client: { clientId: string; clientSecret: string },
+  body: Record<string, string>,
+): Promise<string> {
+  const url = `${issuer}/token`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams(body),
+    });
+  } catch (e) {
+    throw new AirclutchError(
+      'IDP_UNREACHABLE',
+      `the dev IdP at ${issuer} is not answering (${describeThrown(e)}); start it with "airclutch dev idp"`,
+    );
+  }
+  const json = (await res.json().catch(() => ({}))) as {
+    access_token?: string;
+    error?: string;
+    error_description?: string;
+  };
+  if (!res.ok || !json.access_token) {
+    throw new AirclutchError(
+      'LOGIN_FAILED',
+      `the dev IdP refused the token request: ${json.error ?? res.status} ${json.error_description ?? ''}`.trim(),
+    );
+  }
+  return json.access_token;
+}

@@ -1,0 +1,48 @@
+/** A demo person's token from the dev IdP: from the running one, or from one started for the moment on the same port and keys. @module */
+import type { AirclutchConfig } from '../config/config-schema.ts';
+import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
+import { startDevIdp } from './dev-idp.ts';
+import { requestDevToken, requestServiceToken } from './dev-token-client.ts';
+import { devIdpIssuer } from './identity-config.ts';
+
+/**
+ * Mints a token for `as` (a demo email, or `ci-bot` for the service client). It verifies against the
+ * dev IdP's discovery whenever that IdP runs, because the signing keys persist in `<dataDir>/dev-idp/`.
+ *
+ * @example
+ * const token = await devToken(config, 'eng@example.com');
+ */
+export async function devToken(
+  config: AirclutchConfig,
+  as: string,
+  options: { scope?: string } = {},
+): Promise<string> {
+  const { mode, devIdp } = config.identity;
+  if (mode !== 'dev') {
+    throw new AirclutchError(
+      'CONFIG_INVALID',
+      'dev tokens exist only in dev mode (identity.mode: dev); sign in with "airclutch login" instead',
+    );
+  }
+  const issuer = devIdpIssuer(devIdp.port);
+  const mint = (iss: string) =>
+    as === 'ci-bot' ? requestServiceToken(iss, options) : requestDevToken(iss, as, options);
+  try {
+    return await mint(issuer);
+  } catch (e) {
+    if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
+  }
+  const idp = await startDevIdp({
+    port: devIdp.port,
+    dataDir: config.dataDir,
+    mode,
+    users: devIdp.users,
+    audience: devIdp.audience,
+    accessTokenTtlSec: devIdp.accessTokenTtlSec,
+  });
+  try {
+    return await mint(idp.issuer);
+  } finally {
+    await idp.close();
+  }
+}
