@@ -3,11 +3,13 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { AirclutchError } from '../lib/errors.ts';
 import type { Db, DialectName } from './create-db.ts';
 import { engineMigration } from './migrations/0001-engine.ts';
+import { auditMigration } from './migrations/0002-audit.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-engine': engineMigration(dialect),
+    '0002-audit': auditMigration(dialect),
   };
 }
 
