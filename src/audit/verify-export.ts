@@ -1,7 +1,8 @@
 /** Verifies an exported JSON Lines file offline, with only the checkpoint public key. @module */
 import type { KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { AirclutchError } from '../lib/errors.ts';
 import { checkpointSignatureValid } from './audit-checkpoint.ts';
 import { GENESIS_HASH } from './audit-hash.ts';
 import { recordToRow } from './audit-row.ts';
@@ -17,6 +18,7 @@ import { ChainVerifier } from './chain-verifier.ts';
  * const r = await verifyExport('audit-2026-11.jsonl', readPublicKeyFile('audit-checkpoint.pub.pem'));
  */
 export async function verifyExport(file: string, publicKey: KeyObject): Promise<VerifyResult> {
+  if (!existsSync(file)) throw new AirclutchError('NOT_FOUND', `export file ${file} does not exist`);
   let v: ChainVerifier | undefined;
   let checkpointsVerified = 0;
   let lineNo = 0;

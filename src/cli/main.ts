@@ -1,6 +1,7 @@
 /** The `airclutch` command line: argument parsing only, over the same library functions the API uses. @module */
 import { Command, CommanderError } from 'commander';
 import { isAirclutchError } from '../lib/errors.ts';
+import { auditCommand } from './commands/audit-command.ts';
 import { dbCommand } from './commands/db-command.ts';
 
 export function buildProgram(): Command {
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(dbCommand());
+  program.addCommand(auditCommand());
   return program;
 }
 
