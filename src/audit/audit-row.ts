@@ -6,7 +6,12 @@ import { canonicalJson } from './canonical-json.ts';
 import { hmacValue, redactParams } from './sensitive-values.ts';
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : canonicalJson(v));
-const str = (v: string | null | undefined): string | null => (v === undefined ? null : v);
+// A lone surrogate (SQLite) or a NUL (PostgreSQL) cannot be stored as given and would no longer
+// match its hash; replace them with U+FFFD so the hash covers exactly what is stored, on both stores.
+const str = (v: string | null | undefined): string | null =>
+  v === undefined || v === null
+    ? null
+    : (v as string & { toWellFormed(): string }).toWellFormed().replaceAll('\0', '\uFFFD');
 
 /** The stored body of an event (without seq, ts and hashes), with sensitive values HMACed. */
 export function eventToRowBody(
@@ -30,9 +35,9 @@ export function eventToRowBody(
     for (const [k, v] of Object.entries(event.secrets ?? {})) params[k] = hmacValue(hmacKey!, v);
   }
   return {
-    action: event.action,
+    action: str(event.action)!,
     actor_kind: a?.kind ?? null,
-    actor_id: a?.id ?? null,
+    actor_id: str(a?.id),
     actor_subject: str(a?.subject),
     actor_issuer: str(a?.issuer),
     actor_display_name: str(a?.displayName),
@@ -49,7 +54,7 @@ export function eventToRowBody(
     request_id: str(event.requestId),
     params_hash: str(event.paramsHash),
     params: json(params),
-    decision_effect: event.decision?.effect ?? null,
+    decision_effect: str(event.decision?.effect),
     decision: json(event.decision),
     outcome: str(event.outcome),
     details: json(event.details),

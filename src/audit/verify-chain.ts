@@ -1,27 +1,34 @@
-/** Verifies the stored chain: every link, the head, and the signed checkpoints. @module */
+/** Verifies the stored chain: every link up to the head, the head itself, and the signed checkpoints. @module */
 import type { KeyObject } from 'node:crypto';
 import type { Db } from '../store/create-db.ts';
 import { checkpointSignatureValid } from './audit-checkpoint.ts';
-import type { AuditRow } from './audit-hash.ts';
+import { type AuditRow, GENESIS_HASH } from './audit-hash.ts';
 import type { AuditCheckpoint, VerifyResult } from './audit-types.ts';
-import { ChainVerifier } from './chain-verifier.ts';
+import { type ChainFailure, ChainVerifier } from './chain-verifier.ts';
+import { type RangeResult, verifySqliteRanges } from './sqlite-range-verify.ts';
 
 export interface VerifyChainOptions {
   /** Checks each stored checkpoint's signature too; without it only their hashes are compared. */
   readonly publicKey?: KeyObject | undefined;
-  /** Records read per query. */
+  /** Records read per query on the in-process path. */
   readonly pageSize?: number;
+  /**
+   * SQLite only: verify ranges in worker threads (default: for chains above 50,000 records). A
+   * number sets how many ranges.
+   */
+  readonly parallel?: boolean | number;
 }
 
 /**
- * Streams the chain in pages and reports the first bad sequence number, if any.
+ * Verifies records 1…head (records appended meanwhile are left for the next run) and reports the
+ * first bad sequence number, if any.
  *
  * @example
- * const r = await verifyChain(db);
+ * const r = await verifyChain(db, { publicKey });
  * if (!r.ok) console.error(`audit chain broken at ${r.firstBadSeq}: ${r.reason}`);
  */
 export async function verifyChain(db: Db, options: VerifyChainOptions = {}): Promise<VerifyResult> {
-  const pageSize = options.pageSize ?? 5_000;
+  const head = await readHead(db);
   const checkpoints = (
     await db.kysely.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute()
   ).map(
@@ -33,74 +40,148 @@ export async function verifyChain(db: Db, options: VerifyChainOptions = {}): Pro
       signature: c.signature,
     }),
   );
-  const pendingCps = new Map<number, AuditCheckpoint[]>();
-  for (const cp of checkpoints) pendingCps.set(cp.seq, [...(pendingCps.get(cp.seq) ?? []), cp]);
-  const v = new ChainVerifier();
-  let checkpointsVerified = 0;
-  const result = (extra: { firstBadSeq?: number; reason?: string } = {}): VerifyResult => ({
-    ok: extra.firstBadSeq === undefined,
-    records: v.records,
-    lastSeq: v.lastSeq,
-    lastHash: v.lastHash,
-    checkpointsVerified,
-    ...extra,
-  });
-  for (;;) {
-    const page = (await db.kysely
-      .selectFrom('audit_records')
-      .selectAll()
-      .where('seq', '>', v.lastSeq)
-      .orderBy('seq')
-      .limit(pageSize)
-      .execute()) as AuditRow[];
-    for (const row of page) {
-      if (!v.push(row)) return result(v.failure);
-      const cps = pendingCps.get(v.lastSeq);
-      if (cps) {
-        for (const cp of cps) {
-          if (
-            cp.hash !== v.lastHash ||
-            (options.publicKey && !checkpointSignatureValid(options.publicKey, cp))
-          ) {
-            return result({
-              firstBadSeq: cp.seq,
-              reason: `checkpoint at record ${cp.seq} does not match the chain (records up to ${cp.seq} were rewritten, or the checkpoint was forged)`,
-            });
-          }
-          checkpointsVerified += 1;
-        }
-        pendingCps.delete(v.lastSeq);
-      }
+  const cpSeqs = [...new Set(checkpoints.map((c) => c.seq).filter((s) => s <= head.seq))];
+  const useWorkers =
+    db.dialect === 'sqlite' && db.description !== ':memory:' && (options.parallel ?? head.seq > 50_000);
+  const ranges = useWorkers
+    ? await verifySqliteRanges(
+        db.description,
+        head.seq,
+        cpSeqs,
+        typeof options.parallel === 'number' ? options.parallel : undefined,
+      )
+    : [await verifyInProcess(db, head.seq, new Set(cpSeqs), options.pageSize ?? 5_000)];
+
+  let records = 0;
+  let lastSeq = 0;
+  let lastHash = GENESIS_HASH;
+  const hashesAt = new Map<number, string>();
+  let failure: ChainFailure | undefined;
+  for (const r of ranges) {
+    if (r.firstPrevHash !== null && r.firstPrevHash !== lastHash) {
+      failure = {
+        firstBadSeq: r.from,
+        reason: `record ${r.from} does not link to record ${r.from - 1} (inserted, reordered or edited)`,
+      };
+      break;
     }
-    if (page.length < pageSize) break;
+    records += r.records;
+    if (r.lastHash !== null) {
+      lastSeq = r.lastSeq;
+      lastHash = r.lastHash;
+    }
+    for (const [s, h] of Object.entries(r.hashesAt)) hashesAt.set(Number(s), h);
+    if (r.failure) {
+      failure = r.failure;
+      break;
+    }
   }
+  const result = (f?: ChainFailure, checkpointsVerified = 0): VerifyResult => ({
+    ok: f === undefined,
+    records,
+    lastSeq,
+    lastHash,
+    checkpointsVerified,
+    ...(f ?? {}),
+  });
+  if (failure) return result(failure);
+  if (head.hash !== lastHash) {
+    return result({ firstBadSeq: lastSeq, reason: `the chain head does not match record ${lastSeq}` });
+  }
+
+  let verified = 0;
+  for (const cp of checkpoints) {
+    if (cp.seq > head.seq) continue;
+    const ok = hashesAt.get(cp.seq) === cp.hash;
+    if (!ok || (options.publicKey && !checkpointSignatureValid(options.publicKey, cp))) {
+      return result(
+        {
+          firstBadSeq: cp.seq,
+          reason: `checkpoint at record ${cp.seq} does not match the chain (records up to ${cp.seq} were rewritten, or the checkpoint was forged)`,
+        },
+        verified,
+      );
+    }
+    verified += 1;
+  }
+  // Appends may have moved the head meanwhile; anything beyond the head as it is now was slipped in.
+  const now = await readHead(db);
+  const beyond = await db.kysely
+    .selectFrom('audit_records')
+    .select('seq')
+    .where('seq', '>', now.seq)
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+  if (beyond) {
+    const first = now.seq + 1;
+    return result(
+      { firstBadSeq: first, reason: `record ${beyond.seq} lies beyond the head at ${now.seq} (inserted)` },
+      verified,
+    );
+  }
+  const orphan = checkpoints.find((c) => c.seq > now.seq);
+  if (orphan) {
+    return result(
+      {
+        firstBadSeq: now.seq + 1,
+        reason: `a checkpoint names record ${orphan.seq}, beyond the head at ${now.seq} (records deleted)`,
+      },
+      verified,
+    );
+  }
+  return result(undefined, verified);
+}
+
+async function readHead(db: Db): Promise<{ seq: number; hash: string }> {
   const head = await db.kysely
     .selectFrom('audit_head')
     .select(['seq', 'hash'])
     .where('id', '=', 1)
     .executeTakeFirst();
-  if (head && Number(head.seq) > v.lastSeq) {
-    return result({
-      firstBadSeq: v.lastSeq + 1,
-      reason: `records ${v.lastSeq + 1}…${head.seq} are missing: the head is at ${head.seq}`,
-    });
+  return head ? { seq: Number(head.seq), hash: head.hash } : { seq: 0, hash: GENESIS_HASH };
+}
+
+/** Records 1…headSeq through Kysely, page by page. */
+async function verifyInProcess(
+  db: Db,
+  headSeq: number,
+  cpSeqs: Set<number>,
+  pageSize: number,
+): Promise<RangeResult> {
+  const v = new ChainVerifier();
+  const hashesAt: Record<number, string> = {};
+  while (v.lastSeq < headSeq && !v.failure) {
+    const page = (await db.kysely
+      .selectFrom('audit_records')
+      .selectAll()
+      .where('seq', '>', v.lastSeq)
+      .where('seq', '<=', headSeq)
+      .orderBy('seq')
+      .limit(pageSize)
+      .execute()) as AuditRow[];
+    if (page.length === 0) break;
+    for (const row of page) {
+      if (!v.push(row)) break;
+      if (cpSeqs.has(v.lastSeq)) hashesAt[v.lastSeq] = v.lastHash;
+    }
   }
-  if (head && Number(head.seq) < v.lastSeq) {
-    const first = Number(head.seq) + 1;
-    return result({
-      firstBadSeq: first,
-      reason: `records ${first}…${v.lastSeq} lie beyond the head at ${head.seq} (inserted)`,
-    });
-  }
-  if (!head || head.hash !== v.lastHash) {
-    return result({ firstBadSeq: v.lastSeq, reason: `the chain head does not match record ${v.lastSeq}` });
-  }
-  const orphan = [...pendingCps.keys()][0];
-  if (orphan !== undefined) {
-    return result({
-      firstBadSeq: v.lastSeq + 1,
-      reason: `a checkpoint names record ${orphan}, beyond the last record ${v.lastSeq}`,
-    });
-  }
-  return result();
+  const failure =
+    v.failure ??
+    (v.lastSeq < headSeq
+      ? {
+          firstBadSeq: v.lastSeq + 1,
+          reason: `records ${v.lastSeq + 1}…${headSeq} are missing: the head is at ${headSeq}`,
+        }
+      : undefined);
+  return {
+    from: 1,
+    to: headSeq,
+    records: v.records,
+    firstPrevHash: GENESIS_HASH,
+    lastSeq: v.lastSeq,
+    lastHash: v.records > 0 ? v.lastHash : null,
+    hashesAt,
+    failure,
+  };
 }
