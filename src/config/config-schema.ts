@@ -1,5 +1,6 @@
 /** The shape of `airclutch.config.ts` / `airclutch.config.yaml`: one zod schema per capability, composed here. @module */
 import { z } from 'zod';
+import { auditConfigSchema } from '../audit/audit-config.ts';
 import { identityConfigSchema } from '../identity/identity-config.ts';
 
 /** An environment groups DAG folders and policy folders: `dev`, `staging`, `prod`. */
@@ -36,6 +37,7 @@ export const configSchema = z.object({
   environments: z.record(z.string(), environmentSchema).default({ dev: { dags: ['dags'], policies: [] } }),
   engine: engineConfigSchema.default(engineConfigSchema.parse({})),
   identity: identityConfigSchema.default(identityConfigSchema.parse({})),
+  audit: auditConfigSchema.default(auditConfigSchema.parse({})),
 });
 
 export type AirclutchConfigInput = z.input<typeof configSchema>;

@@ -147,6 +147,61 @@ export interface LoginAttemptsTable {
   created_at: number;
 }
 
+export interface AuditRecordsTable {
+  seq: number;
+  ts: number;
+  action: string;
+  actor_kind: string | null;
+  actor_id: string | null;
+  actor_subject: string | null;
+  actor_issuer: string | null;
+  actor_display_name: string | null;
+  /** JSON array (RFC 8785 canonical text). */
+  actor_groups: string | null;
+  actor_token_id: string | null;
+  actor_client: string | null;
+  env: string | null;
+  dag_id: string | null;
+  dag_version: string | null;
+  run_id: string | null;
+  task_id: string | null;
+  approval_id: string | null;
+  source: string | null;
+  request_id: string | null;
+  params_hash: string | null;
+  /** JSON object, sensitive values as `hmac:<hex>` (canonical text). */
+  params: string | null;
+  decision_effect: string | null;
+  /** JSON `{effect, policies, reasons}` (canonical text). */
+  decision: string | null;
+  outcome: string | null;
+  /** JSON object (canonical text). */
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** One row (id = 1): the chain's head, moved under a lock by every append. */
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  signature: string;
+  key_id: string;
+  ts: number;
+}
+
+export interface AuditSinkCursorsTable {
+  sink: string;
+  last_seq: number;
+  updated_at: number;
+}
+
 export interface Database {
   dags: DagsTable;
   runs: RunsTable;
@@ -157,4 +212,8 @@ export interface Database {
   approval_votes: ApprovalVotesTable;
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
+  audit_records: AuditRecordsTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_sink_cursors: AuditSinkCursorsTable;
 }

@@ -1,8 +1,9 @@
 /** Versioned migrations: numbered, append-only, run in order by Kysely's migrator under its lock. @module */
-import { type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { AirclutchError } from '../lib/errors.ts';
 import type { Db, DialectName } from './create-db.ts';
 import { engineMigration } from './migrations/0001-engine.ts';
+import { auditMigration } from './migrations/0002-audit.ts';
 import { approvalsMigration } from './migrations/0003-approvals.ts';
 import { identityMigration } from './migrations/0004-identity.ts';
 
@@ -10,6 +11,7 @@ import { identityMigration } from './migrations/0004-identity.ts';
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-engine': engineMigration(dialect),
+    '0002-audit': auditMigration(dialect),
     '0003-approvals': approvalsMigration(),
     '0004-identity': identityMigration(dialect),
   };
@@ -24,8 +26,15 @@ class StaticProvider implements MigrationProvider {
 
 /** Applies every pending migration. Returns the names applied. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
+  // Without an explicit schema, Kysely's migrator finds its tables in ANY schema of the database
+  // (another test's, another tenant's) and then fails to read them through our search_path.
+  const schema =
+    db.dialect === 'postgres'
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s
+      : undefined;
   const migrator = new Migrator({
     db: db.kysely,
+    ...(schema ? { migrationTableSchema: schema } : {}),
     provider: new StaticProvider(allMigrations(db.dialect)),
     migrationTableName: 'airclutch_migrations',
     migrationLockTableName: 'airclutch_migrations_lock',

@@ -1,0 +1,77 @@
+/**
+ * The chain's hash: `hash = hex(SHA-256(prevHash || JCS(body)))`, where `body` is the stored row
+ * without `prev_hash` and `hash`, and JCS is RFC 8785. JSON columns enter the body as strings holding
+ * their canonical JSON text, so each column is one unambiguous JSON string or null.
+ *
+ * The body has a fixed set of keys whose values are strings, safe integers or null; for such objects
+ * RFC 8785 reduces to "sort the keys, `JSON.stringify` each value". `canonicalBody` does exactly that
+ * without a generic walk, which keeps verification above 100,000 records/s. A test checks it against
+ * the `canonicalize` package.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { AuditRecordsTable } from '../store/database.ts';
+
+/** The `prevHash` of record 1. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type AuditRow = AuditRecordsTable;
+export type AuditRowBody = Omit<AuditRow, 'prev_hash' | 'hash'>;
+
+/** The body's keys in RFC 8785 order (UTF-16 code units; all ASCII here). */
+export const BODY_KEYS = (
+  [
+    'seq',
+    'ts',
+    'action',
+    'actor_kind',
+    'actor_id',
+    'actor_subject',
+    'actor_issuer',
+    'actor_display_name',
+    'actor_groups',
+    'actor_token_id',
+    'actor_client',
+    'env',
+    'dag_id',
+    'dag_version',
+    'run_id',
+    'task_id',
+    'approval_id',
+    'source',
+    'request_id',
+    'params_hash',
+    'params',
+    'decision_effect',
+    'decision',
+    'outcome',
+    'details',
+  ] as const satisfies readonly (keyof AuditRowBody)[]
+)
+  .slice()
+  .sort() as readonly (keyof AuditRowBody)[];
+
+const PREFIXES = BODY_KEYS.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`);
+
+// Strings with none of these serialise as themselves between quotes (RFC 8785 §3.2.2.2), which
+// is much cheaper than JSON.stringify on the verification hot path.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON must escape.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** RFC 8785 text of a row's body. */
+export function canonicalBody(row: AuditRowBody): string {
+  let out = '';
+  for (let i = 0; i < BODY_KEYS.length; i++) {
+    const v = row[BODY_KEYS[i]!];
+    out += PREFIXES[i]!;
+    if (v === null || v === undefined) out += 'null';
+    else if (typeof v === 'string' && !NEEDS_ESCAPE.test(v)) out += `"${v}"`;
+    else out += JSON.stringify(v);
+  }
+  return `${out}}`;
+}
+
+/** The hash of a record given the previous record's hash. */
+export function recordHash(prevHash: string, row: AuditRowBody): string {
+  return createHash('sha256').update(prevHash).update(canonicalBody(row)).digest('hex');
+}

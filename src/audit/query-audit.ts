@@ -1,0 +1,100 @@
+/** Reads the trail with filters and keyset paging; the CLI, the API and exports share it. @module */
+import { type SelectQueryBuilder, sql } from 'kysely';
+import type { Db } from '../store/create-db.ts';
+import type { Database } from '../store/database.ts';
+import type { AuditRow } from './audit-hash.ts';
+import { rowToRecord } from './audit-row.ts';
+import type { AuditRecord } from './audit-types.ts';
+import { hmacValue } from './sensitive-values.ts';
+
+export interface AuditFilters {
+  /** Matches the actor's id or subject. */
+  readonly actor?: string | undefined;
+  readonly env?: string | undefined;
+  readonly dagId?: string | undefined;
+  readonly runId?: string | undefined;
+  readonly action?: string | undefined;
+  /** The decision's effect: `allow`, `deny`, `needs_approval`, … */
+  readonly effect?: string | undefined;
+  /** Epoch ms, inclusive. */
+  readonly since?: number | undefined;
+  /** Epoch ms, exclusive. */
+  readonly until?: number | undefined;
+  /**
+   * A param value to find. Sensitive params are stored as HMACs, so the value matches either as
+   * plaintext or as its HMAC under `hmacKey`.
+   */
+  readonly param?: { readonly name: string; readonly value: string } | undefined;
+  readonly hmacKey?: Buffer | undefined;
+  /** Keyset paging: records after this seq. */
+  readonly afterSeq?: number | undefined;
+  /** Default 100, at most 10,000. */
+  readonly limit?: number | undefined;
+}
+
+export interface AuditPage {
+  readonly records: AuditRecord[];
+  /** Pass as `afterSeq` for the next page; undefined on the last page. */
+  readonly nextAfterSeq: number | undefined;
+}
+
+export interface QueryAuditOptions {
+  /**
+   * Who may read which records is a Cedar `readAudit` policy; the gate passes its check here.
+   * Records it refuses are left out of the page.
+   */
+  readonly canRead?: ((record: AuditRecord) => boolean | Promise<boolean>) | undefined;
+}
+
+/** Applies the filters to a query of `audit_records`. */
+export function whereAudit<O>(
+  db: Db,
+  q: SelectQueryBuilder<Database, 'audit_records', O>,
+  f: AuditFilters,
+): SelectQueryBuilder<Database, 'audit_records', O> {
+  if (f.actor !== undefined)
+    q = q.where((eb) => eb.or([eb('actor_id', '=', f.actor!), eb('actor_subject', '=', f.actor!)]));
+  if (f.env !== undefined) q = q.where('env', '=', f.env);
+  if (f.dagId !== undefined) q = q.where('dag_id', '=', f.dagId);
+  if (f.runId !== undefined) q = q.where('run_id', '=', f.runId);
+  if (f.action !== undefined) q = q.where('action', '=', f.action);
+  if (f.effect !== undefined) q = q.where('decision_effect', '=', f.effect);
+  if (f.since !== undefined) q = q.where('ts', '>=', f.since);
+  if (f.until !== undefined) q = q.where('ts', '<', f.until);
+  if (f.afterSeq !== undefined) q = q.where('seq', '>', f.afterSeq);
+  if (f.param) {
+    const candidates = [f.param.value, ...(f.hmacKey ? [hmacValue(f.hmacKey, f.param.value)] : [])];
+    const path = `$.${JSON.stringify(f.param.name)}`;
+    const extracted =
+      db.dialect === 'postgres'
+        ? sql<string>`(params::jsonb ->> ${f.param.name})`
+        : sql<string>`cast(json_extract(params, ${path}) as text)`;
+    q = q.where(extracted, 'in', candidates);
+  }
+  return q;
+}
+
+/**
+ * One page of records matching the filters, oldest first.
+ *
+ * @example
+ * const { records, nextAfterSeq } = await queryAudit(db, { dagId: 'nightly_revenue', effect: 'deny', limit: 50 });
+ */
+export async function queryAudit(
+  db: Db,
+  filters: AuditFilters = {},
+  options: QueryAuditOptions = {},
+): Promise<AuditPage> {
+  const limit = Math.min(Math.max(filters.limit ?? 100, 1), 10_000);
+  const rows = (await whereAudit(db, db.kysely.selectFrom('audit_records').selectAll(), filters)
+    .orderBy('seq')
+    .limit(limit)
+    .execute()) as AuditRow[];
+  let records = rows.map(rowToRecord);
+  if (options.canRead) {
+    const allowed = await Promise.all(records.map((r) => options.canRead!(r)));
+    records = records.filter((_, i) => allowed[i]);
+  }
+  const last = rows.at(-1);
+  return { records, nextAfterSeq: rows.length === limit && last ? Number(last.seq) : undefined };
+}

@@ -1,0 +1,202 @@
+/** `airclutch audit verify|query|export|checkpoint|keygen`: argument parsing over the audit library. @module */
+import { createWriteStream, writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { Command, Option } from 'commander';
+import { signCheckpoint } from '../../audit/audit-checkpoint.ts';
+import {
+  generateCheckpointKeys,
+  loadCheckpointPrivateKey,
+  loadCheckpointPublicKey,
+  loadHmacKey,
+  readPublicKeyFile,
+} from '../../audit/audit-keys.ts';
+import type { VerifyResult } from '../../audit/audit-types.ts';
+import { createCheckpoint } from '../../audit/create-checkpoint.ts';
+import { type ExportFormat, exportAudit } from '../../audit/export-audit.ts';
+import { queryAudit } from '../../audit/query-audit.ts';
+import { verifyChain } from '../../audit/verify-chain.ts';
+import { verifyExport } from '../../audit/verify-export.ts';
+import { AirclutchError } from '../../lib/errors.ts';
+import { configFor, printTable, withStore } from '../cli-context.ts';
+
+/** An ISO date/time or epoch milliseconds. */
+function parseTime(value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `"${value}" is not a time; give an ISO date (2026-11-28T09:00Z) or epoch ms`,
+    );
+  }
+  return ms;
+}
+
+function report(result: VerifyResult, what: string, json: boolean | undefined): void {
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (!result.ok) {
+    throw new AirclutchError(
+      'AUDIT_CHAIN_BROKEN',
+      `${what} fails at record ${result.firstBadSeq}: ${result.reason}`,
+      {
+        details: { firstBadSeq: result.firstBadSeq },
+      },
+    );
+  }
+  if (!json) {
+    process.stdout.write(
+      `${what} verified: ${result.records} record(s) up to ${result.lastSeq}, ${result.checkpointsVerified} signed checkpoint(s), head ${result.lastHash}\n`,
+    );
+  }
+}
+
+export function auditCommand(): Command {
+  const audit = new Command('audit').description('Verify, query and export the tamper-evident audit trail');
+
+  audit
+    .command('verify')
+    .description('Verify the stored hash chain, or an exported file offline with only the public key')
+    .option('--file <file>', 'an exported JSON Lines file to verify instead of the store')
+    .option('--public-key <pem>', 'Ed25519 public key (PEM) that signed the checkpoints')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { file?: string; publicKey?: string; json?: boolean }, cmd: Command) => {
+      if (opts.file) {
+        if (!opts.publicKey)
+          throw new AirclutchError('REQUEST_INVALID', 'verifying a file needs --public-key <pem>');
+        report(await verifyExport(opts.file, readPublicKeyFile(opts.publicKey)), opts.file, opts.json);
+        return;
+      }
+      const config = await configFor(cmd);
+      const publicKey = opts.publicKey ? readPublicKeyFile(opts.publicKey) : loadCheckpointPublicKey(config);
+      await withStore(config, async (db) =>
+        report(await verifyChain(db, { publicKey }), 'audit chain', opts.json),
+      );
+    });
+
+  audit
+    .command('query')
+    .description('List audit records, oldest first, with filters')
+    .option('--actor <id>', 'actor id or subject')
+    .option('--env <env>')
+    .option('--dag <dagId>')
+    .option('--run <runId>')
+    .option('--action <action>', 'trigger, approve, run.state, …')
+    .option('--decision <effect>', 'allow, deny, needs_approval, …')
+    .option('--since <time>', 'ISO time or epoch ms (inclusive)')
+    .option('--until <time>', 'ISO time or epoch ms (exclusive)')
+    .option('--param <name=value>', 'a param value; sensitive params match through their HMAC')
+    .option('--after-seq <seq>', 'page after this seq', Number)
+    .option('--limit <n>', 'records per page (default 100)', Number)
+    .option('--json', 'print records as JSON')
+    .action(async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
+      const config = await configFor(cmd);
+      let param: { name: string; value: string } | undefined;
+      if (typeof opts.param === 'string') {
+        const eq = opts.param.indexOf('=');
+        if (eq <= 0)
+          throw new AirclutchError('REQUEST_INVALID', `--param takes name=value, not "${opts.param}"`);
+        param = { name: opts.param.slice(0, eq), value: opts.param.slice(eq + 1) };
+      }
+      const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+      await withStore(config, async (db) => {
+        const page = await queryAudit(db, {
+          actor: str('actor'),
+          env: str('env'),
+          dagId: str('dag'),
+          runId: str('run'),
+          action: str('action'),
+          effect: str('decision'),
+          since: str('since') ? parseTime(str('since')!) : undefined,
+          until: str('until') ? parseTime(str('until')!) : undefined,
+          param,
+          hmacKey: param ? loadHmacKey(config) : undefined,
+          afterSeq: opts.afterSeq as number | undefined,
+          limit: opts.limit as number | undefined,
+        });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+          return;
+        }
+        printTable(
+          page.records.map((r) => ({
+            seq: r.seq,
+            time: new Date(r.ts).toISOString(),
+            action: r.action,
+            actor: r.actor ? `${r.actor.kind}:${r.actor.id}` : '',
+            dag: r.resource?.dagId ? `${r.resource.env ?? ''}/${r.resource.dagId}` : '',
+            run: r.resource?.runId ?? '',
+            decision: r.decision?.effect ?? '',
+            outcome: r.outcome ?? '',
+          })),
+          false,
+        );
+        if (page.nextAfterSeq !== undefined) process.stdout.write(`more: --after-seq ${page.nextAfterSeq}\n`);
+      });
+    });
+
+  audit
+    .command('export')
+    .description('Export a time window as JSON Lines (signed when a checkpoint key is configured) or CSV')
+    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+    .option('--since <time>', 'ISO time or epoch ms (inclusive)')
+    .option('--until <time>', 'ISO time or epoch ms (exclusive)')
+    .option('-o, --out <file>', 'write here instead of stdout')
+    .action(
+      async (opts: { format: ExportFormat; since?: string; until?: string; out?: string }, cmd: Command) => {
+        const config = await configFor(cmd);
+        const key = loadCheckpointPrivateKey(config);
+        const out: Writable = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
+        await withStore(config, async (db) => {
+          const n = await exportAudit(db, out, {
+            format: opts.format,
+            since: opts.since ? parseTime(opts.since) : undefined,
+            until: opts.until ? parseTime(opts.until) : undefined,
+            checkpoint: key ? (at) => signCheckpoint(key, { ...at, ts: Date.now() }) : undefined,
+          });
+          if (opts.out) {
+            await new Promise<void>((resolve, reject) =>
+              out.end((e?: Error | null) => (e ? reject(e) : resolve())),
+            );
+            process.stderr.write(
+              `exported ${n} record(s) to ${opts.out}${key || opts.format === 'csv' ? '' : ' (unsigned: set audit.checkpointKeyFile)'}\n`,
+            );
+          }
+        });
+      },
+    );
+
+  audit
+    .command('checkpoint')
+    .description(
+      'Verify the chain, sign its head with the configured Ed25519 key, store and print the checkpoint',
+    )
+    .option('-o, --out <file>', 'also write the checkpoint JSON here (keep it somewhere else)')
+    .action(async (opts: { out?: string }, cmd: Command) => {
+      const config = await configFor(cmd);
+      const key = loadCheckpointPrivateKey(config);
+      if (!key)
+        throw new AirclutchError(
+          'CONFIG_INVALID',
+          'set audit.checkpointKeyFile (create one with `airclutch audit keygen`)',
+        );
+      await withStore(config, async (db) => {
+        const cp = await createCheckpoint(db, key);
+        const text = `${JSON.stringify({ type: 'checkpoint', ...cp })}\n`;
+        if (opts.out) writeFileSync(opts.out, text);
+        process.stdout.write(text);
+      });
+    });
+
+  audit
+    .command('keygen')
+    .description('Create an Ed25519 key pair for checkpoints (PEM files)')
+    .requiredOption('--private <file>', 'where to write the private key (mode 0600)')
+    .requiredOption('--public <file>', 'where to write the public key')
+    .action((opts: { private: string; public: string }) => {
+      const { privateKeyPem, publicKeyPem } = generateCheckpointKeys();
+      writeFileSync(opts.private, privateKeyPem, { mode: 0o600, flag: 'wx' });
+      writeFileSync(opts.public, publicKeyPem, { flag: 'wx' });
+      process.stdout.write(`wrote ${opts.private} and ${opts.public}\n`);
+    });
+
+  return audit;
+}
