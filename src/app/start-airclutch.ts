@@ -1,31 +1,29 @@
 /**
- * The composition root: opens the store, loads the DAGs, and starts the engine and the scheduler.
- * `airclutch dev` and `airclutch server` call it; embedders can too.
+ * Starts Airclutch: recovers and starts the engine, the scheduler and the approval-expiry sweep. In
+ * dev mode DAG files and policies reload when they change; a broken policy set never replaces a
+ * working one. `airclutch dev` and `airclutch server` call it; embedders can too.
  * @module
  */
+import { resolve } from 'node:path';
 import type { AirclutchConfig } from '../config/config-schema.ts';
-import { DagRegistry } from '../dag/dag-registry.ts';
-import { Engine } from '../engine/engine.ts';
-import { Scheduler } from '../engine/scheduler.ts';
-import type { Db } from '../store/create-db.ts';
-import { openStore } from '../store/open-store.ts';
+import { watchFolders } from '../dag/watch-folders.ts';
+import { expireApprovals } from '../gate/vote.ts';
+import { type Airclutch, createAirclutch } from './create-airclutch.ts';
 import type { Logger } from './create-logger.ts';
 
-export interface AirclutchApp {
-  readonly config: AirclutchConfig;
-  readonly db: Db;
-  readonly registry: DagRegistry;
-  readonly engine: Engine;
-  readonly scheduler: Scheduler;
+export interface AirclutchApp extends Airclutch {
   /** Stops scheduling, lets running tasks finish within the grace period, closes the store. */
   stop(): Promise<void>;
 }
 
 export interface StartOptions {
-  /** Dev mode: DAG files reload when they change. */
+  /** Dev mode: DAG files and policies reload when they change. */
   dev?: boolean;
   log: Logger;
 }
+
+/** How often pending approval requests are checked for expiry. */
+const EXPIRY_SWEEP_MS = 5_000;
 
 /**
  * @example
@@ -34,71 +32,84 @@ export interface StartOptions {
  */
 export async function startAirclutch(config: AirclutchConfig, options: StartOptions): Promise<AirclutchApp> {
   const { log } = options;
-  const db = await openStore(config);
-  const registry = new DagRegistry(config);
-  await registry.reload();
-  reportDags(registry, log);
-  const engine = new Engine({
-    db,
-    dags: registry,
-    concurrency: config.engine.concurrency,
-    shutdownGraceMs: config.engine.shutdownGraceMs,
-    defaultMaxActiveRuns: config.engine.defaultMaxActiveRuns,
-  });
+  const ac = await createAirclutch(config);
+  report(ac, log);
+  const { engine, scheduler, registry, policies, gate } = ac;
   engine.on('error', (e) => log.error({ err: e }, 'engine error'));
   engine.on('run', (e) =>
-    log.info(
-      { run: e.runId, dag: e.dagId, env: e.env, state: e.state, error: e.error ?? undefined },
-      `run ${e.state}`,
-    ),
+    log.info({ run: e.runId, dag: e.dagId, env: e.env, error: e.error ?? undefined }, `run ${e.state}`),
   );
   engine.on('task', (e) => {
-    if (e.state !== 'queued' && e.state !== 'pending')
-      log.debug({ run: e.runId, task: e.taskId, state: e.state }, `task ${e.state}`);
     if (e.state === 'failed' || e.state === 'up_for_retry')
       log.warn({ run: e.runId, task: e.taskId, error: e.error }, `task ${e.state}`);
+    else if (e.state !== 'queued' && e.state !== 'pending')
+      log.debug({ run: e.runId, task: e.taskId }, `task ${e.state}`);
   });
-  const scheduler = new Scheduler({
-    db,
-    submitter: () => engine.submitter,
-    listDags: () => registry.list(),
-    defaultMaxActiveRuns: config.engine.defaultMaxActiveRuns,
-    onError: (e) => log.error({ err: e }, 'scheduler error'),
-  });
+  gate.on('approvalRequested', ({ run, approval, reasons }) =>
+    log.info(
+      { run: run.id, dag: run.dag_id, approval: approval.id, quorum: approval.quorum, reasons },
+      'run awaits approval',
+    ),
+  );
   await engine.start();
   await scheduler.start();
-  let stopWatching: (() => void) | undefined;
-  if (options.dev) {
-    stopWatching = registry.watch();
-    registry.on('change', (c) => {
-      log.info({ added: c.added, changed: c.changed, removed: c.removed }, 'DAG files reloaded');
-      for (const e of c.newErrors) log.error(`import error: ${e.file}:${e.line ?? '?'} ${e.message}`);
-      scheduler.tick().catch((e) => log.error({ err: e }, 'scheduler error'));
-    });
-    registry.on('error', (e) => log.error({ err: e }, 'DAG reload failed'));
-  }
-  log.info({ store: db.description, dags: registry.list().length }, 'Airclutch started');
+  const sweep = setInterval(() => {
+    expireApprovals(gate).catch((e) => log.error({ err: e }, 'approval expiry sweep failed'));
+  }, EXPIRY_SWEEP_MS);
+  const stopWatching = options.dev ? watchForChanges(ac, log) : () => {};
+  log.info(
+    { store: ac.db.description, dags: registry.list().length, policies: policies.current()?.generation },
+    'Airclutch started',
+  );
   return {
-    config,
-    db,
-    registry,
-    engine,
-    scheduler,
+    ...ac,
     async stop() {
-      stopWatching?.();
+      stopWatching();
+      clearInterval(sweep);
       await scheduler.stop();
       await engine.stop();
-      await db.close();
+      await ac.close();
     },
   };
 }
 
-function reportDags(registry: DagRegistry, log: Logger): void {
-  for (const d of registry.list()) {
+function watchForChanges(ac: Airclutch, log: Logger): () => void {
+  const { registry, policies, scheduler, config } = ac;
+  const reloadPolicies = async () => {
+    const r = await policies.load();
+    if (r.ok) log.info({ generation: r.generation, policies: r.policyCount }, 'policies reloaded');
+    else log.error(`policies NOT reloaded, the previous set stays active:\n${r.error.message}`);
+  };
+  const stopDags = registry.watch();
+  registry.on('change', (c) => {
+    log.info({ added: c.added, changed: c.changed, removed: c.removed }, 'DAG files reloaded');
+    for (const e of c.newErrors) log.error(`import error: ${e.file}:${e.line ?? '?'} ${e.message}`);
+    scheduler.tick().catch((e) => log.error({ err: e }, 'scheduler error'));
+    reloadPolicies().catch((e) => log.error({ err: e }, 'policy reload failed'));
+  });
+  registry.on('error', (e) => log.error({ err: e }, 'DAG reload failed'));
+  const policyDirs = Object.values(config.environments).flatMap((e) =>
+    [...e.policies, ...e.dags].map((d) => resolve(config.rootDir, d)),
+  );
+  const stopPolicies = watchFolders(policyDirs, {
+    debounceMs: 150,
+    onChange: () => {
+      reloadPolicies().catch((e) => log.error({ err: e }, 'policy reload failed'));
+    },
+    onError: (e) => log.error({ err: e }, 'policy watch failed'),
+  });
+  return () => {
+    stopDags();
+    stopPolicies();
+  };
+}
+
+function report(ac: Airclutch, log: Logger): void {
+  for (const d of ac.registry.list()) {
     log.info(
       `loaded DAG ${d.env}/${d.dag.id} (${d.dag.tasks.size} tasks${d.dag.options.schedule ? `, schedule ${d.dag.options.schedule}` : ''})`,
     );
   }
-  for (const e of registry.errors())
+  for (const e of ac.registry.errors())
     log.error(`import error [${e.env}] ${e.file}:${e.line ?? '?'} ${e.message}`);
 }

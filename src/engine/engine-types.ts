@@ -10,11 +10,15 @@ export interface DagSource {
   find(env: string, dagId: string): SourcedDag | undefined;
   /** Like `find`, but throws `DAG_NOT_FOUND` naming the near matches. */
   get(env: string, dagId: string): SourcedDag;
+  /** Every DAG, of one environment or all. */
+  list(env?: string): SourcedDag[];
 }
 
 export interface SourcedDag {
+  readonly env: string;
   readonly dag: Dag<any>;
   readonly version: string;
+  readonly file: string;
 }
 
 /** Where a run request came from: the gate's `source`. */

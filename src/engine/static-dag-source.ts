@@ -6,7 +6,7 @@ import { nearMatches } from '../lib/near-matches.ts';
 import type { DagSource, SourcedDag } from './engine-types.ts';
 
 export class StaticDagSource implements DagSource {
-  readonly #dags = new Map<string, { dag: Dag<any>; version: string }>();
+  readonly #dags = new Map<string, SourcedDag>();
 
   constructor(
     dags: ReadonlyArray<Dag<any> | { env?: string; dag: Dag<any>; version?: string }>,
@@ -16,15 +16,22 @@ export class StaticDagSource implements DagSource {
       const entry = 'dag' in d && !('tasks' in d) ? d : { dag: d as Dag<any> };
       entry.dag.validate();
       const version = ('version' in entry && entry.version) || versionOf(entry.dag);
-      this.#dags.set(`${('env' in entry && entry.env) || defaultEnv}/${entry.dag.id}`, {
+      const env = ('env' in entry && entry.env) || defaultEnv;
+      this.#dags.set(`${env}/${entry.dag.id}`, {
+        env,
         dag: entry.dag,
         version,
+        file: entry.dag.definedAt ?? '(in memory)',
       });
     }
   }
 
   find(env: string, dagId: string): SourcedDag | undefined {
     return this.#dags.get(`${env}/${dagId}`);
+  }
+
+  list(env?: string): SourcedDag[] {
+    return [...this.#dags.values()].filter((d) => env === undefined || d.env === env);
   }
 
   get(env: string, dagId: string): SourcedDag {

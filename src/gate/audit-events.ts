@@ -1,0 +1,57 @@
+/** Turns principals, decisions and engine transitions into audit events. @module */
+import type { AuditActor, AuditDecision, AuditEvent } from '../audit/audit-types.ts';
+import type { EngineTransition } from '../engine/engine-types.ts';
+import type { Principal } from '../identity/principal.ts';
+import type { Decision } from '../policy/policy-engine.ts';
+
+/** The actor of an audit record, as the token said at the time. */
+export function actorOf(p: Principal): AuditActor {
+  return {
+    kind: p.kind,
+    id: p.id,
+    subject: p.subject,
+    issuer: p.issuer,
+    displayName: p.displayName ?? null,
+    groups: [...p.groups],
+    tokenId: p.token?.jti ?? null,
+    client: p.token?.clientId ?? null,
+  };
+}
+
+export function auditDecision(effect: string, d: Decision): AuditDecision {
+  return {
+    effect,
+    policies: [...d.policies],
+    reasons: [...d.reasons, ...d.errors.map((e) => `error: ${e}`)],
+  };
+}
+
+/**
+ * The engine's lifecycle records: runs starting and ending, and tasks starting and ending. Tasks
+ * becoming queued, pending or up for retry are implied by these and left out, so a 10,000-task
+ * run writes two records a task, not four.
+ */
+export function transitionEvents(transitions: readonly EngineTransition[]): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  for (const t of transitions) {
+    if (t.kind === 'task' && (t.to === 'queued' || t.to === 'pending')) continue;
+    out.push({
+      action: t.kind === 'run' ? 'run.state' : 'task.state',
+      actor: { kind: 'service', id: 'engine' },
+      source: 'engine',
+      resource: {
+        env: t.env,
+        dagId: t.dagId,
+        runId: t.runId,
+        ...(t.kind === 'task' ? { taskId: t.taskId } : {}),
+      },
+      outcome: t.to,
+      details: {
+        from: t.from,
+        ...(t.kind === 'task' && t.tryNumber ? { try: t.tryNumber } : {}),
+        ...(t.error ? { error: t.error } : {}),
+      },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,198 @@
+/**
+ * Reading and cancelling through the gate: every DAG, run, log line and approval a caller sees was
+ * allowed by Cedar (`view`, `readLogs`, `approve`), and cancelling asks `cancel` and is recorded
+ * before the engine acts. The HTTP API, the CLI and the UI call these, so they cannot drift apart.
+ * @module
+ */
+import { getRun, listRuns, type RunFilter, readLogs } from '../engine/sql/read-runs.ts';
+import { principalRef } from '../identity/principal.ts';
+import type { PolicyAction } from '../policy/cedar-names.ts';
+import type { Decision, Explanation, PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
+import type { RunsTable } from '../store/database.ts';
+import { actorOf, auditDecision } from './audit-events.ts';
+import type { Gate } from './gate.ts';
+import type { GateContext, RunView, TriggerAbility } from './gate-types.ts';
+import { toRunView } from './views.ts';
+
+function runResource(run: RunsTable): PolicyResource {
+  return {
+    kind: 'run',
+    env: run.env,
+    dagId: run.dag_id,
+    runId: run.id,
+    requestedBy: principalRef({ kind: run.requested_by_kind as 'user' | 'service', id: run.requested_by }),
+    state: run.state,
+  };
+}
+
+function request(
+  gate: Gate,
+  ctx: GateContext,
+  action: PolicyAction,
+  resource: PolicyResource,
+  params?: Record<string, unknown>,
+): PolicyRequest {
+  return {
+    principal: ctx.principal,
+    action,
+    resource,
+    context: { params, now: new Date(gate.now()), source: ctx.source },
+  };
+}
+
+/** Asks Cedar and throws `POLICY_DENIED` (with what would allow it) on a deny. */
+export function authorize(
+  gate: Gate,
+  ctx: GateContext,
+  action: PolicyAction,
+  resource: PolicyResource,
+  params?: Record<string, unknown>,
+): Decision {
+  const req = request(gate, ctx, action, resource, params);
+  const decision = gate.policy.decide(req);
+  if (decision.effect !== 'allow') {
+    const target =
+      resource.kind === 'env' ? `environment ${resource.env}` : `${resource.env}/${resource.dagId}`;
+    throw gate.denied(action, target, req, decision);
+  }
+  return decision;
+}
+
+/** What the caller may do with a DAG now: trigger at once, ask for approval, or nothing. */
+export async function triggerAbility(
+  gate: Gate,
+  ctx: GateContext,
+  env: string,
+  dagId: string,
+): Promise<TriggerAbility> {
+  const { dag } = gate.dags.get(env, dagId);
+  // Policies that read params see the defaults: the answer for a particular set of params may differ.
+  const params = (await dag.parseParams({}).catch(() => ({}))) as Record<string, unknown>;
+  const base = request(gate, ctx, 'trigger', { kind: 'dag', env, dagId }, params);
+  if (gate.policy.decide(base).effect === 'allow') return 'allow';
+  return gate.policy.decide({ ...base, action: 'requestTrigger' }).effect === 'allow' ? 'approval' : 'deny';
+}
+
+/** The DAGs the caller may view, with what it may do with each and its params JSON Schema. */
+export async function listDagsFor(gate: Gate, ctx: GateContext, env?: string) {
+  const out = [];
+  for (const d of gate.dags.list(env)) {
+    const view = gate.policy.decide(request(gate, ctx, 'view', { kind: 'dag', env: d.env, dagId: d.dag.id }));
+    if (view.effect !== 'allow') continue;
+    out.push({
+      env: d.env,
+      dagId: d.dag.id,
+      version: d.version,
+      description: d.dag.options.description ?? null,
+      owner: d.dag.options.owner ?? null,
+      tags: [...(d.dag.options.tags ?? [])],
+      schedule: d.dag.options.schedule ?? null,
+      timezone: d.dag.options.timezone ?? null,
+      tasks: [...d.dag.tasks.values()].map((t) => ({
+        id: t.id,
+        kind: t.kind,
+        after: [...t.after],
+        triggerRule: t.triggerRule,
+      })),
+      paramsSchema: d.dag.paramsJsonSchema,
+      trigger: await triggerAbility(gate, ctx, d.env, d.dag.id),
+    });
+  }
+  return out;
+}
+
+/** Runs the caller may view, newest first. */
+export async function listRunsFor(gate: Gate, ctx: GateContext, filter: RunFilter): Promise<RunView[]> {
+  const rows = await listRuns(gate.db.kysely, filter);
+  return rows
+    .filter(
+      (r) =>
+        gate.policy.decide(request(gate, ctx, 'view', runResource(r), JSON.parse(r.params))).effect ===
+        'allow',
+    )
+    .map(toRunView);
+}
+
+/** One run with its tasks; `view` on the run. */
+export async function getRunFor(gate: Gate, ctx: GateContext, runId: string) {
+  const { run, tasks } = await getRun(gate.db.kysely, runId);
+  authorize(gate, ctx, 'view', runResource(run), JSON.parse(run.params));
+  return { run: toRunView(run), tasks };
+}
+
+/** Log lines of a run (or one task) after a cursor; `readLogs` on the run. */
+export async function readLogsFor(
+  gate: Gate,
+  ctx: GateContext,
+  runId: string,
+  options: { taskId?: string; afterId?: number; limit?: number } = {},
+) {
+  const { run } = await getRun(gate.db.kysely, runId);
+  authorize(gate, ctx, 'readLogs', runResource(run), JSON.parse(run.params));
+  return readLogs(gate.db.kysely, runId, options);
+}
+
+/** Cancels a run if Cedar allows `cancel`; the decision is recorded before the engine acts. */
+export async function cancelRunFor(
+  gate: Gate,
+  ctx: GateContext,
+  runId: string,
+  reason?: string,
+): Promise<RunView> {
+  const { run } = await getRun(gate.db.kysely, runId);
+  const params = JSON.parse(run.params) as Record<string, unknown>;
+  const req = request(gate, ctx, 'cancel', runResource(run), params);
+  const decision = gate.policy.decide(req);
+  const event = {
+    action: 'cancel',
+    actor: actorOf(ctx.principal),
+    resource: { env: run.env, dagId: run.dag_id, dagVersion: run.dag_version, runId },
+    source: ctx.source,
+    requestId: ctx.requestId,
+    paramsHash: run.params_hash,
+  };
+  if (decision.effect !== 'allow') {
+    await gate.audit
+      .append([{ ...event, decision: auditDecision('deny', decision), outcome: 'denied' }])
+      .catch(() => {});
+    throw gate.denied('cancel', `run ${runId}`, req, decision);
+  }
+  await gate.audit.append([
+    {
+      ...event,
+      decision: auditDecision('allow', decision),
+      outcome: 'cancelling',
+      details: reason ? { reason } : null,
+    },
+  ]);
+  const done = await gate.engine.cancelRun(runId, reason ?? `cancelled by ${ctx.principal.id}`);
+  if (!done) {
+    const { run: now } = await getRun(gate.db.kysely, runId);
+    return toRunView(now);
+  }
+  return (await getRunFor(gate, ctx, runId)).run;
+}
+
+/** A what-if decision: the answer, the determining policies, and what would allow a deny. */
+export async function explainFor(
+  gate: Gate,
+  ctx: GateContext,
+  input: {
+    action: PolicyAction;
+    env?: string;
+    dagId: string;
+    params?: unknown;
+    as?: GateContext['principal'];
+  },
+): Promise<Explanation> {
+  const env = gate.envOf(input.env);
+  const { dag } = gate.dags.get(env, input.dagId);
+  const params = (await dag.parseParams(input.params ?? {})) as Record<string, unknown>;
+  const principal = input.as ?? ctx.principal;
+  return gate.policy.explain({
+    principal,
+    action: input.action,
+    resource: { kind: 'dag', env, dagId: input.dagId },
+    context: { params, now: new Date(gate.now()), source: ctx.source },
+  });
+}

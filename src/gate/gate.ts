@@ -1,0 +1,344 @@
+/**
+ * The gate: the one function every path that starts or changes a run goes through. It validates the
+ * request, asks Cedar, writes the decision to the audit trail in the same transaction as the change
+ * (no record, no action), and only then lets the engine act. Refusals are recorded too, and the
+ * error says what to fix: which params field, which policy.
+ *
+ * @example
+ * const gate = new Gate({ db, engine, dags: registry, policy, audit, config });
+ * engine.setSubmitter(gate.submitterFor('schedule'));
+ * const result = await gate.trigger({ principal, source: 'api', requestId }, { dagId: 'nightly_revenue', params });
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import type { Transaction } from 'kysely';
+import { createApprovalRequest } from '../approvals/approval-store.ts';
+import type { AuditEvent, AuditLog } from '../audit/audit-types.ts';
+import type { AirclutchConfig } from '../config/config-schema.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { DagSource, RunSubmitter, SourcedDag } from '../engine/engine-types.ts';
+import type { NewRun } from '../engine/sql/insert-run.ts';
+import { principalRef } from '../identity/principal.ts';
+import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
+import type { RequestSource } from '../policy/cedar-names.ts';
+import { decideTrigger } from '../policy/decide-trigger.ts';
+import type { Decision, PolicyEngine, PolicyRequest } from '../policy/policy-engine.ts';
+import type { Db } from '../store/create-db.ts';
+import type { Database } from '../store/database.ts';
+import { actorOf, auditDecision } from './audit-events.ts';
+import type { ApprovalView, GateContext, TriggerInput, TriggerResult } from './gate-types.ts';
+import { toRunView } from './views.ts';
+
+const DEFAULT_QUORUM = 1;
+const DEFAULT_EXPIRY_MS = 24 * 3_600_000;
+
+export interface GateOptions {
+  readonly db: Db;
+  readonly engine: Engine;
+  readonly dags: DagSource;
+  readonly policy: PolicyEngine;
+  readonly audit: AuditLog;
+  readonly config: Pick<AirclutchConfig, 'defaultEnv' | 'environments'>;
+  readonly clock?: () => number;
+}
+
+export interface GateEvents {
+  /** A run now waits for approval: chat notifications hang off this. */
+  approvalRequested: [{ run: TriggerResult['run']; approval: ApprovalView; reasons: readonly string[] }];
+  /** An approval request closed: approved, denied, expired or reviewed. */
+  approvalClosed: [{ approval: ApprovalView; state: string }];
+}
+
+export class Gate extends EventEmitter<GateEvents> {
+  readonly db: Db;
+  readonly engine: Engine;
+  readonly dags: DagSource;
+  readonly policy: PolicyEngine;
+  readonly audit: AuditLog;
+  readonly config: GateOptions['config'];
+  readonly now: () => number;
+
+  constructor(options: GateOptions) {
+    super();
+    this.db = options.db;
+    this.engine = options.engine;
+    this.dags = options.dags;
+    this.policy = options.policy;
+    this.audit = options.audit;
+    this.config = options.config;
+    this.now = options.clock ?? Date.now;
+  }
+
+  /** The environment a request names, or the default one. */
+  envOf(env: string | undefined): string {
+    return env ?? this.config.defaultEnv;
+  }
+
+  /**
+   * Starts a DAG: `started` when policy allows it now, `awaiting_approval` when it allows a request
+   * for approval. Throws `POLICY_DENIED` (naming the policies and what would allow it),
+   * `PARAMS_INVALID` (every violation) or `DAG_NOT_FOUND` (near matches); each refusal is recorded.
+   */
+  async trigger(ctx: GateContext, input: TriggerInput): Promise<TriggerResult> {
+    const env = this.envOf(input.env);
+    const { found, run } = await this.#prepare(ctx, 'trigger', env, input);
+    const params = JSON.parse(run.params) as Record<string, unknown>;
+    const request: Omit<PolicyRequest, 'action'> = {
+      principal: ctx.principal,
+      resource: { kind: 'dag', env, dagId: input.dagId },
+      context: { params, now: new Date(this.now()), source: ctx.source },
+    };
+    const { outcome, decision } = decideTrigger(this.policy, request);
+    const base = this.#event(ctx, 'trigger', env, found, run, params);
+    if (outcome === 'deny') {
+      await this.#recordRefusal({ ...base, decision: auditDecision('deny', decision), outcome: 'denied' });
+      throw this.denied('trigger', `${env}/${input.dagId}`, { ...request, action: 'trigger' }, decision);
+    }
+    if (outcome === 'allow') {
+      await this.db.kysely.transaction().execute(async (trx) => {
+        await this.engine.insertRun(run, trx);
+        await this.audit.append(
+          [{ ...base, decision: auditDecision('allow', decision), outcome: 'started' }],
+          { trx },
+        );
+      });
+      this.engine.notify(run);
+      return { outcome: 'started', run: toRunView(run), decision };
+    }
+    const rule = this.#approvalRule(env, found);
+    const waiting: NewRun = { ...run, state: 'awaiting_approval' };
+    const approval = await this.db.kysely.transaction().execute(async (trx) => {
+      await this.engine.insertRun(waiting, trx);
+      const a = await createApprovalRequest(
+        trx,
+        {
+          kind: 'approval',
+          runId: run.id,
+          env,
+          dagId: input.dagId,
+          dagVersion: found.version,
+          paramsHash: run.params_hash,
+          requestedBy: ctx.principal,
+          quorum: rule.quorum,
+          reason: decision.reasons.join('; ') || null,
+          expiresAt: this.now() + rule.expiresAfterMs,
+        },
+        this.now(),
+      );
+      await this.audit.append(
+        [
+          {
+            ...base,
+            resource: { ...base.resource, approvalId: a.id },
+            decision: auditDecision('needs_approval', decision),
+            outcome: 'awaiting_approval',
+            details: { quorum: a.quorum, expiresAt: a.expires_at },
+          },
+        ],
+        { trx },
+      );
+      return a;
+    });
+    const view = { ...approval, votes: [] };
+    const runView = toRunView(waiting);
+    this.emit('approvalRequested', { run: runView, approval: view, reasons: decision.reasons });
+    return { outcome: 'awaiting_approval', run: runView, approval: view, decision };
+  }
+
+  /**
+   * On-call starts a run at once, whatever the trigger policies say, if Cedar allows `breakGlass`.
+   * The run is flagged, and a review request stays pending until someone eligible reviews it.
+   */
+  async breakGlass(
+    ctx: GateContext,
+    input: TriggerInput & { reason: string },
+  ): Promise<{ run: TriggerResult['run']; review: ApprovalView }> {
+    if (!input.reason?.trim()) {
+      throw new AirclutchError(
+        'REQUEST_INVALID',
+        'break-glass needs a reason: say why the run cannot wait for approval',
+      );
+    }
+    const env = this.envOf(input.env);
+    const { found, run } = await this.#prepare(ctx, 'breakGlass', env, input);
+    const params = JSON.parse(run.params) as Record<string, unknown>;
+    const request: PolicyRequest = {
+      principal: ctx.principal,
+      action: 'breakGlass',
+      resource: { kind: 'dag', env, dagId: input.dagId },
+      context: { params, now: new Date(this.now()), source: ctx.source },
+    };
+    const decision = this.policy.decide(request);
+    const base = {
+      ...this.#event(ctx, 'breakGlass', env, found, run, params),
+      details: { reason: input.reason },
+    };
+    if (decision.effect !== 'allow') {
+      await this.#recordRefusal({ ...base, decision: auditDecision('deny', decision), outcome: 'denied' });
+      throw this.denied('breakGlass', `${env}/${input.dagId}`, request, decision);
+    }
+    const flagged: NewRun = { ...run, break_glass: 1, note: input.note ?? input.reason };
+    const review = await this.db.kysely.transaction().execute(async (trx) => {
+      await this.engine.insertRun(flagged, trx);
+      const r = await createApprovalRequest(
+        trx,
+        {
+          kind: 'review',
+          runId: run.id,
+          env,
+          dagId: input.dagId,
+          dagVersion: found.version,
+          paramsHash: run.params_hash,
+          requestedBy: ctx.principal,
+          quorum: 1,
+          reason: `break-glass: ${input.reason}`,
+          expiresAt: null,
+        },
+        this.now(),
+      );
+      await this.audit.append(
+        [
+          {
+            ...base,
+            resource: { ...base.resource, approvalId: r.id },
+            decision: auditDecision('allow', decision),
+            outcome: 'started',
+          },
+        ],
+        { trx },
+      );
+      return r;
+    });
+    this.engine.notify(flagged);
+    return { run: toRunView(flagged), review: { ...review, votes: [] } };
+  }
+
+  /** A `RunSubmitter` for the engine's own principals (schedules, DAG-to-DAG): they pass the gate too. */
+  submitter(): RunSubmitter {
+    return {
+      submit: async (req) => {
+        const source: RequestSource = req.source === 'backfill' ? 'schedule' : (req.source as RequestSource);
+        const result = await this.trigger(
+          { principal: req.principal, source, requestId: `${req.source}:${req.scheduleKey ?? Date.now()}` },
+          {
+            env: req.env,
+            dagId: req.dagId,
+            params: req.params,
+            note: req.note,
+            logicalDate: req.logicalDate,
+            scheduleKey: req.scheduleKey,
+          },
+        );
+        return { runId: result.run.id, outcome: result.outcome };
+      },
+    };
+  }
+
+  /** A refusal that names the determining policies, the reasons, and what would allow the request. */
+  denied(action: string, target: string, request: PolicyRequest, decision: Decision): AirclutchError {
+    const explanation = this.policy.explain(request);
+    const why = decision.reasons.length
+      ? decision.reasons.join('; ')
+      : 'no policy permits it (deny by default)';
+    const parts = [
+      `${principalRef(request.principal)} may not ${action} ${target}: ${why}`,
+      decision.policies.length ? `determining policies: ${decision.policies.join(', ')}` : '',
+      decision.errors.length ? `policy errors: ${decision.errors.join('; ')}` : '',
+      explanation.wouldAllow.length ? `what would allow it: ${explanation.wouldAllow.join('; ')}` : '',
+    ].filter(Boolean);
+    return new AirclutchError('POLICY_DENIED', parts.join('. '), {
+      details: {
+        action,
+        policies: decision.policies,
+        reasons: decision.reasons,
+        errors: decision.errors,
+        wouldAllow: explanation.wouldAllow,
+      },
+    });
+  }
+
+  /** Validates the DAG and params; a refusal here is recorded before it is thrown. */
+  async #prepare(
+    ctx: GateContext,
+    action: string,
+    env: string,
+    input: TriggerInput,
+  ): Promise<{ found: SourcedDag; run: NewRun }> {
+    try {
+      const found = this.dags.get(env, input.dagId);
+      const run = await this.engine.prepareRun({
+        env,
+        dagId: input.dagId,
+        params: input.params,
+        source: ctx.source,
+        principal: ctx.principal,
+        note: input.note,
+        logicalDate: input.logicalDate,
+        scheduleKey: input.scheduleKey,
+      });
+      return { found, run };
+    } catch (e) {
+      if (isAirclutchError(e)) {
+        await this.#recordRefusal({
+          action,
+          actor: actorOf(ctx.principal),
+          resource: { env, dagId: input.dagId },
+          source: ctx.source,
+          requestId: ctx.requestId,
+          outcome: 'refused',
+          details: { code: e.code, message: e.message },
+        });
+      }
+      throw e;
+    }
+  }
+
+  #event(
+    ctx: GateContext,
+    action: string,
+    env: string,
+    found: SourcedDag,
+    run: NewRun,
+    params: Record<string, unknown>,
+  ): AuditEvent {
+    return {
+      action,
+      actor: actorOf(ctx.principal),
+      resource: { env, dagId: run.dag_id, dagVersion: found.version, runId: run.id },
+      source: ctx.source,
+      requestId: ctx.requestId,
+      paramsHash: run.params_hash,
+      params,
+      paramsSchema: found.dag.paramsJsonSchema,
+    };
+  }
+
+  /** Records a refusal. The refusal stands even when the trail is down; that failure is reported. */
+  async #recordRefusal(event: AuditEvent): Promise<void> {
+    try {
+      await this.audit.append([event]);
+    } catch (e) {
+      process.emitWarning(`audit record of a refusal could not be written: ${(e as Error).message}`);
+    }
+  }
+
+  #approvalRule(env: string, found: SourcedDag): { quorum: number; expiresAfterMs: number } {
+    const envRule = this.config.environments[env]?.approvals;
+    const dagRule = found.dag.options.approvals;
+    return {
+      quorum: dagRule?.quorum ?? envRule?.quorum ?? DEFAULT_QUORUM,
+      expiresAfterMs: dagRule?.expiresAfterMs ?? envRule?.expiresAfterMs ?? DEFAULT_EXPIRY_MS,
+    };
+  }
+
+  /** Runs `fn` in a transaction with the audit records it returns appended in it. */
+  async recorded<T>(
+    fn: (trx: Transaction<Database>) => Promise<{ value: T; events: AuditEvent[] }>,
+  ): Promise<T> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const { value, events } = await fn(trx);
+      if (events.length) await this.audit.append(events, { trx });
+      return value;
+    });
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Votes on approval requests through the gate: Cedar `approve` decides who is eligible (services
+ * only where a policy names them), the approvals store enforces the invariants, and the vote and
+ * its consequence (the run queued or rejected) commit with their audit record.
+ * @module
+ */
+import {
+  type ApprovalRequest,
+  castVote,
+  closeRequest,
+  findExpired,
+  getApprovalRequest,
+  listVotes,
+  type Vote,
+} from '../approvals/approval-store.ts';
+import { finishRun } from '../engine/sql/finish-run.ts';
+import { principalRef, servicePrincipal } from '../identity/principal.ts';
+import { AirclutchError } from '../lib/errors.ts';
+import type { PolicyRequest } from '../policy/policy-engine.ts';
+import { actorOf, auditDecision } from './audit-events.ts';
+import type { Gate } from './gate.ts';
+import type { ApprovalView, GateContext } from './gate-types.ts';
+
+export interface VoteOutcome {
+  readonly approval: ApprovalView;
+  readonly approvals: number;
+  readonly quorum: number;
+  /** The run's state after the vote. */
+  readonly runState: string;
+}
+
+/** Approve, deny or (for break-glass runs) review. */
+export async function voteOnApproval(
+  gate: Gate,
+  ctx: GateContext,
+  approvalId: string,
+  vote: Vote,
+  comment?: string,
+): Promise<VoteOutcome> {
+  const now = gate.now();
+  const request = await getApprovalRequest(gate.db.kysely, approvalId);
+  const run = await gate.db.kysely
+    .selectFrom('runs')
+    .selectAll()
+    .where('id', '=', request.run_id)
+    .executeTakeFirstOrThrow();
+  const params = JSON.parse(run.params) as Record<string, unknown>;
+  const policyRequest: PolicyRequest = {
+    principal: ctx.principal,
+    action: 'approve',
+    resource: {
+      kind: 'approvalRequest',
+      env: request.env,
+      dagId: request.dag_id,
+      requestId: request.id,
+      requestedBy: principalRef({
+        kind: request.requested_by_kind as 'user' | 'service',
+        id: request.requested_by,
+      }),
+    },
+    context: { params, now: new Date(now), source: ctx.source },
+  };
+  const decision = gate.policy.decide(policyRequest);
+  const base = {
+    action: vote,
+    actor: actorOf(ctx.principal),
+    resource: {
+      env: request.env,
+      dagId: request.dag_id,
+      dagVersion: request.dag_version,
+      runId: run.id,
+      approvalId: request.id,
+    },
+    source: ctx.source,
+    requestId: ctx.requestId,
+    paramsHash: request.params_hash,
+  };
+  if (decision.effect !== 'allow') {
+    await gate.audit
+      .append([{ ...base, decision: auditDecision('deny', decision), outcome: 'denied' }])
+      .catch(() => {});
+    throw gate.denied(`${vote} (approve)`, `approval request ${request.id}`, policyRequest, decision);
+  }
+  if (request.expires_at !== null && now >= request.expires_at && request.state === 'pending') {
+    await expireRequest(gate, request);
+  }
+  const currentVersion = gate.dags.find(request.env, request.dag_id)?.version ?? '(not loaded)';
+  const result = await gate.recorded(async (trx) => {
+    const tally = await castVote(trx, request, ctx.principal, vote, {
+      comment,
+      currentDagVersion: currentVersion,
+      now,
+    });
+    let runState = run.state as string;
+    if (tally.closedAs === 'approved') {
+      const res = await trx
+        .updateTable('runs')
+        .set({ state: 'queued' })
+        .where('id', '=', run.id)
+        .where('state', '=', 'awaiting_approval')
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) {
+        throw new AirclutchError('APPROVAL_CLOSED', `run ${run.id} is no longer awaiting approval`);
+      }
+      runState = 'queued';
+    } else if (tally.closedAs === 'denied') {
+      await finishRun(
+        trx,
+        run.id,
+        'rejected',
+        now,
+        `denied by ${ctx.principal.id}${comment ? `: ${comment}` : ''}`,
+        ['awaiting_approval'],
+      );
+      runState = 'rejected';
+    }
+    const events = [
+      {
+        ...base,
+        decision: auditDecision('allow', decision),
+        outcome: tally.closedAs ?? 'recorded',
+        details: { approvals: tally.approvals, quorum: tally.quorum, ...(comment ? { comment } : {}) },
+      },
+    ];
+    return { value: { tally, runState }, events };
+  });
+  const approval = await approvalView(gate, request.id);
+  if (result.tally.closedAs) gate.emit('approvalClosed', { approval, state: result.tally.closedAs });
+  if (result.runState === 'queued') gate.engine.notify(run);
+  return {
+    approval,
+    approvals: result.tally.approvals,
+    quorum: result.tally.quorum,
+    runState: result.runState,
+  };
+}
+
+/** An approval request with its votes. */
+export async function approvalView(gate: Gate, id: string): Promise<ApprovalView> {
+  const request = await getApprovalRequest(gate.db.kysely, id);
+  const votes = await listVotes(gate.db.kysely, id);
+  return {
+    ...request,
+    votes: votes.map((v) => ({
+      voter: v.voter,
+      voter_kind: v.voter_kind,
+      vote: v.vote,
+      comment: v.comment,
+      created_at: v.created_at,
+    })),
+  };
+}
+
+/** Expires every pending request whose expiry passed: the run never starts. Returns how many. */
+export async function expireApprovals(gate: Gate): Promise<number> {
+  let n = 0;
+  for (const request of await findExpired(gate.db.kysely, gate.now()))
+    if (await expireRequest(gate, request)) n++;
+  return n;
+}
+
+async function expireRequest(gate: Gate, request: ApprovalRequest): Promise<boolean> {
+  const now = gate.now();
+  const closed = await gate.recorded(async (trx) => {
+    if (!(await closeRequest(trx, request.id, 'expired', now))) return { value: false, events: [] };
+    await finishRun(
+      trx,
+      request.run_id,
+      'expired',
+      now,
+      'the approval request expired before it was approved',
+      ['awaiting_approval'],
+    );
+    const events = [
+      {
+        action: 'approval.expire',
+        actor: actorOf(servicePrincipal('airclutch')),
+        resource: { env: request.env, dagId: request.dag_id, runId: request.run_id, approvalId: request.id },
+        source: 'engine',
+        outcome: 'expired',
+      },
+    ];
+    return { value: true, events };
+  });
+  if (closed)
+    gate.emit('approvalClosed', { approval: await approvalView(gate, request.id), state: 'expired' });
+  return closed;
+}

@@ -1,0 +1,292 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/audit/verify-chain.ts';
+import { cancelRunFor, getRunFor, listDagsFor, readLogsFor } from '../../src/gate/gate-reads.ts';
+import { expireApprovals, voteOnApproval } from '../../src/gate/vote.ts';
+import { servicePrincipal } from '../../src/identity/principal.ts';
+import { createWorld, eng, eng2, lead, lead2, oncall, outsider, type World } from '../helpers/gate-world.ts';
+import { DIALECTS } from '../helpers/test-db.ts';
+
+async function auditRows(w: World, action?: string) {
+  let q = w.db.kysely.selectFrom('audit_records').selectAll().orderBy('seq');
+  if (action) q = q.where('action', '=', action);
+  return q.execute();
+}
+
+describe.each(DIALECTS)('the gate on %s', (dialect) => {
+  let w: World | undefined;
+  afterEach(async () => {
+    await w?.dispose();
+    w = undefined;
+  });
+
+  it('starts an allowed trigger at once and records the decision with its policy in the same transaction', async () => {
+    w = await createWorld(dialect);
+    await w.engine.start();
+    const result = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 10 } });
+    expect(result.outcome).toBe('started');
+    expect(await w.engine.waitForRun(result.run.id)).toBe('success');
+    const [record] = await auditRows(w, 'trigger');
+    expect(record).toMatchObject({
+      actor_id: 'eng@example.com',
+      run_id: result.run.id,
+      outcome: 'started',
+      decision_effect: 'allow',
+    });
+    expect(JSON.parse(record!.decision!).policies[0]).toMatch(/^policies\/roles\.cedar:\d+$/);
+    expect((await verifyChain(w.db)).ok).toBe(true);
+  });
+
+  it('refuses a denied trigger naming the policy and its reason, and records the refusal; no run exists', async () => {
+    w = await createWorld(dialect);
+    const err = await w.gate.trigger(w.ctx(outsider), { dagId: 'revenue' }).catch((e) => e);
+    expect(err.code).toBe('POLICY_DENIED');
+    expect(err.message).toContain('User::"guest@example.com" may not trigger dev/revenue');
+    expect(err.message).toContain('deny by default');
+    expect(err.message).toContain('what would allow it');
+    expect(await w.db.kysely.selectFrom('runs').selectAll().execute()).toEqual([]);
+    const [record] = await auditRows(w, 'trigger');
+    expect(record).toMatchObject({
+      actor_id: 'guest@example.com',
+      outcome: 'denied',
+      decision_effect: 'deny',
+    });
+  });
+
+  it('lets a forbid override a permit and says which policy decided', async () => {
+    w = await createWorld(dialect);
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
+    // data-eng may request any run, so the forbidden trigger becomes a request for approval.
+    expect(res.outcome).toBe('awaiting_approval');
+    const err = await w.gate
+      .trigger(w.ctx(lead), { dagId: 'revenue', params: { rows: 2_000_000 } })
+      .catch((e) => e);
+    expect(err.code).toBe('POLICY_DENIED');
+    expect(err.message).toMatch(/determining policies: dags\/revenue\.cedar:\d+/);
+    expect(err.message).toContain('over a million rows needs approval');
+  });
+
+  it('refuses invalid params before a run exists, and records the refusal with the code', async () => {
+    w = await createWorld(dialect);
+    const err = await w.gate
+      .trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 'lots', rowz: 1 } })
+      .catch((e) => e);
+    expect(err.code).toBe('PARAMS_INVALID');
+    expect(err.details.issues.map((i: { path: string }) => i.path)).toEqual(['rows', 'rowz']);
+    expect(await w.db.kysely.selectFrom('runs').selectAll().execute()).toEqual([]);
+    const [record] = await auditRows(w, 'trigger');
+    expect(JSON.parse(record!.details!)).toMatchObject({ code: 'PARAMS_INVALID' });
+  });
+
+  it('names the near match for an unknown DAG', async () => {
+    w = await createWorld(dialect);
+    const err = await w.gate.trigger(w.ctx(eng), { dagId: 'revenu' }).catch((e) => e);
+    expect(err.code).toBe('DAG_NOT_FOUND');
+    expect(err.message).toContain('did you mean revenue?');
+  });
+
+  it('holds a run for approval until a quorum of eligible people, never the requester, approve it', async () => {
+    w = await createWorld(dialect);
+    await w.engine.start();
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
+    if (res.outcome !== 'awaiting_approval') throw new Error('expected approval');
+    expect(res.run.state).toBe('awaiting_approval');
+    expect(res.approval).toMatchObject({ quorum: 2, state: 'pending' });
+    expect(res.approval.reason).toContain('engineers may ask for any run');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await w.db.kysely.selectFrom('attempts').selectAll().execute()).toEqual([]);
+
+    const self = await voteOnApproval(w.gate, w.ctx(eng), res.approval.id, 'approve').catch((e) => e);
+    expect(self.code).toBe('POLICY_DENIED'); // engineers are not approvers at all
+    const notEligible = await voteOnApproval(w.gate, w.ctx(eng2), res.approval.id, 'approve').catch((e) => e);
+    expect(notEligible.code).toBe('POLICY_DENIED');
+    const service = await voteOnApproval(
+      w.gate,
+      w.ctx(servicePrincipal('ci-bot')),
+      res.approval.id,
+      'approve',
+    ).catch((e) => e);
+    expect(service.code).toBe('POLICY_DENIED');
+
+    const first = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'approve', 'looks fine');
+    expect(first).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
+    const twice = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'approve').catch((e) => e);
+    expect(twice.code).toBe('APPROVAL_DUPLICATE_VOTE');
+    expect(twice.message).toContain('one identity counts once');
+    const second = await voteOnApproval(w.gate, w.ctx(lead2), res.approval.id, 'approve');
+    expect(second).toMatchObject({ approvals: 2, runState: 'queued' });
+    expect(second.approval.state).toBe('approved');
+    expect(await w.engine.waitForRun(res.run.id)).toBe('success');
+    const votes = await auditRows(w, 'approve');
+    expect(votes.map((v) => [v.actor_id, v.outcome])).toEqual([
+      ['eng@example.com', 'denied'],
+      ['eng2@example.com', 'denied'],
+      ['ci-bot', 'denied'],
+      ['lead@example.com', 'recorded'],
+      ['lead2@example.com', 'approved'],
+    ]);
+  });
+
+  it('never counts the requester, even one who may approve', async () => {
+    w = await createWorld(dialect);
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 1 } });
+    expect(res.outcome).toBe('started');
+    // The store refuses it whatever policy says: make the requester one who could approve.
+    const { castVote, createApprovalRequest } = await import('../../src/approvals/approval-store.ts');
+    const err = await w.db.kysely
+      .transaction()
+      .execute(async (trx) => {
+        const r = await createApprovalRequest(
+          trx,
+          {
+            kind: 'approval',
+            runId: res.run.id,
+            env: 'dev',
+            dagId: 'revenue',
+            dagVersion: 'v',
+            paramsHash: 'h',
+            requestedBy: eng,
+            quorum: 1,
+            reason: null,
+            expiresAt: null,
+          },
+          Date.now(),
+        );
+        await castVote(trx, r, eng, 'approve', { currentDagVersion: 'v', now: Date.now() });
+      })
+      .catch((e) => e);
+    expect(err.code).toBe('APPROVAL_SELF_VOTE');
+    expect(err.message).toContain('eng@example.com requested this run and cannot approve it');
+  });
+
+  it('ends the request at the first eligible denial, and the run never starts', async () => {
+    w = await createWorld(dialect);
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
+    if (res.outcome !== 'awaiting_approval') throw new Error('expected approval');
+    const denied = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'deny', 'too big');
+    expect(denied).toMatchObject({ runState: 'rejected' });
+    expect(denied.approval.state).toBe('denied');
+    const late = await voteOnApproval(w.gate, w.ctx(lead2), res.approval.id, 'approve').catch((e) => e);
+    expect(late.code).toBe('APPROVAL_CLOSED');
+  });
+
+  it('expires a request at its deadline, with an injected clock: the run never starts', async () => {
+    let now = Date.parse('2026-11-02T10:00:00Z');
+    w = await createWorld(dialect, { clock: () => now });
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
+    if (res.outcome !== 'awaiting_approval') throw new Error('expected approval');
+    now += 3_600_000 + 1;
+    const late = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'approve').catch((e) => e);
+    expect(late.code).toBe('APPROVAL_EXPIRED');
+    expect(late.message).toContain('the run will not start: trigger it again');
+    const run = await w.db.kysely
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', '=', res.run.id)
+      .executeTakeFirstOrThrow();
+    expect(run.state).toBe('expired');
+    expect(await expireApprovals(w.gate)).toBe(0);
+  });
+
+  it('refuses votes once the DAG changed since the request: approvals are bound to the DAG version', async () => {
+    w = await createWorld(dialect);
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
+    if (res.outcome !== 'awaiting_approval') throw new Error('expected approval');
+    await w.db.kysely
+      .updateTable('approval_requests')
+      .set({ dag_version: 'older' })
+      .where('id', '=', res.approval.id)
+      .execute();
+    const stale = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'approve').catch((e) => e);
+    expect(stale.code).toBe('APPROVAL_STALE');
+    expect(stale.message).toContain('trigger the run again');
+  });
+
+  it('lets on-call break glass: the run starts flagged and a review stays pending until someone else does it', async () => {
+    w = await createWorld(dialect);
+    await w.engine.start();
+    const noReason = await w.gate
+      .breakGlass(w.ctx(oncall), { dagId: 'revenue', reason: ' ' })
+      .catch((e) => e);
+    expect(noReason.code).toBe('REQUEST_INVALID');
+    const denied = await w.gate
+      .breakGlass(w.ctx(eng), { dagId: 'revenue', reason: 'outage' })
+      .catch((e) => e);
+    expect(denied.code).toBe('POLICY_DENIED');
+    const { run, review } = await w.gate.breakGlass(w.ctx(oncall), {
+      dagId: 'revenue',
+      params: { rows: 5_000_000 },
+      reason: 'board report due',
+    });
+    expect(run.break_glass).toBe(true);
+    expect(review).toMatchObject({ kind: 'review', state: 'pending' });
+    expect(await w.engine.waitForRun(run.id)).toBe('success');
+    const self = await voteOnApproval(w.gate, w.ctx(oncall), review.id, 'review').catch((e) => e);
+    expect(self.code).toBe('POLICY_DENIED');
+    const done = await voteOnApproval(w.gate, w.ctx(lead), review.id, 'review', 'justified');
+    expect(done.approval.state).toBe('reviewed');
+  });
+
+  it('runs schedules as Service::"scheduler" through the gate, and DAG-to-DAG triggers as the DAG’s service', async () => {
+    let now = Date.parse('2026-11-02T10:00:30Z');
+    w = await createWorld(dialect, { clock: () => now });
+    await w.engine.start();
+    await w.scheduler.tick();
+    now += 3_600_000;
+    const [tick] = await w.scheduler.tick();
+    expect(tick).toMatchObject({ dagId: 'cleanup', outcome: 'started' });
+    expect(await w.engine.waitForRun(tick!.runId!)).toBe('success');
+    const triggered = await w.db.kysely
+      .selectFrom('runs')
+      .selectAll()
+      .where('dag_id', '=', 'revenue')
+      .executeTakeFirstOrThrow();
+    expect(triggered).toMatchObject({
+      source: 'dag',
+      requested_by: 'dag:dev/cleanup',
+      requested_by_kind: 'service',
+    });
+    const records = await auditRows(w, 'trigger');
+    expect(records.map((r) => [r.actor_id, r.source, r.outcome])).toEqual([
+      ['scheduler', 'schedule', 'started'],
+      ['dag:dev/cleanup', 'dag', 'started'],
+    ]);
+  });
+
+  it('fails closed: when the audit record cannot be written, the trigger is refused and no run exists', async () => {
+    w = await createWorld(dialect);
+    await sql`drop table audit_records`.execute(w.db.kysely);
+    const err = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue' }).catch((e) => e);
+    expect(err.code).toBe('AUDIT_UNAVAILABLE');
+    expect(await w.db.kysely.selectFrom('runs').selectAll().execute()).toEqual([]);
+  });
+
+  it('stores sensitive params as HMACs in the trail, never in plaintext', async () => {
+    w = await createWorld(dialect);
+    await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { apiKey: 'sk-live-very-secret' } });
+    const [record] = await auditRows(w, 'trigger');
+    expect(record!.params).not.toContain('sk-live-very-secret');
+    expect(JSON.parse(record!.params!).apiKey).toMatch(/^hmac:[0-9a-f]{64}$/);
+  });
+
+  it('shows only what the caller may view, with what it may do, and guards logs and cancellation', async () => {
+    w = await createWorld(dialect);
+    await w.engine.start();
+    const dags = await listDagsFor(w.gate, w.ctx(eng));
+    expect(dags.map((d) => [d.dagId, d.trigger])).toEqual([
+      ['cleanup', 'allow'],
+      ['revenue', 'allow'],
+    ]);
+    expect(await listDagsFor(w.gate, w.ctx(outsider))).toEqual([]);
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue' });
+    await w.engine.waitForRun(res.run.id);
+    expect((await getRunFor(w.gate, w.ctx(lead), res.run.id)).tasks).toHaveLength(2);
+    const hidden = await getRunFor(w.gate, w.ctx(outsider), res.run.id).catch((e) => e);
+    expect(hidden.code).toBe('POLICY_DENIED');
+    const logs = await readLogsFor(w.gate, w.ctx(outsider), res.run.id).catch((e) => e);
+    expect(logs.code).toBe('POLICY_DENIED');
+    const cancel = await cancelRunFor(w.gate, w.ctx(lead), res.run.id).catch((e) => e);
+    expect(cancel.code).toBe('POLICY_DENIED');
+    expect((await auditRows(w, 'cancel')).map((r) => r.outcome)).toEqual(['denied']);
+  });
+});
