@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isAirclutchError } from '../lib/errors.ts';
 import { auditCommand } from './commands/audit-command.ts';
+import { approvalsCommand } from './commands/approvals-command.ts';
 import { backfillCommand } from './commands/backfill-command.ts';
 import { dagsCommand } from './commands/dags-command.ts';
 import { dbCommand } from './commands/db-command.ts';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(devCommand());
   program.addCommand(dagsCommand());
   program.addCommand(triggerCommand());
+  program.addCommand(approvalsCommand());
   program.addCommand(runsCommand());
   program.addCommand(backfillCommand());
   program.addCommand(dbCommand());

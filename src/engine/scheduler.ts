@@ -9,7 +9,7 @@
  * @module
  */
 import { Cron } from 'croner';
-import { servicePrincipal } from '../identity/principal.ts';
+import { type Principal, servicePrincipal } from '../identity/principal.ts';
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Db } from '../store/create-db.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
@@ -136,6 +136,7 @@ export class Scheduler {
     logicalDate: number,
     source: 'schedule' | 'backfill',
     params?: unknown,
+    principal: Principal = servicePrincipal('scheduler'),
   ): Promise<TickResult> {
     try {
       const res = await this.#o.submitter().submit({
@@ -143,7 +144,7 @@ export class Scheduler {
         dagId,
         params,
         source,
-        principal: servicePrincipal('scheduler'),
+        principal,
         logicalDate,
         scheduleKey: new Date(logicalDate).toISOString(),
       });
@@ -165,6 +166,7 @@ export class Scheduler {
     from: number,
     to: number,
     params?: unknown,
+    principal?: Principal,
   ): Promise<TickResult[]> {
     const row = this.#o.listDags().find((d) => d.env === env && d.dag.id === dagId);
     if (!row) throw new AirclutchError('DAG_NOT_FOUND', `DAG ${dagId} is not loaded in environment ${env}`);
@@ -179,7 +181,7 @@ export class Scheduler {
       throw new AirclutchError('REQUEST_INVALID', 'backfill range is empty: --from must be before --to');
     const ticks = ticksBetween(schedule, timezone, from - 1, to);
     const results: TickResult[] = [];
-    for (const t of ticks) results.push(await this.#submit(env, dagId, t, 'backfill', params));
+    for (const t of ticks) results.push(await this.#submit(env, dagId, t, 'backfill', params, principal));
     return results;
   }
 }

@@ -1,76 +1,65 @@
-/** `airclutch trigger DAG --param k=v`: validates the params, queues a run, and optionally follows it. @module */
-import { userInfo } from 'node:os';
+/** `airclutch trigger DAG --param k=v`: through the gate as the signed-in identity, optionally following the run. @module */
+import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { Engine } from '../../engine/engine.ts';
-import type { Principal } from '../../identity/principal.ts';
-import { configFor, loadRegistry, withStore } from '../cli-context.ts';
+import { createAirclutch } from '../../app/create-airclutch.ts';
+import { configFor } from '../cli-context.ts';
+import { cliPrincipal, identityOptions } from '../cli-principal.ts';
 import { followRun } from '../follow-run.ts';
 import { parseParamFlags } from '../parse-params.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** Until `airclutch login` and the gate land, the CLI acts as the local OS user. */
-export function localPrincipal(): Principal {
-  const name = userInfo().username;
-  return { kind: 'user', id: name, groups: [], issuer: 'local', subject: name };
+interface TriggerFlags {
+  env?: string;
+  param: string[];
+  paramsFile?: string;
+  note?: string;
+  wait?: boolean;
+  json?: boolean;
+  token?: string;
+  as?: string;
+  breakGlass?: string;
 }
 
 export function triggerCommand(): Command {
-  return new Command('trigger')
-    .description('Start a run of a DAG')
-    .argument('<dag>', 'DAG id')
-    .option('--env <env>', 'environment (default: the config’s defaultEnv)')
-    .option(
-      '-p, --param <key=value>',
-      'a param (repeatable); values are read as JSON unless the schema says string',
-      collect,
-      [],
-    )
-    .option('--params-file <file>', 'params as a JSON or YAML object (flags override it)')
-    .option('--note <text>', 'why this run is needed')
-    .option(
-      '-w, --wait',
-      'wait for the run to end, showing tasks as they complete; exit 1 unless it succeeds',
-    )
-    .option('--json', 'print the run as JSON')
-    .action(
-      async (
-        dagId: string,
-        opts: {
-          env?: string;
-          param: string[];
-          paramsFile?: string;
-          note?: string;
-          wait?: boolean;
-          json?: boolean;
-        },
-        cmd: Command,
-      ) => {
-        const config = await configFor(cmd);
-        const env = opts.env ?? config.defaultEnv;
-        const registry = await loadRegistry(config, env);
-        const { dag } = registry.get(env, dagId);
-        const params = parseParamFlags(opts.param, dag.paramsJsonSchema, opts.paramsFile);
-        await withStore(config, async (db) => {
-          const engine = new Engine({ db, dags: registry });
-          const run = await engine.trigger({
-            env,
-            dagId,
-            params,
-            source: 'cli',
-            principal: localPrincipal(),
-            note: opts.note,
-          });
-          if (opts.json && !opts.wait) {
-            process.stdout.write(`${JSON.stringify({ ...run, params: JSON.parse(run.params) }, null, 2)}\n`);
-            return;
-          }
-          process.stdout.write(`run ${run.id} of ${env}/${dagId} queued\n`);
-          if (!opts.wait) return;
-          const state = await followRun(db, run.id, { progress: true });
-          process.stdout.write(`run ${run.id} ${state}\n`);
-          if (state !== 'success') process.exitCode = 1;
-        });
-      },
-    );
+  return identityOptions(
+    new Command('trigger')
+      .description('Start a run of a DAG: it starts now, waits for approval, or is refused, as policy says')
+      .argument('<dag>', 'DAG id')
+      .option('--env <env>', 'environment (default: the config’s defaultEnv)')
+      .option('-p, --param <key=value>', 'a param (repeatable); values are read as JSON unless the schema says string', collect, [])
+      .option('--params-file <file>', 'params as a JSON or YAML object (flags override it)')
+      .option('--note <text>', 'why this run is needed')
+      .option('--break-glass <reason>', 'start now without approval (on-call; policy must allow breakGlass; reviewed afterwards)')
+      .option('-w, --wait', 'wait for the run to end, showing tasks as they complete; exit 1 unless it succeeds')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (dagId: string, opts: TriggerFlags, cmd: Command) => {
+    const config = await configFor(cmd);
+    const principal = await cliPrincipal(config, opts, opts.breakGlass ? 'breakGlass' : 'trigger');
+    const ac = await createAirclutch(config);
+    try {
+      const env = opts.env ?? config.defaultEnv;
+      const { dag } = ac.registry.get(env, dagId);
+      const params = parseParamFlags(opts.param, dag.paramsJsonSchema, opts.paramsFile);
+      const ctx = { principal, source: 'cli' as const, requestId: randomUUID() };
+      const input = { env, dagId, params, note: opts.note };
+      const result = opts.breakGlass
+        ? { outcome: 'started' as const, ...(await ac.gate.breakGlass(ctx, { ...input, reason: opts.breakGlass })) }
+        : await ac.gate.trigger(ctx, input);
+      if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else if (result.outcome === 'awaiting_approval' && 'approval' in result) {
+        process.stdout.write(
+          `run ${result.run.id} of ${env}/${dagId} awaits approval ${result.approval.id} ` +
+            `(${result.approval.quorum} approver${result.approval.quorum > 1 ? 's' : ''}, expires ${new Date(result.approval.expires_at!).toISOString()})\n` +
+            `  why: ${result.approval.reason ?? 'policy requires approval'}\n`,
+        );
+      } else process.stdout.write(`run ${result.run.id} of ${env}/${dagId} queued\n`);
+      if (!opts.wait) return;
+      const state = await followRun(ac.db, result.run.id, { progress: !opts.json });
+      if (!opts.json) process.stdout.write(`run ${result.run.id} ${state}\n`);
+      if (state !== 'success') process.exitCode = 1;
+    } finally {
+      await ac.close();
+    }
+  });
 }
