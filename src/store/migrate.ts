@@ -35,7 +35,12 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     migrationTableName: 'airclutch_migrations',
     migrationLockTableName: 'airclutch_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely introspects the tables of every schema; a schema dropped meanwhile (another process's)
+  // fails that read with invalid_schema_name. Nothing was applied yet, so trying again is safe.
+  for (let retry = 0; retry < 3 && (error as { code?: unknown } | undefined)?.code === '3F000'; retry++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new AirclutchError(
