@@ -41,7 +41,12 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     // Kysely looks the migration tables up across all schemas unless told which one is ours.
     ...(db.schema ? { migrationTableSchema: db.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely introspects the tables of every schema; a schema dropped meanwhile (another process's)
+  // fails that read with invalid_schema_name. Nothing was applied yet, so trying again is safe.
+  for (let retry = 0; retry < 3 && (error as { code?: unknown } | undefined)?.code === '3F000'; retry++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new AirclutchError(

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { actorOf } from '../../src/audit/actor-of.ts';
 import { GENESIS_HASH } from '../../src/audit/audit-hash.ts';
+import { queryAudit } from '../../src/audit/query-audit.ts';
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { AirclutchError } from '../../src/lib/errors.ts';
@@ -111,6 +113,35 @@ describe.each(DIALECTS)('the audit chain on %s', (dialect) => {
       },
     ]);
     expect(await verifyAll(db)).toMatchObject({ ok: true, lastSeq: 2 });
+  });
+
+  it('records the actor of a principal as its token described it', async () => {
+    const { db, audit } = await seeded(0);
+    await audit.append([
+      {
+        action: 'signin',
+        actor: actorOf({
+          kind: 'user',
+          id: 'ana@example.com',
+          displayName: 'Ana',
+          groups: ['ops'],
+          issuer: 'https://idp.example.com',
+          subject: 'sub-1',
+          token: { jti: 'jti-1', clientId: 'web', scopes: [], amr: ['pwd'] },
+        }),
+      },
+    ]);
+    const { records } = await queryAudit(db, { actor: 'sub-1' });
+    expect(records[0]!.actor).toEqual({
+      kind: 'user',
+      id: 'ana@example.com',
+      subject: 'sub-1',
+      issuer: 'https://idp.example.com',
+      displayName: 'Ana',
+      groups: ['ops'],
+      tokenId: 'jti-1',
+      client: 'web',
+    });
   });
 
   it('refuses updates and deletes of records at the database level', async () => {
