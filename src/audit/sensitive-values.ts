@@ -1,6 +1,6 @@
 /** Sensitive params and secrets enter the trail as keyed HMACs (`hmac:<hex>`), so a known value can be searched but never read. @module */
 import { createHmac } from 'node:crypto';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../lib/canonical-json.ts';
 
 /**
  * `hmac:<hex>` of a value under the audit HMAC key. Strings are hashed as they are, other values

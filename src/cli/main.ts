@@ -1,8 +1,8 @@
 /** The `airclutch` command line: argument parsing only, over the same library functions the API uses. @module */
 import { Command, CommanderError } from 'commander';
 import { isAirclutchError } from '../lib/errors.ts';
-import { auditCommand } from './commands/audit-command.ts';
 import { approvalsCommand } from './commands/approvals-command.ts';
+import { auditCommand } from './commands/audit-command.ts';
 import { backfillCommand } from './commands/backfill-command.ts';
 import { dagsCommand } from './commands/dags-command.ts';
 import { dbCommand } from './commands/db-command.ts';

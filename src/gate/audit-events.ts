@@ -1,22 +1,7 @@
 /** Turns principals, decisions and engine transitions into audit events. @module */
-import type { AuditActor, AuditDecision, AuditEvent } from '../audit/audit-types.ts';
+import type { AuditDecision, AuditEvent } from '../audit/audit-types.ts';
 import type { EngineTransition } from '../engine/engine-types.ts';
-import type { Principal } from '../identity/principal.ts';
 import type { Decision } from '../policy/policy-engine.ts';
-
-/** The actor of an audit record, as the token said at the time. */
-export function actorOf(p: Principal): AuditActor {
-  return {
-    kind: p.kind,
-    id: p.id,
-    subject: p.subject,
-    issuer: p.issuer,
-    displayName: p.displayName ?? null,
-    groups: [...p.groups],
-    tokenId: p.token?.jti ?? null,
-    client: p.token?.clientId ?? null,
-  };
-}
 
 export function auditDecision(effect: string, d: Decision): AuditDecision {
   return {

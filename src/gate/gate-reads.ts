@@ -4,12 +4,14 @@
  * before the engine acts. The HTTP API, the CLI and the UI call these, so they cannot drift apart.
  * @module
  */
+
+import { actorOf } from '../audit/actor-of.ts';
 import { getRun, listRuns, type RunFilter, readLogs } from '../engine/sql/read-runs.ts';
 import { principalRef } from '../identity/principal.ts';
 import type { PolicyAction } from '../policy/cedar-names.ts';
 import type { Decision, Explanation, PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
 import type { RunsTable } from '../store/database.ts';
-import { actorOf, auditDecision } from './audit-events.ts';
+import { auditDecision } from './audit-events.ts';
 import type { Gate } from './gate.ts';
 import type { GateContext, RunView, TriggerAbility } from './gate-types.ts';
 import { toRunView } from './views.ts';

@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import type { Transaction } from 'kysely';
 import { createApprovalRequest } from '../approvals/approval-store.ts';
+import { actorOf } from '../audit/actor-of.ts';
 import type { AuditEvent, AuditLog } from '../audit/audit-types.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -25,7 +26,7 @@ import { decideTrigger } from '../policy/decide-trigger.ts';
 import type { Decision, PolicyEngine, PolicyRequest } from '../policy/policy-engine.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database } from '../store/database.ts';
-import { actorOf, auditDecision } from './audit-events.ts';
+import { auditDecision } from './audit-events.ts';
 import type { ApprovalView, GateContext, TriggerInput, TriggerResult } from './gate-types.ts';
 import { toRunView } from './views.ts';
 

@@ -13,11 +13,12 @@ import {
   listVotes,
   type Vote,
 } from '../approvals/approval-store.ts';
+import { actorOf } from '../audit/actor-of.ts';
 import { finishRun } from '../engine/sql/finish-run.ts';
 import { principalRef, servicePrincipal } from '../identity/principal.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import type { PolicyRequest } from '../policy/policy-engine.ts';
-import { actorOf, auditDecision } from './audit-events.ts';
+import { auditDecision } from './audit-events.ts';
 import type { Gate } from './gate.ts';
 import type { ApprovalView, GateContext } from './gate-types.ts';
 

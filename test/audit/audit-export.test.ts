@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signCheckpoint } from '../../src/audit/audit-checkpoint.ts';
 import { canonicalBody } from '../../src/audit/audit-hash.ts';
-import { canonicalJson } from '../../src/audit/canonical-json.ts';
+import { canonicalJson } from '../../src/lib/canonical-json.ts';
 import { createCheckpoint } from '../../src/audit/create-checkpoint.ts';
 import { exportAudit } from '../../src/audit/export-audit.ts';
 import { queryAudit } from '../../src/audit/query-audit.ts';

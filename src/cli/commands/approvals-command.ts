@@ -10,13 +10,22 @@ const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString(
 
 function voteCommand(name: 'approve' | 'deny' | 'review', description: string): Command {
   return identityOptions(
-    new Command(name).description(description).argument('<id>', 'approval request id').option('-m, --comment <text>', 'a comment, kept with the vote'),
+    new Command(name)
+      .description(description)
+      .argument('<id>', 'approval request id')
+      .option('-m, --comment <text>', 'a comment, kept with the vote'),
   ).action(async (id: string, opts: { comment?: string; token?: string; as?: string }, cmd: Command) => {
     const config = await configFor(cmd);
     const principal = await cliPrincipal(config, opts, 'approve');
     const ac = await createAirclutch(config);
     try {
-      const res = await voteOnApproval(ac.gate, { principal, source: 'cli', requestId: randomUUID() }, id, name, opts.comment);
+      const res = await voteOnApproval(
+        ac.gate,
+        { principal, source: 'cli', requestId: randomUUID() },
+        id,
+        name,
+        opts.comment,
+      );
       process.stdout.write(
         `${name} recorded: ${res.approvals}/${res.quorum} approvals; request ${res.approval.state}; run ${res.approval.run_id} ${res.runState}\n`,
       );
@@ -37,7 +46,11 @@ export function approvalsCommand(): Command {
       const config = await configFor(cmd);
       const ac = await createAirclutch(config);
       try {
-        let q = ac.db.kysely.selectFrom('approval_requests').selectAll().orderBy('created_at', 'desc').limit(200);
+        let q = ac.db.kysely
+          .selectFrom('approval_requests')
+          .selectAll()
+          .orderBy('created_at', 'desc')
+          .limit(200);
         if (!opts.all) q = q.where('state', '=', 'pending');
         const rows = await q.execute();
         printTable(
@@ -59,7 +72,9 @@ export function approvalsCommand(): Command {
       }
     });
   group.addCommand(voteCommand('approve', 'Approve a run that waits for approval'));
-  group.addCommand(voteCommand('deny', 'Deny a run that waits for approval: one eligible denial ends the request'));
+  group.addCommand(
+    voteCommand('deny', 'Deny a run that waits for approval: one eligible denial ends the request'),
+  );
   group.addCommand(voteCommand('review', 'Review a break-glass run after the fact'));
   return group;
 }

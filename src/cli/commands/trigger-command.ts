@@ -27,11 +27,22 @@ export function triggerCommand(): Command {
       .description('Start a run of a DAG: it starts now, waits for approval, or is refused, as policy says')
       .argument('<dag>', 'DAG id')
       .option('--env <env>', 'environment (default: the config’s defaultEnv)')
-      .option('-p, --param <key=value>', 'a param (repeatable); values are read as JSON unless the schema says string', collect, [])
+      .option(
+        '-p, --param <key=value>',
+        'a param (repeatable); values are read as JSON unless the schema says string',
+        collect,
+        [],
+      )
       .option('--params-file <file>', 'params as a JSON or YAML object (flags override it)')
       .option('--note <text>', 'why this run is needed')
-      .option('--break-glass <reason>', 'start now without approval (on-call; policy must allow breakGlass; reviewed afterwards)')
-      .option('-w, --wait', 'wait for the run to end, showing tasks as they complete; exit 1 unless it succeeds')
+      .option(
+        '--break-glass <reason>',
+        'start now without approval (on-call; policy must allow breakGlass; reviewed afterwards)',
+      )
+      .option(
+        '-w, --wait',
+        'wait for the run to end, showing tasks as they complete; exit 1 unless it succeeds',
+      )
       .option('--json', 'print the result as JSON'),
   ).action(async (dagId: string, opts: TriggerFlags, cmd: Command) => {
     const config = await configFor(cmd);
@@ -44,7 +55,10 @@ export function triggerCommand(): Command {
       const ctx = { principal, source: 'cli' as const, requestId: randomUUID() };
       const input = { env, dagId, params, note: opts.note };
       const result = opts.breakGlass
-        ? { outcome: 'started' as const, ...(await ac.gate.breakGlass(ctx, { ...input, reason: opts.breakGlass })) }
+        ? {
+            outcome: 'started' as const,
+            ...(await ac.gate.breakGlass(ctx, { ...input, reason: opts.breakGlass })),
+          }
         : await ac.gate.trigger(ctx, input);
       if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else if (result.outcome === 'awaiting_approval' && 'approval' in result) {
