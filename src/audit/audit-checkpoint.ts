@@ -1,7 +1,7 @@
 /** Signed checkpoints: Ed25519 over (seq, hash) of the chain, checkable later with only the public key. @module */
 import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
-import type { AuditCheckpoint } from './audit-types.ts';
 import { canonicalJson } from '../lib/canonical-json.ts';
+import type { AuditCheckpoint } from './audit-types.ts';
 
 const STATEMENT_VERSION = 'airclutch-audit-checkpoint/1';
 

@@ -1,8 +1,8 @@
 /** Conversions between events, stored rows and the records readers see. @module */
 
+import { canonicalJson } from '../lib/canonical-json.ts';
 import type { AuditRow, AuditRowBody } from './audit-hash.ts';
 import type { AuditActor, AuditDecision, AuditEvent, AuditRecord, AuditResource } from './audit-types.ts';
-import { canonicalJson } from '../lib/canonical-json.ts';
 import { hmacValue, redactParams } from './sensitive-values.ts';
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : canonicalJson(v));

@@ -1,10 +1,14 @@
 /** `airclutch runs list|show|logs|cancel`: what ran, how each task ended, and its logs. @module */
+
+import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { cancelRun } from '../../engine/sql/cancel-run.ts';
+import { createAirclutch } from '../../app/create-airclutch.ts';
 import { getRun, listRuns, readLogs } from '../../engine/sql/read-runs.ts';
 import { RUN_STATES, type RunState } from '../../engine/states.ts';
+import { cancelRunFor } from '../../gate/gate-reads.ts';
 import { AirclutchError } from '../../lib/errors.ts';
 import { configFor, printTable, withStore } from '../cli-context.ts';
+import { cliPrincipal, identityOptions } from '../cli-principal.ts';
 import { followRun } from '../follow-run.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -103,23 +107,35 @@ export function runsCommand(): Command {
         }
       });
     });
-  runs
-    .command('cancel')
-    .description('Cancel a queued or running run')
-    .argument('<run>', 'run id')
-    .action(async (runId: string, _opts: unknown, cmd: Command) => {
-      const config = await configFor(cmd);
-      await withStore(config, async (db) => {
-        const { run } = await getRun(db.kysely, runId);
-        // The engine that runs it notices within its poll interval and stops the attempts.
-        const done = await cancelRun(db.kysely, runId, 'cancelled from the CLI', Date.now());
-        if (!done)
-          throw new AirclutchError(
-            'STATE_CONFLICT',
-            `run ${runId} is already ${run.state}; only queued or running runs can be cancelled`,
+  runs.addCommand(
+    identityOptions(
+      new Command('cancel')
+        .description('Cancel a queued or running run (policy must allow cancel)')
+        .argument('<run>', 'run id'),
+    )
+      .option('--reason <text>', 'why, kept in the audit trail')
+      .action(async (runId: string, opts: { reason?: string; token?: string; as?: string }, cmd: Command) => {
+        const config = await configFor(cmd);
+        const principal = await cliPrincipal(config, opts, 'cancel');
+        const ac = await createAirclutch(config);
+        try {
+          const run = await cancelRunFor(
+            ac.gate,
+            { principal, source: 'cli', requestId: randomUUID() },
+            runId,
+            opts.reason,
           );
-        process.stdout.write(`run ${runId} cancelled\n`);
-      });
-    });
+          if (run.state !== 'cancelled') {
+            throw new AirclutchError(
+              'STATE_CONFLICT',
+              `run ${runId} is already ${run.state}; only queued or running runs can be cancelled`,
+            );
+          }
+          process.stdout.write(`run ${runId} cancelled\n`);
+        } finally {
+          await ac.close();
+        }
+      }),
+  );
   return runs;
 }
