@@ -6,12 +6,20 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAudit } from './audit.ts';
 import { benchEngine } from './engine.ts';
+import { benchGate } from './gate.ts';
+import { benchPolicy } from './policy.ts';
+import { benchVerify } from './verify.ts';
 
 const only = process.argv[2];
 const suites: Array<[string, () => Promise<Record<string, number>>]> = [
   ['engine (sqlite)', () => benchEngine('sqlite')],
   ['engine (postgres)', () => benchEngine('postgres')],
+  ['identity', benchVerify],
+  ['policy', benchPolicy],
+  ['gate', benchGate],
+  ['audit', benchAudit],
 ];
 
 const results: Record<string, number> = {};
