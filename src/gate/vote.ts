@@ -80,7 +80,12 @@ export async function voteOnApproval(
     await gate.audit
       .append([{ ...base, decision: auditDecision('deny', decision), outcome: 'denied' }])
       .catch(() => {});
-    throw gate.denied(vote === "approve" ? "approve" : `${vote} (which needs approve)`, `approval request ${request.id}`, policyRequest, decision);
+    throw gate.denied(
+      vote === 'approve' ? 'approve' : `${vote} (which needs approve)`,
+      `approval request ${request.id}`,
+      policyRequest,
+      decision,
+    );
   }
   if (request.expires_at !== null && now >= request.expires_at && request.state === 'pending') {
     await expireRequest(gate, request);

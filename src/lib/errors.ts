@@ -20,14 +20,11 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { status: 500, title: 'Configuration is invalid' },
   DAG_NOT_FOUND: { status: 404, title: 'DAG not found' },
   DAG_INVALID: { status: 422, title: 'DAG definition is invalid' },
-  DAG_IMPORT_FAILED: { status: 422, title: 'DAG file failed to load' },
   PARAMS_INVALID: { status: 400, title: 'Params do not match the DAG schema' },
   RUN_NOT_FOUND: { status: 404, title: 'Run not found' },
   TASK_NOT_FOUND: { status: 404, title: 'Task not found' },
   STATE_CONFLICT: { status: 409, title: 'State transition not allowed' },
   STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable' },
-  TASK_FAILED: { status: 500, title: 'Task failed' },
-  TASK_TIMEOUT: { status: 500, title: 'Task timed out' },
   REQUEST_INVALID: { status: 400, title: 'Request is invalid' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   // Identity.
@@ -50,7 +47,6 @@ export const ERROR_CODES = {
   // Policy, gate and approvals.
   POLICY_DENIED: { status: 403, title: 'Denied by policy' },
   POLICY_INVALID: { status: 422, title: 'Policy set is invalid' },
-  POLICY_ERROR: { status: 500, title: 'Policy evaluation failed' },
   APPROVAL_NOT_FOUND: { status: 404, title: 'Approval request not found' },
   APPROVAL_SELF_VOTE: { status: 403, title: 'Requesters cannot approve their own request' },
   APPROVAL_DUPLICATE_VOTE: { status: 409, title: 'This identity already voted' },

@@ -7,7 +7,6 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signCheckpoint } from '../../src/audit/audit-checkpoint.ts';
 import { canonicalBody } from '../../src/audit/audit-hash.ts';
-import { canonicalJson } from '../../src/lib/canonical-json.ts';
 import { createCheckpoint } from '../../src/audit/create-checkpoint.ts';
 import { exportAudit } from '../../src/audit/export-audit.ts';
 import { queryAudit } from '../../src/audit/query-audit.ts';
@@ -15,6 +14,7 @@ import { hmacValue } from '../../src/audit/sensitive-values.ts';
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { verifyExport } from '../../src/audit/verify-export.ts';
+import { canonicalJson } from '../../src/lib/canonical-json.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 import { dropAppendOnlyGuards, triggerEvent } from './audit-fixtures.ts';
 
