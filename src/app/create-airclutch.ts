@@ -15,7 +15,7 @@ import { transitionEvents } from '../gate/audit-events.ts';
 import { Gate } from '../gate/gate.ts';
 import { CedarPolicyEngine } from '../policy/cedar-policy-engine.ts';
 import { policySourcesFromRegistry } from '../policy/policy-sources-from-registry.ts';
-import { CedarPolicyStore } from '../policy/policy-store.ts';
+import { CedarPolicyStore, type LoadResult } from '../policy/policy-store.ts';
 import type { Db } from '../store/create-db.ts';
 import { openStore } from '../store/open-store.ts';
 
@@ -24,6 +24,8 @@ export interface Airclutch {
   readonly db: Db;
   readonly registry: DagRegistry;
   readonly policies: CedarPolicyStore;
+  /** The first policy load (the set now active). */
+  readonly policyLoad: LoadResult;
   readonly policy: CedarPolicyEngine;
   readonly audit: AuditLog;
   readonly engine: Engine;
@@ -98,6 +100,7 @@ export async function createAirclutch(
     db,
     registry,
     policies,
+    policyLoad: loaded,
     policy,
     audit,
     engine,

@@ -5,8 +5,10 @@
  * @module
  */
 import { resolve } from 'node:path';
+import type { AuditEvent } from '../audit/audit-types.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { watchFolders } from '../dag/watch-folders.ts';
+import { configEvent, dagChangeEvents, policyLoadEvent } from '../gate/change-events.ts';
 import { expireApprovals } from '../gate/vote.ts';
 import { type Airclutch, createAirclutch } from './create-airclutch.ts';
 import type { Logger } from './create-logger.ts';
@@ -51,6 +53,11 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
       'run awaits approval',
     ),
   );
+  await ac.audit.append([
+    configEvent(config),
+    policyLoadEvent(ac.policyLoad, policies.current()),
+    ...dagChangeEvents('added', registry.list()),
+  ]);
   await engine.start();
   await scheduler.start();
   const sweep = setInterval(() => {
@@ -75,14 +82,33 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
 
 function watchForChanges(ac: Airclutch, log: Logger): () => void {
   const { registry, policies, scheduler, config } = ac;
+  const record = (events: AuditEvent[]) => {
+    ac.audit
+      .append(events)
+      .catch((e) => log.error({ err: e }, 'could not record a change in the audit trail'));
+  };
   const reloadPolicies = async () => {
     const r = await policies.load();
+    record([policyLoadEvent(r, policies.current())]);
     if (r.ok) log.info({ generation: r.generation, policies: r.policyCount }, 'policies reloaded');
     else log.error(`policies NOT reloaded, the previous set stays active:\n${r.error.message}`);
   };
   const stopDags = registry.watch();
   registry.on('change', (c) => {
     log.info({ added: c.added, changed: c.changed, removed: c.removed }, 'DAG files reloaded');
+    const found = (ids: readonly string[]) =>
+      ids.flatMap((id) => registry.list().filter((d) => `${d.env}/${d.dag.id}` === id));
+    record([
+      ...dagChangeEvents('added', found(c.added)),
+      ...dagChangeEvents('changed', found(c.changed)),
+      ...c.removed.map((id) => ({
+        action: 'dag.load',
+        actor: { kind: 'service' as const, id: 'airclutch' },
+        source: 'engine',
+        resource: { env: id.split('/')[0], dagId: id.split('/').slice(1).join('/') },
+        outcome: 'removed',
+      })),
+    ]);
     for (const e of c.newErrors) log.error(`import error: ${e.file}:${e.line ?? '?'} ${e.message}`);
     scheduler.tick().catch((e) => log.error({ err: e }, 'scheduler error'));
     reloadPolicies().catch((e) => log.error({ err: e }, 'policy reload failed'));
