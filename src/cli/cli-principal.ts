@@ -7,6 +7,7 @@
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { freshAccessToken } from '../identity/cli-login.ts';
 import { CliTokenStore } from '../identity/cli-token-store.ts';
+import { startDevIdp } from '../identity/dev-idp.ts';
 import { devToken } from '../identity/dev-token.ts';
 import { OidcTokenVerifier } from '../identity/oidc-token-verifier.ts';
 import type { Principal } from '../identity/principal.ts';
@@ -23,8 +24,29 @@ export async function cliPrincipal(
   flags: IdentityFlags,
   action: string,
 ): Promise<Principal> {
-  const token = await tokenFor(config, flags);
-  return OidcTokenVerifier.fromConfig(config.identity).verify(token, { action });
+  const verify = async () =>
+    OidcTokenVerifier.fromConfig(config.identity).verify(await tokenFor(config, flags), { action });
+  if (!flags.as) return verify();
+  try {
+    return await verify();
+  } catch (e) {
+    if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
+  }
+  // `--as` without `airclutch dev` running: a dev IdP on the same port and keys, for this command only.
+  const { devIdp } = config.identity;
+  const idp = await startDevIdp({
+    port: devIdp.port,
+    dataDir: config.dataDir,
+    mode: config.identity.mode,
+    users: devIdp.users,
+    audience: devIdp.audience,
+    accessTokenTtlSec: devIdp.accessTokenTtlSec,
+  });
+  try {
+    return await verify();
+  } finally {
+    await idp.close();
+  }
 }
 
 async function tokenFor(config: AirclutchConfig, flags: IdentityFlags): Promise<string> {
