@@ -25,7 +25,10 @@ export async function benchGate(): Promise<Record<string, number>> {
     let n = 0;
     const trigger = async () => {
       const principal = await verifier.verify(token, { action: 'trigger' });
-      await world.gate.trigger({ principal, source: 'api', requestId: `bench-${n++}` }, { dagId: 'revenue', params: { rows: 10 } });
+      await world.gate.trigger(
+        { principal, source: 'api', requestId: `bench-${n++}` },
+        { dagId: 'revenue', params: { rows: 10 } },
+      );
     };
     for (let i = 0; i < 300; i++) await trigger();
     const samples: number[] = [];
@@ -42,7 +45,10 @@ export async function benchGate(): Promise<Record<string, number>> {
     const trips: number[] = [];
     for (let i = 0; i < 40; i++) {
       const t0 = performance.now();
-      const res = await world.gate.trigger({ principal: eng, source: 'api', requestId: `rt-${i}` }, { dagId: 'revenue', params: { rows: 2_000_000 } });
+      const res = await world.gate.trigger(
+        { principal: eng, source: 'api', requestId: `rt-${i}` },
+        { dagId: 'revenue', params: { rows: 2_000_000 } },
+      );
       if (res.outcome !== 'awaiting_approval') throw new Error(`expected approval, got ${res.outcome}`);
       const started = new Promise<void>((resolve) => {
         const on = (e: { runId: string; state: string }) => {
