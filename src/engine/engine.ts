@@ -18,6 +18,7 @@ import { newId } from '../lib/ids.ts';
 import { paramsHash } from '../lib/params-hash.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
+import { EngineLease } from './engine-lease.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunRequest, RunSubmitter } from './engine-types.ts';
 import { FunctionTaskRunner } from './function-task-runner.ts';
 import { LocalExecutor } from './local-executor.ts';
@@ -59,6 +60,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #hooks: EngineHooks;
   readonly #now: () => number;
   readonly #executor: LocalExecutor;
+  readonly #lease: EngineLease;
   #submitter: RunSubmitter;
   #started = false;
   #stopping = false;
@@ -75,6 +77,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#now = options.clock ?? Date.now;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${newId()}`;
     this.#submitter = { submit: (req) => this.#submitDirect(req) };
+    this.#lease = new EngineLease(options.db, this.workerId);
     this.#executor = new LocalExecutor({
       db: options.db,
       dags: options.dags,
@@ -105,6 +108,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Recovers what a previous process left running, then starts working. */
   async start(): Promise<void> {
     if (this.#started) throw new TypeError('engine already started');
+    await this.#lease.acquire();
     this.#started = true;
     await this.#recover();
     this.#executor.start();
@@ -224,6 +228,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     clearInterval(this.#pollTimer);
     await this.#polling;
     await this.#executor.stop(graceMs);
+    await this.#lease.release();
     this.#started = false;
   }
 

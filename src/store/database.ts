@@ -202,6 +202,15 @@ export interface AuditSinkCursorsTable {
   updated_at: number;
 }
 
+/** Who runs the store's runs now; renewed while alive, taken over once expired or its process is gone. */
+export interface EngineLeasesTable {
+  name: string;
+  holder: string;
+  host: string;
+  pid: number;
+  expires_at: number;
+}
+
 export interface Database {
   dags: DagsTable;
   runs: RunsTable;
@@ -216,4 +225,5 @@ export interface Database {
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_sink_cursors: AuditSinkCursorsTable;
+  engine_leases: EngineLeasesTable;
 }

@@ -6,6 +6,7 @@ import { engineMigration } from './migrations/0001-engine.ts';
 import { auditMigration } from './migrations/0002-audit.ts';
 import { approvalsMigration } from './migrations/0003-approvals.ts';
 import { identityMigration } from './migrations/0004-identity.ts';
+import { engineLeaseMigration } from './migrations/0005-engine-lease.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -14,6 +15,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0002-audit': auditMigration(dialect),
     '0003-approvals': approvalsMigration(),
     '0004-identity': identityMigration(dialect),
+    '0005-engine-lease': engineLeaseMigration(),
   };
 }
 

@@ -115,3 +115,29 @@ describe.each(DIALECTS)('crash recovery on %s', (dialect) => {
     expect(await engine.waitForRun(run.id)).toBe('success');
   });
 });
+
+describe.each(DIALECTS)('the engine lease on %s', (dialect) => {
+  let db: TestDb | undefined;
+  let child: ChildProcess | undefined;
+  afterEach(async () => {
+    child?.kill('SIGKILL');
+    await db?.close();
+    db = undefined;
+  });
+
+  it('refuses a second engine on the same store while the first one lives, so neither fails the other’s work', async () => {
+    db = await createTestDb(dialect);
+    const c = startChild(db);
+    child = c.child;
+    await c.waitFor('ready');
+    const second = new Engine({ db, dags: new StaticDagSource([crashDag()]) });
+    const err = await second.start().catch((e) => e);
+    expect(err.code).toBe('STATE_CONFLICT');
+    expect(err.message).toContain(`another Airclutch engine (pid ${child.pid}`);
+    child.kill('SIGKILL');
+    await new Promise((r) => child!.once('exit', r));
+    const third = new Engine({ db, dags: new StaticDagSource([crashDag()]) });
+    await third.start();
+    await third.stop(100);
+  });
+});
