@@ -74,6 +74,10 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addSchema(problemSchema);
   installErrorHandling(app);
+  // A POST without a body means "no options": the routes' body schemas then see an empty object.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && req.method === 'POST') req.body = {};
+  });
 
   const closing = new AbortController();
   const metrics = new HttpMetrics({ processMetrics: options.processMetrics ?? false });
