@@ -7,6 +7,8 @@ export interface ApiDeps {
   readonly metrics: HttpMetrics;
   /** Aborted when the server closes, so that followed log streams end and close() never hangs. */
   readonly closing: AbortSignal;
+  /** Responses still streaming; the server waits for them (after aborting) before it closes. */
+  readonly streams: Set<Promise<void>>;
   /** How often a followed log stream polls for new lines. */
   readonly logPollMs: number;
 }

@@ -82,10 +82,14 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
   const closing = new AbortController();
   const metrics = new HttpMetrics({ processMetrics: options.processMetrics ?? false });
   const unwatch = metrics.watch(ac.engine);
-  app.addHook('onClose', async () => {
+  // preClose, not onClose: the HTTP server waits for open streams before onClose hooks run.
+  const streams = new Set<Promise<void>>();
+  app.addHook('preClose', async () => {
     closing.abort();
-    unwatch();
+    // Ended streams leave idle connections, which the HTTP server's close() then drops.
+    await Promise.race([Promise.allSettled([...streams]), new Promise((r) => setTimeout(r, 2_000).unref())]);
   });
+  app.addHook('onClose', async () => unwatch());
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
@@ -134,7 +138,13 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
       ),
   });
 
-  const deps: ApiDeps = { ac, metrics, closing: closing.signal, logPollMs: options.logPollMs ?? 250 };
+  const deps: ApiDeps = {
+    ac,
+    metrics,
+    closing: closing.signal,
+    streams,
+    logPollMs: options.logPollMs ?? 250,
+  };
   await app.register(systemRoutes, deps);
   await app.register(
     async (api) => {

@@ -18,7 +18,7 @@ const FINAL = new Set(['success', 'failed', 'cancelled', 'rejected', 'expired'])
 interface LogsQuery {
   after?: number;
   task?: string;
-  follow?: boolean;
+  follow?: '0' | '1' | 'true' | 'false';
   format?: 'ndjson' | 'sse';
 }
 
@@ -40,7 +40,11 @@ export async function logsRoute(app: FastifyInstance, deps: ApiDeps): Promise<vo
           properties: {
             after: { type: 'integer', minimum: 0, description: 'cursor: the last log line id already seen' },
             task: { type: 'string', pattern: ID_PATTERN },
-            follow: { type: 'boolean', default: false },
+            follow: {
+              type: 'string',
+              enum: ['0', '1', 'true', 'false'],
+              description: '1: stream until the run ends',
+            },
             format: { type: 'string', enum: ['ndjson', 'sse'] },
           },
           additionalProperties: false,
@@ -63,7 +67,15 @@ export async function logsRoute(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const onClose = () => stop.abort();
       req.raw.once('close', onClose);
       deps.closing.addEventListener('abort', onClose, { once: true });
-      const lines = follow(deps, ctx, req.params.runId, options, first, q.follow === true, stop.signal);
+      const lines = follow(
+        deps,
+        ctx,
+        req.params.runId,
+        options,
+        first,
+        q.follow === '1' || q.follow === 'true',
+        stop.signal,
+      );
       const encode = sse ? sseEvent : ndjsonLine;
       const body = Readable.from(
         (async function* () {
@@ -75,6 +87,9 @@ export async function logsRoute(app: FastifyInstance, deps: ApiDeps): Promise<vo
           }
         })(),
       );
+      const done = new Promise<void>((resolve) => reply.raw.once('close', resolve));
+      deps.streams.add(done);
+      done.then(() => deps.streams.delete(done));
       reply
         .type(sse ? 'text/event-stream' : 'application/x-ndjson')
         .header('cache-control', 'no-store')
