@@ -39,6 +39,8 @@ export interface HttpWorld {
   readonly idp: DevIdp;
   readonly app: FastifyInstance;
   readonly base: string;
+  /** The server section the server was started with. */
+  readonly server: ServerConfig;
   token(email: string, scope?: string): Promise<string>;
   /** fetch against the server with an optional bearer token and JSON body. */
   call(
@@ -77,6 +79,7 @@ export async function startHttpWorld(
     idp,
     app,
     base,
+    server,
     async token(email, scope) {
       const key = `${email} ${scope ?? ''}`;
       let t = tokens.get(key);
