@@ -10,7 +10,12 @@ import type { IncomingMessage } from 'node:http';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Airclutch } from '../app/create-airclutch.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import type { WebSignIn } from '../identity/web-sign-in.ts';
@@ -69,6 +74,10 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
     },
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
     return503OnClosing: true,
+    // Long path ids reach the schema (a 400 naming the field) instead of the router's bare 414.
+    routerOptions: { maxParamLength: 1_000 },
+    // Errors the router raises before any route (bad URL encoding, …) are problems too.
+    frameworkErrors: (e, req, reply) => sendProblem(req, reply, toHttpError(e)),
   });
   // Response schemas document the API; JSON.stringify keeps every field the gate returns.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -170,19 +179,21 @@ function installErrorHandling(app: FastifyInstance): void {
     const err = toHttpError(e);
     if (err.status >= 500) req.log.error({ err: e, requestId: req.id }, 'request failed');
     if (err.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
-    return reply
-      .code(err.status)
-      .type('application/problem+json')
-      .send({ ...err.toProblem(req.url.split('?')[0]), requestId: req.id });
+    return sendProblem(req, reply, err);
   });
   app.setNotFoundHandler((req, reply) => {
     const err = new AirclutchError(
       'NOT_FOUND',
       `no route ${req.method} ${req.url.split('?')[0]}: see /openapi.json`,
     );
-    return reply
-      .code(404)
-      .type('application/problem+json')
-      .send({ ...err.toProblem(req.url.split('?')[0]), requestId: req.id });
+    return sendProblem(req, reply, err);
   });
+}
+
+function sendProblem(req: FastifyRequest, reply: FastifyReply, err: AirclutchError): FastifyReply {
+  return reply
+    .code(err.status)
+    .header('x-request-id', req.id)
+    .type('application/problem+json')
+    .send({ ...err.toProblem(req.url.split('?')[0]), requestId: req.id });
 }
