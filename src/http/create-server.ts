@@ -11,10 +11,10 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, {
+  type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
-  type FastifyServerOptions,
 } from 'fastify';
 import type { Airclutch } from '../app/create-airclutch.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
@@ -44,7 +44,8 @@ export interface CreateServerOptions {
   readonly server?: ServerConfig;
   /** Enables browser sign-in and session cookies (with CSRF) when given. */
   readonly signIn?: WebSignIn;
-  readonly logger?: FastifyServerOptions['logger'];
+  /** A pino logger for request logs (off when absent). */
+  readonly logger?: FastifyBaseLogger;
   /** The clock of the rate limiters and the Slack replay window. */
   readonly now?: () => number;
   /** How often a followed log stream polls (default 250 ms). */
@@ -65,7 +66,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createServer(ac: Airclutch, options: CreateServerOptions): Promise<FastifyInstance> {
   const cfg = options.server ?? ac.config.server;
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: cfg.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: (raw: IncomingMessage) => {
