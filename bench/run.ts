@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAudit } from './audit.ts';
 import { benchEngine } from './engine.ts';
 import { benchGate } from './gate.ts';
+import { benchHttp } from './http.ts';
 import { benchPolicy } from './policy.ts';
 import { benchVerify } from './verify.ts';
 
@@ -20,6 +21,7 @@ const suites: Array<[string, () => Promise<Record<string, number>>]> = [
   ['policy', benchPolicy],
   ['gate', benchGate],
   ['audit', benchAudit],
+  ['http', benchHttp],
 ];
 
 const results: Record<string, number> = {};

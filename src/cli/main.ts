@@ -12,6 +12,7 @@ import { doctorCommand } from './commands/doctor-command.ts';
 import { loginCommand } from './commands/login-command.ts';
 import { policyCommand } from './commands/policy-command.ts';
 import { runsCommand } from './commands/runs-command.ts';
+import { serverCommand } from './commands/server-command.ts';
 import { triggerCommand } from './commands/trigger-command.ts';
 import { whoamiCommand } from './commands/whoami-command.ts';
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(whoamiCommand());
   program.addCommand(doctorCommand());
   program.addCommand(auditCommand());
+  program.addCommand(serverCommand());
   return program;
 }
 

@@ -1,6 +1,7 @@
 /** The shape of `airclutch.config.ts` / `airclutch.config.yaml`: one zod schema per capability, composed here. @module */
 import { z } from 'zod';
 import { auditConfigSchema } from '../audit/audit-config.ts';
+import { serverConfigSchema } from '../http/server-config.ts';
 import { identityConfigSchema } from '../identity/identity-config.ts';
 
 /** An environment groups DAG folders and policy folders: `dev`, `staging`, `prod`. */
@@ -38,6 +39,7 @@ export const configSchema = z.object({
   engine: engineConfigSchema.default(engineConfigSchema.parse({})),
   identity: identityConfigSchema.default(identityConfigSchema.parse({})),
   audit: auditConfigSchema.default(auditConfigSchema.parse({})),
+  server: serverConfigSchema.default(serverConfigSchema.parse({})),
 });
 
 export type AirclutchConfigInput = z.input<typeof configSchema>;

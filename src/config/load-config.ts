@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { applyServerEnv } from '../http/server-config.ts';
 import { applyIdentityEnv } from '../identity/identity-config.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { formatIssues } from '../lib/format-issues.ts';
@@ -39,6 +40,7 @@ export async function loadConfig(
   if (env.AIRCLUTCH_DATA_DIR) merged.dataDir = env.AIRCLUTCH_DATA_DIR;
   if (env.AIRCLUTCH_DEFAULT_ENV) merged.defaultEnv = env.AIRCLUTCH_DEFAULT_ENV;
   merged.identity = applyIdentityEnv(merged.identity, env) as AirclutchConfigInput['identity'];
+  merged.server = applyServerEnv(merged.server, env) as AirclutchConfigInput['server'];
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new AirclutchError(

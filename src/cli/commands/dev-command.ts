@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { createLogger } from '../../app/create-logger.ts';
 import { startAirclutch } from '../../app/start-airclutch.ts';
+import { startHttp } from '../../http/start-http.ts';
 import { type DevIdp, startDevIdp } from '../../identity/dev-idp.ts';
 import { configFor } from '../cli-context.ts';
 import { devTokenCommand } from './dev-idp-command.ts';
@@ -31,16 +32,23 @@ export function devCommand(): Command {
         );
       }
       const app = await startAirclutch(config, { dev: true, log });
+      const http = await startHttp(app, log);
       await new Promise<void>((resolve) => {
+        let stopping = false;
         const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
           log.info(`${signal}: letting running tasks finish (up to ${config.engine.shutdownGraceMs} ms)`);
-          Promise.all([app.stop(), idp?.close()]).then(
-            () => resolve(),
-            (e) => {
-              log.error({ err: e }, 'shutdown failed');
-              resolve();
-            },
-          );
+          http
+            .close()
+            .then(() => Promise.all([app.stop(), idp?.close()]))
+            .then(
+              () => resolve(),
+              (e) => {
+                log.error({ err: e }, 'shutdown failed');
+                resolve();
+              },
+            );
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));

@@ -1,0 +1,65 @@
+/**
+ * The approvals a caller should see: pending requests Cedar lets it vote on (never its own), and
+ * its own requests in any state. The HTTP API and chat tools list them the same way.
+ * @module
+ */
+import { principalRef } from '../identity/principal.ts';
+import type { Gate } from './gate.ts';
+import type { ApprovalView, GateContext } from './gate-types.ts';
+import { approvalView } from './vote.ts';
+
+export interface ApprovalsForCaller {
+  /** Pending requests the caller may approve or deny now. */
+  readonly actionable: ApprovalView[];
+  /** The caller's own requests, newest first. */
+  readonly mine: ApprovalView[];
+}
+
+/**
+ * @example
+ * const { actionable, mine } = await listApprovalsFor(gate, ctx, { limit: 50 });
+ */
+export async function listApprovalsFor(
+  gate: Gate,
+  ctx: GateContext,
+  options: { limit?: number } = {},
+): Promise<ApprovalsForCaller> {
+  const limit = Math.min(options.limit ?? 50, 500);
+  const me = ctx.principal;
+  const pending = await gate.db.kysely
+    .selectFrom('approval_requests as a')
+    .innerJoin('runs as r', 'r.id', 'a.run_id')
+    .select(['a.id', 'a.env', 'a.dag_id', 'a.requested_by', 'a.requested_by_kind', 'r.params'])
+    .where('a.state', '=', 'pending')
+    .orderBy('a.created_at', 'desc')
+    .limit(2_000)
+    .execute();
+  const actionable: ApprovalView[] = [];
+  for (const a of pending) {
+    if (actionable.length >= limit) break;
+    if (a.requested_by === me.id && a.requested_by_kind === me.kind) continue;
+    const decision = gate.policy.decide({
+      principal: me,
+      action: 'approve',
+      resource: {
+        kind: 'approvalRequest',
+        env: a.env,
+        dagId: a.dag_id,
+        requestId: a.id,
+        requestedBy: principalRef({ kind: a.requested_by_kind as 'user' | 'service', id: a.requested_by }),
+      },
+      context: { params: JSON.parse(a.params), now: new Date(gate.now()), source: ctx.source },
+    });
+    if (decision.effect === 'allow') actionable.push(await approvalView(gate, a.id));
+  }
+  const own = await gate.db.kysely
+    .selectFrom('approval_requests')
+    .select('id')
+    .where('requested_by', '=', me.id)
+    .where('requested_by_kind', '=', me.kind)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
+  const mine = await Promise.all(own.map((o) => approvalView(gate, o.id)));
+  return { actionable, mine };
+}

@@ -1,0 +1,69 @@
+/**
+ * Who is calling, resolved once per request before anything else runs: each route declares the
+ * action it needs (`config.auth`), the bearer token is verified for that action's scopes (else the
+ * session is used), and the principal is kept on the request for the rate limiter and the gate.
+ * Failed token checks count against the client IP; too many and that IP gets 429s for a while.
+ * @module
+ */
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Principal } from '../identity/principal.ts';
+import type { TokenVerifier } from '../identity/token-verifier.ts';
+import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
+import type { FailureLimiter } from './failure-limiter.ts';
+import { requestPrincipal } from './request-principal.ts';
+
+/** `any`: any verified caller; otherwise the action whose token scopes are checked. */
+export type RouteAuth = 'any' | 'view' | 'trigger' | 'approve' | 'cancel' | 'readLogs' | 'readAudit';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The action a route needs from its caller. Routes without it are public. */
+    auth?: RouteAuth;
+  }
+  interface FastifyRequest {
+    /** The verified caller, on routes that declare `config.auth`. */
+    principal: Principal | undefined;
+  }
+}
+
+const TOKEN_FAILURES = new Set([
+  'TOKEN_MISSING',
+  'TOKEN_EXPIRED',
+  'TOKEN_NOT_YET_VALID',
+  'AUDIENCE_MISMATCH',
+  'ISSUER_UNTRUSTED',
+  'KEY_UNKNOWN',
+  'SIGNATURE_INVALID',
+  'ALGORITHM_REJECTED',
+  'TOKEN_MALFORMED',
+  'CLAIM_MISSING',
+  'SESSION_INVALID',
+]);
+
+/**
+ * The `onRequest` hook that authenticates routes declaring `config.auth`.
+ *
+ * @example
+ * app.addHook('onRequest', authenticate(verifier, new FailureLimiter({ max: 30, windowMs: 60_000 })));
+ */
+export function authenticate(verifier: TokenVerifier, failures: FailureLimiter): onRequestAsyncHookHandler {
+  return async function authenticateRequest(req: FastifyRequest) {
+    const auth = req.routeOptions.config.auth;
+    if (!auth) return;
+    const wait = failures.blockedFor(req.ip);
+    if (wait > 0) {
+      throw new AirclutchError(
+        'RATE_LIMITED',
+        `too many failed token checks from this address; try again in ${Math.ceil(wait / 1000)} s with a valid token`,
+      );
+    }
+    try {
+      req.principal = await requestPrincipal(req, verifier, auth === 'any' ? undefined : auth);
+    } catch (e) {
+      // A missing token is a client that has not signed in yet, not an attack: it does not count.
+      if (isAirclutchError(e) && TOKEN_FAILURES.has(e.code) && e.code !== 'TOKEN_MISSING')
+        failures.record(req.ip);
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The Block Kit message for a run awaiting approval: requester, DAG, environment, params (sensitive
+ * ones masked, as the DAG's params schema marks them) and the policy's reason, with Approve and Deny
+ * buttons whose value is the approval request id.
+ * @module
+ */
+import type { ApprovalView, RunView } from '../../gate/gate-types.ts';
+
+const MASK = '••••••';
+
+/** Params for display: values of properties marked `sensitive: true` in the JSON Schema are masked. */
+export function maskParams(params: unknown, schema: unknown): Record<string, unknown> {
+  const props = ((schema as { properties?: Record<string, { sensitive?: boolean }> })?.properties ??
+    {}) as Record<string, { sensitive?: boolean }>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries((params ?? {}) as Record<string, unknown>))
+    out[k] = props[k]?.sensitive === true ? MASK : v;
+  return out;
+}
+
+/**
+ * @example
+ * await fetch(webhookUrl, { method: 'POST', body: JSON.stringify(approvalMessage({ run, approval, reasons, paramsSchema })) });
+ */
+export function approvalMessage(input: {
+  run: RunView;
+  approval: ApprovalView;
+  reasons: readonly string[];
+  paramsSchema: unknown;
+}): Record<string, unknown> {
+  const { run, approval } = input;
+  const params = maskParams(run.params, input.paramsSchema);
+  const paramText = Object.entries(params)
+    .map(([k, v]) => `• \`${k}\`: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('\n');
+  const reason = input.reasons.join('; ') || approval.reason || 'policy requires approval';
+  const title = `${approval.requested_by} asks to run ${run.env}/${run.dag_id}`;
+  return {
+    text: `${title} (needs ${approval.quorum} approval${approval.quorum === 1 ? '' : 's'})`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: 'Run awaiting approval' } },
+      {
+        type: 'section',
+        fields: [
+          { type: 'mrkdwn', text: `*Requester*\n${approval.requested_by}` },
+          { type: 'mrkdwn', text: `*DAG*\n${run.dag_id}` },
+          { type: 'mrkdwn', text: `*Environment*\n${run.env}` },
+          { type: 'mrkdwn', text: `*Quorum*\n${approval.quorum}` },
+        ],
+      },
+      { type: 'section', text: { type: 'mrkdwn', text: `*Params*\n${paramText || '(none)'}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `*Why approval*\n${reason}` } },
+      ...(run.note ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Note: ${run.note}` }] }] : []),
+      {
+        type: 'actions',
+        block_id: `approval:${approval.id}`,
+        elements: [
+          {
+            type: 'button',
+            action_id: 'approve',
+            style: 'primary',
+            text: { type: 'plain_text', text: 'Approve' },
+            value: approval.id,
+          },
+          {
+            type: 'button',
+            action_id: 'deny',
+            style: 'danger',
+            text: { type: 'plain_text', text: 'Deny' },
+            value: approval.id,
+          },
+        ],
+      },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `run ${run.id} · approval ${approval.id}` }],
+      },
+    ],
+  };
+}

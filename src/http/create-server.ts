@@ -1,0 +1,200 @@
+/**
+ * The HTTP API: a thin Fastify shell over the gate. Each route declares the action it needs, the
+ * caller is verified before anything else runs, the route calls one gate function and maps its
+ * result. Every failure is `application/problem+json` with a stable code and the request id (also
+ * in `x-request-id` and in the audit record), never a stack trace.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Airclutch } from '../app/create-airclutch.ts';
+import type { TokenVerifier } from '../identity/token-verifier.ts';
+import type { WebSignIn } from '../identity/web-sign-in.ts';
+import { AirclutchError } from '../lib/errors.ts';
+import type { ApiDeps } from './api-deps.ts';
+import { problemSchema } from './api-schemas.ts';
+import { authenticate } from './authenticate.ts';
+import { slackInteractivity } from './chat/slack-interactivity.ts';
+import { allowOrigins } from './cors-hook.ts';
+import { FailureLimiter } from './failure-limiter.ts';
+import { HttpMetrics } from './http-metrics.ts';
+import { toHttpError } from './http-problem.ts';
+import { approvalsRoutes } from './routes/approvals-routes.ts';
+import { auditRoutes } from './routes/audit-routes.ts';
+import { dagsRoutes } from './routes/dags-routes.ts';
+import { explainRoute } from './routes/explain-route.ts';
+import { runsRoutes } from './routes/runs-routes.ts';
+import { systemRoutes } from './routes/system-routes.ts';
+import type { ServerConfig } from './server-config.ts';
+import { sessionPlugin } from './session-plugin.ts';
+
+export interface CreateServerOptions {
+  /** Verifies bearer tokens (`OidcTokenVerifier.fromConfig(config.identity)`). */
+  readonly verifier: TokenVerifier;
+  /** Defaults to `ac.config.server`. */
+  readonly server?: ServerConfig;
+  /** Enables browser sign-in and session cookies (with CSRF) when given. */
+  readonly signIn?: WebSignIn;
+  /** A pino logger for request logs (off when absent). */
+  readonly logger?: FastifyBaseLogger;
+  /** The clock of the rate limiters and the Slack replay window. */
+  readonly now?: () => number;
+  /** How often a followed log stream polls (default 250 ms). */
+  readonly logPollMs?: number;
+  /** Node process metrics (event loop, memory) on /metrics; off in tests. */
+  readonly processMetrics?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Builds the server without listening: call `listen()` or use `inject()`.
+ *
+ * @example
+ * const app = await createServer(ac, { verifier: OidcTokenVerifier.fromConfig(config.identity) });
+ * await app.listen({ port: 8080, host: '127.0.0.1' });
+ */
+export async function createServer(ac: Airclutch, options: CreateServerOptions): Promise<FastifyInstance> {
+  const cfg = options.server ?? ac.config.server;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: cfg.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (raw: IncomingMessage) => {
+      const sent = raw.headers['x-request-id'];
+      return typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
+    return503OnClosing: true,
+    // Long path ids reach the schema (a 400 naming the field) instead of the router's bare 414.
+    routerOptions: { maxParamLength: 1_000 },
+    // Errors the router raises before any route (bad URL encoding, …) are problems too.
+    frameworkErrors: (e, req, reply) => sendProblem(req, reply, toHttpError(e)),
+  });
+  // Response schemas document the API; JSON.stringify keeps every field the gate returns.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.addSchema(problemSchema);
+  installErrorHandling(app);
+  // A POST without a body means "no options": the routes' body schemas then see an empty object.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && req.method === 'POST') req.body = {};
+  });
+
+  const closing = new AbortController();
+  const metrics = new HttpMetrics({ processMetrics: options.processMetrics ?? false });
+  const unwatch = metrics.watch(ac.engine);
+  // preClose, not onClose: the HTTP server waits for open streams before onClose hooks run.
+  const streams = new Set<Promise<void>>();
+  app.addHook('preClose', async () => {
+    closing.abort();
+    // Ended streams leave idle connections, which the HTTP server's close() then drops.
+    await Promise.race([Promise.allSettled([...streams]), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  });
+  app.addHook('onClose', async () => unwatch());
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  await app.register(helmet, { global: true });
+  if (cfg.corsOrigins.length) allowOrigins(app, cfg.corsOrigins);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Airclutch API',
+        version: '1',
+        description:
+          'Every route acts as a verified identity (OIDC bearer token or session cookie) and goes through the gate: Cedar decides, the audit trail records.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'airclutch_session' },
+        },
+      },
+    },
+  });
+  if (options.signIn)
+    await app.register(sessionPlugin, { ...options.signIn, ...(options.now ? { now: options.now } : {}) });
+
+  const now = options.now ?? Date.now;
+  const failures = new FailureLimiter({
+    max: cfg.rateLimit.tokenFailuresMax,
+    windowMs: cfg.rateLimit.windowMs,
+    now,
+  });
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', authenticate(options.verifier, failures));
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: cfg.rateLimit.max,
+    timeWindow: cfg.rateLimit.windowMs,
+    keyGenerator: (req) => (req.principal ? `${req.principal.kind}:${req.principal.id}` : `ip:${req.ip}`),
+    errorResponseBuilder: (_req, ctx) =>
+      new AirclutchError(
+        'RATE_LIMITED',
+        `more than ${ctx.max} requests in ${ctx.after}: slow down and retry after the x-ratelimit-reset seconds`,
+      ),
+  });
+
+  const deps: ApiDeps = {
+    ac,
+    metrics,
+    closing: closing.signal,
+    streams,
+    logPollMs: options.logPollMs ?? 250,
+  };
+  await app.register(systemRoutes, deps);
+  await app.register(
+    async (api) => {
+      await dagsRoutes(api, deps);
+      await runsRoutes(api, deps);
+      await approvalsRoutes(api, deps);
+      await explainRoute(api, deps);
+      await auditRoutes(api, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+  if (cfg.slack.signingSecret) {
+    await app.register(slackInteractivity, { ac, slack: cfg.slack, identity: ac.config.identity, now });
+  }
+  return app;
+}
+
+function installErrorHandling(app: FastifyInstance): void {
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.setErrorHandler((e, req, reply) => {
+    const err = toHttpError(e);
+    if (err.status >= 500) req.log.error({ err: e, requestId: req.id }, 'request failed');
+    if (err.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
+    return sendProblem(req, reply, err);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const err = new AirclutchError(
+      'NOT_FOUND',
+      `no route ${req.method} ${req.url.split('?')[0]}: see /openapi.json`,
+    );
+    return sendProblem(req, reply, err);
+  });
+}
+
+function sendProblem(req: FastifyRequest, reply: FastifyReply, err: AirclutchError): FastifyReply {
+  return reply
+    .code(err.status)
+    .header('x-request-id', req.id)
+    .type('application/problem+json')
+    .send({ ...err.toProblem(req.url.split('?')[0]), requestId: req.id });
+}

@@ -1,0 +1,205 @@
+/**
+ * `/api/v1/audit`: query, verify and export the trail. Who may read which records is the Cedar
+ * `readAudit` policy: a query returns only the records the caller may read; verify and export
+ * cover the whole chain, so they need `readAudit` on every environment.
+ * @module
+ */
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuditRecord } from '../../audit/audit-types.ts';
+import { exportAudit } from '../../audit/export-audit.ts';
+import { queryAudit } from '../../audit/query-audit.ts';
+import { verifyChain } from '../../audit/verify-chain.ts';
+import { authorize } from '../../gate/gate-reads.ts';
+import type { GateContext } from '../../gate/gate-types.ts';
+import { AirclutchError, isAirclutchError } from '../../lib/errors.ts';
+import type { PolicyResource } from '../../policy/policy-engine.ts';
+import type { ApiDeps } from '../api-deps.ts';
+import { anyObject, authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
+import { gateContext } from '../gate-context.ts';
+
+const TIME = {
+  type: 'string',
+  maxLength: 40,
+  description: 'epoch ms or an ISO 8601 time',
+} as const;
+
+interface AuditQuery {
+  actor?: string;
+  env?: string;
+  dag?: string;
+  run?: string;
+  action?: string;
+  effect?: string;
+  since?: string;
+  until?: string;
+  after?: number;
+  limit?: number;
+}
+
+const auditQuery = {
+  type: 'object',
+  properties: {
+    actor: { type: 'string', maxLength: 320 },
+    env: { type: 'string', pattern: ID_PATTERN },
+    dag: { type: 'string', pattern: ID_PATTERN },
+    run: { type: 'string', pattern: ID_PATTERN },
+    action: { type: 'string', maxLength: 64 },
+    effect: { type: 'string', enum: ['allow', 'deny', 'needs_approval'] },
+    since: TIME,
+    until: TIME,
+    after: { type: 'integer', minimum: 0, description: 'paging: records after this seq' },
+    limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+  },
+  additionalProperties: false,
+} as const;
+
+export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { gate, db, config } = deps.ac;
+
+  /** Whether the caller may read one record, asked once per env/DAG per request. */
+  function readChecker(ctx: GateContext): (r: AuditRecord) => boolean {
+    const cache = new Map<string, boolean>();
+    return (r) => {
+      const env = r.resource?.env ?? config.defaultEnv;
+      const dagId = r.resource?.dagId;
+      const resource: PolicyResource =
+        dagId && gate.dags.find(env, dagId) ? { kind: 'dag', env, dagId } : { kind: 'env', env };
+      const key = `${env}/${resource.kind === 'dag' ? resource.dagId : ''}`;
+      let ok = cache.get(key);
+      if (ok === undefined) {
+        ok = allowed(() => authorize(gate, ctx, 'readAudit', resource));
+        cache.set(key, ok);
+      }
+      return ok;
+    };
+  }
+
+  function authorizeWholeTrail(req: FastifyRequest): GateContext {
+    const ctx = gateContext(req);
+    for (const env of Object.keys(config.environments))
+      authorize(gate, ctx, 'readAudit', { kind: 'env', env });
+    return ctx;
+  }
+
+  app.get<{ Querystring: AuditQuery }>(
+    '/audit',
+    {
+      config: { auth: 'readAudit' },
+      schema: {
+        summary: 'Audit records the caller may read (Cedar readAudit), oldest first, with filters',
+        tags: ['audit'],
+        security: bearer,
+        querystring: auditQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              records: { type: 'array', items: anyObject },
+              nextAfter: { type: ['integer', 'null'] },
+            },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const ctx = gateContext(req);
+      const q = req.query;
+      if (q.env) authorize(gate, ctx, 'readAudit', { kind: 'env', env: q.env });
+      const page = await queryAudit(
+        db,
+        {
+          actor: q.actor,
+          env: q.env,
+          dagId: q.dag,
+          runId: q.run,
+          action: q.action,
+          effect: q.effect,
+          since: time(q.since, 'since'),
+          until: time(q.until, 'until'),
+          afterSeq: q.after,
+          limit: q.limit ?? 100,
+        },
+        { canRead: readChecker(ctx) },
+      );
+      return { records: page.records, nextAfter: page.nextAfterSeq ?? null };
+    },
+  );
+
+  app.get(
+    '/audit/verify',
+    {
+      config: { auth: 'readAudit' },
+      schema: {
+        summary: 'Verify the hash chain: the first bad sequence number, if any',
+        tags: ['audit'],
+        security: bearer,
+        response: { 200: anyObject, ...authErrors },
+      },
+    },
+    async (req) => {
+      authorizeWholeTrail(req);
+      return verifyChain(db);
+    },
+  );
+
+  app.get<{ Querystring: { format?: 'jsonl' | 'csv'; since?: string; until?: string } }>(
+    '/audit/export',
+    {
+      config: { auth: 'readAudit' },
+      schema: {
+        summary: 'Export a time window as JSON Lines (verifiable offline) or CSV',
+        tags: ['audit'],
+        security: bearer,
+        querystring: {
+          type: 'object',
+          properties: {
+            format: { type: 'string', enum: ['jsonl', 'csv'], default: 'jsonl' },
+            since: TIME,
+            until: TIME,
+          },
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'string', description: 'application/x-ndjson or text/csv' }, ...authErrors },
+      },
+    },
+    async (req, reply) => {
+      authorizeWholeTrail(req);
+      const format = req.query.format ?? 'jsonl';
+      const since = time(req.query.since, 'since');
+      const until = time(req.query.until, 'until');
+      const out = new PassThrough();
+      exportAudit(db, out, { format, since, until }).then(
+        () => out.end(),
+        (e) => out.destroy(e),
+      );
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+        .header('content-disposition', `attachment; filename="airclutch-audit.${format}"`)
+        .send(out);
+    },
+  );
+}
+
+function allowed(check: () => unknown): boolean {
+  try {
+    check();
+    return true;
+  } catch (e) {
+    if (isAirclutchError(e) && e.code === 'POLICY_DENIED') return false;
+    throw e;
+  }
+}
+
+function time(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `invalid request: querystring.${field} must be epoch ms or an ISO 8601 time, got ${JSON.stringify(value.slice(0, 40))}`,
+    );
+  }
+  return ms;
+}

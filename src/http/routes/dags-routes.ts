@@ -1,0 +1,143 @@
+/** `/api/v1/whoami`, `/api/v1/dags` and triggering a DAG: the HTTP shell over the gate. @module */
+import type { FastifyInstance } from 'fastify';
+import { authorize, listDagsFor } from '../../gate/gate-reads.ts';
+import { isAirclutchError } from '../../lib/errors.ts';
+import type { ApiDeps } from '../api-deps.ts';
+import {
+  anyObject,
+  approvalSchema,
+  authErrors,
+  bearer,
+  decisionSchema,
+  envQuery,
+  ID_PATTERN,
+  idParam,
+  runSchema,
+} from '../api-schemas.ts';
+import { gateContext } from '../gate-context.ts';
+
+interface TriggerBody {
+  params?: Record<string, unknown>;
+  note?: string;
+  env?: string;
+}
+
+const triggerBody = {
+  type: 'object',
+  properties: {
+    params: { type: 'object', additionalProperties: true, description: "values for the DAG's params schema" },
+    note: { type: 'string', maxLength: 2_000, description: 'why: kept on the run and in the audit trail' },
+    env: { type: 'string', pattern: ID_PATTERN, description: 'defaults to the default environment' },
+  },
+  additionalProperties: false,
+} as const;
+
+export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { gate } = deps.ac;
+
+  app.get(
+    '/whoami',
+    {
+      config: { auth: 'any' },
+      schema: {
+        summary: 'The verified caller: principal, groups, issuer, token expiry',
+        tags: ['identity'],
+        security: bearer,
+        response: { 200: anyObject, ...authErrors },
+      },
+    },
+    async (req) => {
+      const p = req.principal!;
+      return {
+        kind: p.kind,
+        id: p.id,
+        displayName: p.displayName ?? null,
+        groups: p.groups,
+        issuer: p.issuer,
+        subject: p.subject,
+        scopes: p.token?.scopes ?? [],
+        tokenExpiresAt: p.token?.expiresAt ? p.token.expiresAt * 1000 : (req.session?.expiresAt ?? null),
+        via: req.headers.authorization ? 'bearer' : 'session',
+      };
+    },
+  );
+
+  app.get<{ Querystring: { env?: string } }>(
+    '/dags',
+    {
+      config: { auth: 'view' },
+      schema: {
+        summary: 'The DAGs the caller may view, with what it may do now (trigger: allow|approval|deny)',
+        tags: ['dags'],
+        security: bearer,
+        querystring: envQuery,
+        response: { 200: { type: 'object', properties: { dags: { type: 'array', items: anyObject } } } },
+      },
+    },
+    async (req) => ({ dags: await listDagsFor(gate, gateContext(req), req.query.env) }),
+  );
+
+  app.get<{ Params: { dagId: string }; Querystring: { env?: string } }>(
+    '/dags/:dagId',
+    {
+      config: { auth: 'view' },
+      schema: {
+        summary: 'One DAG: tasks, params JSON Schema, and trigger: allow|approval|deny',
+        tags: ['dags'],
+        security: bearer,
+        params: idParam('dagId'),
+        querystring: envQuery,
+        response: { 200: anyObject, ...authErrors },
+      },
+    },
+    async (req) => {
+      const ctx = gateContext(req);
+      const env = gate.envOf(req.query.env);
+      gate.dags.get(env, req.params.dagId);
+      authorize(gate, ctx, 'view', { kind: 'dag', env, dagId: req.params.dagId });
+      const all = await listDagsFor(gate, ctx, env);
+      return all.find((d) => d.dagId === req.params.dagId);
+    },
+  );
+
+  app.post<{ Params: { dagId: string }; Body: TriggerBody | undefined }>(
+    '/dags/:dagId/runs',
+    {
+      config: { auth: 'trigger' },
+      schema: {
+        summary: 'Trigger a run: 201 started, 202 awaiting approval, 403 denied, 400 invalid params',
+        tags: ['runs'],
+        security: bearer,
+        params: idParam('dagId'),
+        body: triggerBody,
+        response: {
+          201: { type: 'object', properties: { run: runSchema, decision: decisionSchema } },
+          202: {
+            type: 'object',
+            properties: { run: runSchema, approval: approvalSchema, decision: decisionSchema },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body ?? {};
+      try {
+        const result = await gate.trigger(gateContext(req), {
+          env: body.env,
+          dagId: req.params.dagId,
+          params: body.params ?? {},
+          note: body.note,
+        });
+        deps.metrics.decision('trigger', result.outcome);
+        const decision = { policies: result.decision.policies, reasons: result.decision.reasons };
+        reply.header('location', `/api/v1/runs/${result.run.id}`);
+        if (result.outcome === 'started') return reply.code(201).send({ run: result.run, decision });
+        return reply.code(202).send({ run: result.run, approval: result.approval, decision });
+      } catch (e) {
+        deps.metrics.decision('trigger', isAirclutchError(e) ? e.code : 'error');
+        throw e;
+      }
+    },
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * `POST /api/v1/authorize/explain`: a what-if decision on a DAG. Anyone may ask about themselves;
+ * asking as someone else (`as`) reveals who may do what, so it needs `readAudit` on the environment.
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import { authorize, explainFor } from '../../gate/gate-reads.ts';
+import type { Principal } from '../../identity/principal.ts';
+import { ACTION_RESOURCES, ACTIONS, type PolicyAction } from '../../policy/cedar-names.ts';
+import type { ApiDeps } from '../api-deps.ts';
+import { anyObject, authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
+import { gateContext } from '../gate-context.ts';
+
+const DAG_ACTIONS = ACTIONS.filter((a) => ACTION_RESOURCES[a].includes('dag'));
+
+interface ExplainBody {
+  action: PolicyAction;
+  dagId: string;
+  env?: string;
+  params?: Record<string, unknown>;
+  as?: { kind?: 'user' | 'service'; id: string; groups?: string[] };
+}
+
+export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { gate } = deps.ac;
+  app.post<{ Body: ExplainBody }>(
+    '/authorize/explain',
+    {
+      config: { auth: 'view' },
+      schema: {
+        summary: 'What-if: the decision, the determining policies, and what would allow a deny',
+        tags: ['policy'],
+        security: bearer,
+        body: {
+          type: 'object',
+          properties: {
+            action: { type: 'string', enum: DAG_ACTIONS },
+            dagId: { type: 'string', pattern: ID_PATTERN },
+            env: { type: 'string', pattern: ID_PATTERN },
+            params: { type: 'object', additionalProperties: true },
+            as: {
+              type: 'object',
+              description: 'ask as another principal (needs readAudit on the environment)',
+              properties: {
+                kind: { type: 'string', enum: ['user', 'service'], default: 'user' },
+                id: { type: 'string', minLength: 1, maxLength: 320 },
+                groups: { type: 'array', items: { type: 'string', maxLength: 200 }, maxItems: 100 },
+              },
+              required: ['id'],
+              additionalProperties: false,
+            },
+          },
+          required: ['action', 'dagId'],
+          additionalProperties: false,
+        },
+        response: { 200: anyObject, ...authErrors },
+      },
+    },
+    async (req) => {
+      const ctx = gateContext(req);
+      const b = req.body;
+      const env = gate.envOf(b.env);
+      let as: Principal | undefined;
+      if (b.as) {
+        authorize(gate, ctx, 'readAudit', { kind: 'env', env });
+        as = {
+          kind: b.as.kind ?? 'user',
+          id: b.as.id,
+          groups: b.as.groups ?? [],
+          issuer: 'what-if',
+          subject: b.as.id,
+          token: { scopes: [], amr: [] },
+        };
+      }
+      const e = await explainFor(gate, ctx, {
+        action: b.action,
+        env,
+        dagId: b.dagId,
+        params: b.params ?? {},
+        ...(as ? { as } : {}),
+      });
+      return {
+        effect: e.decision.effect,
+        policies: e.decision.policies,
+        reasons: e.decision.reasons,
+        errors: e.decision.errors,
+        determining: e.determining,
+        wouldAllow: e.wouldAllow,
+      };
+    },
+  );
+}

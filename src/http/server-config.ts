@@ -1,0 +1,73 @@
+/** The `server` config section: where the HTTP API listens, its limits, CORS, and chat/webhook notifications. @module */
+import { z } from 'zod';
+
+export const slackConfigSchema = z.object({
+  /** Incoming-webhook URL approval messages are posted to. Prefer `AIRCLUTCH_SLACK_WEBHOOK_URL`. */
+  webhookUrl: z.url().optional(),
+  /** The Slack app's signing secret for `/slack/interactivity`. Prefer `AIRCLUTCH_SLACK_SIGNING_SECRET`. */
+  signingSecret: z.string().min(8).optional(),
+  /**
+   * Slack user id → IdP identity (email). A click from a user not listed here (and whose payload
+   * carries no email) is refused: Airclutch never guesses who clicked.
+   */
+  users: z.record(z.string(), z.email()).default({}),
+  /**
+   * Email → IdP groups for voters who click in Slack (they present no token). Defaults to the dev
+   * IdP's users in dev mode; in production, list the approvers' groups here.
+   */
+  directory: z.record(z.email(), z.array(z.string())).default({}),
+  /** Seconds a signed interactivity request stays valid (Slack recommends 5 minutes). */
+  replayWindowSec: z.number().int().min(1).max(3_600).default(300),
+});
+export type SlackConfig = z.output<typeof slackConfigSchema>;
+
+export const outgoingWebhookSchema = z.object({
+  url: z.url(),
+  /** HMAC-SHA256 key for the `x-airclutch-signature` header. */
+  secret: z.string().min(16),
+  /** Event names to send (`approval.requested`, `approval.closed`, `run.<state>`); empty means all. */
+  events: z.array(z.string()).default([]),
+  /** Delivery attempts before an event is dropped (and logged). */
+  maxAttempts: z.number().int().min(1).max(20).default(5),
+});
+export type OutgoingWebhookConfig = z.output<typeof outgoingWebhookSchema>;
+
+export const serverConfigSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(8080),
+  /** Largest request body accepted. */
+  bodyLimitBytes: z.number().int().min(1_024).max(10_485_760).default(262_144),
+  /** Origins allowed to call the API from a browser. Empty (the default) sends no CORS headers at all. */
+  corsOrigins: z.array(z.string()).default([]),
+  rateLimit: z
+    .object({
+      /** Requests per principal (or per IP before sign-in) per window. */
+      max: z.number().int().min(1).default(1_200),
+      windowMs: z.number().int().min(1_000).default(60_000),
+      /** Failed token checks per IP per window before that IP gets 429s. */
+      tokenFailuresMax: z.number().int().min(1).default(30),
+    })
+    .default({ max: 1_200, windowMs: 60_000, tokenFailuresMax: 30 }),
+  slack: slackConfigSchema.default(slackConfigSchema.parse({})),
+  webhooks: z.array(outgoingWebhookSchema).default([]),
+});
+export type ServerConfig = z.output<typeof serverConfigSchema>;
+
+/**
+ * Environment overrides for the server section: `AIRCLUTCH_HOST`, `AIRCLUTCH_PORT`,
+ * `AIRCLUTCH_SLACK_WEBHOOK_URL`, `AIRCLUTCH_SLACK_SIGNING_SECRET`. Returns a new raw section.
+ *
+ * @example
+ * merged.server = applyServerEnv(merged.server, process.env);
+ */
+export function applyServerEnv(raw: unknown, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const base = { ...((raw && typeof raw === 'object' ? raw : {}) as Record<string, any>) };
+  if (env.AIRCLUTCH_HOST) base.host = env.AIRCLUTCH_HOST;
+  if (env.AIRCLUTCH_PORT) base.port = Number(env.AIRCLUTCH_PORT);
+  if (env.AIRCLUTCH_SLACK_WEBHOOK_URL || env.AIRCLUTCH_SLACK_SIGNING_SECRET) {
+    base.slack = { ...base.slack };
+    if (env.AIRCLUTCH_SLACK_WEBHOOK_URL) base.slack.webhookUrl = env.AIRCLUTCH_SLACK_WEBHOOK_URL;
+    if (env.AIRCLUTCH_SLACK_SIGNING_SECRET) base.slack.signingSecret = env.AIRCLUTCH_SLACK_SIGNING_SECRET;
+  }
+  return base;
+}

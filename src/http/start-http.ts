@@ -1,0 +1,57 @@
+/**
+ * Starts the HTTP API beside a running Airclutch: the token verifier, browser sign-in (when an
+ * issuer is known), the server on `server.host:port`, and chat/webhook notifications. `airclutch
+ * server` and `airclutch dev` call it.
+ * @module
+ */
+import type { AddressInfo } from 'node:net';
+import type { Airclutch } from '../app/create-airclutch.ts';
+import type { Logger } from '../app/create-logger.ts';
+import { OidcTokenVerifier } from '../identity/oidc-token-verifier.ts';
+import { type WebSignIn, webSignIn } from '../identity/web-sign-in.ts';
+import { chatNotifications } from './chat/chat-notifications.ts';
+import { createServer } from './create-server.ts';
+
+export interface RunningHttp {
+  /** `http://host:port` actually bound. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * @example
+ * const app = await startAirclutch(config, { log });
+ * const http = await startHttp(app, log);
+ * process.once('SIGTERM', async () => { await http.close(); await app.stop(); });
+ */
+export async function startHttp(ac: Airclutch, log: Logger): Promise<RunningHttp> {
+  const { config } = ac;
+  const verifier = OidcTokenVerifier.fromConfig(config.identity);
+  let signIn: WebSignIn | undefined;
+  try {
+    signIn = webSignIn(config.identity, ac.db, verifier);
+  } catch (e) {
+    log.warn(`browser sign-in is off: ${(e as Error).message}`);
+  }
+  const server = await createServer(ac, {
+    verifier,
+    ...(signIn ? { signIn } : {}),
+    logger: log.child({ component: 'http' }),
+    processMetrics: true,
+  });
+  const { host, port } = config.server;
+  await server.listen({ host, port });
+  const address = server.server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const stopNotifications = chatNotifications(ac, config.server, { warn: (m) => log.warn(m) });
+  // Fetch the issuers' keys now so that the first request does not wait; an IdP that is down is only a warning.
+  verifier.warm().catch((e) => log.warn(`token issuers not reachable yet: ${(e as Error).message}`));
+  log.info({ url, docs: `${url}/docs` }, 'HTTP API listening');
+  return {
+    url,
+    async close() {
+      await server.close();
+      await stopNotifications();
+    },
+  };
+}

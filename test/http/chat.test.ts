@@ -1,0 +1,213 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chatNotifications } from '../../src/http/chat/chat-notifications.ts';
+import { slackSignature } from '../../src/http/chat/slack-signature.ts';
+import { type HttpWorld, startHttpWorld } from './http-world.ts';
+
+const SECRET = 'slack-signing-secret-for-tests';
+
+interface Receiver {
+  url: string;
+  received: Array<{ headers: IncomingMessage['headers']; body: string }>;
+  /** Status codes to answer with, in order; 200 once exhausted. */
+  answers: number[];
+  next(): Promise<{ headers: IncomingMessage['headers']; body: string }>;
+  close(): Promise<void>;
+}
+
+/** A real HTTP server standing in for Slack's incoming webhook or a chat tool's receiver. */
+async function startReceiver(): Promise<Receiver> {
+  const waiting: Array<(r: { headers: IncomingMessage['headers']; body: string }) => void> = [];
+  const r: Receiver = {
+    url: '',
+    received: [],
+    answers: [],
+    next: () => new Promise((resolve) => waiting.push(resolve)),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      res.statusCode = r.answers.shift() ?? 200;
+      res.setHeader('connection', 'close');
+      res.end('ok');
+      if (res.statusCode === 200) {
+        const got = { headers: req.headers, body };
+        r.received.push(got);
+        waiting.shift()?.(got);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return r;
+}
+
+let h: HttpWorld | undefined;
+let receiver: Receiver | undefined;
+let stop: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await stop?.();
+  await h?.close();
+  await receiver?.close();
+  h = undefined;
+  receiver = undefined;
+  stop = undefined;
+});
+
+async function world(now?: () => number) {
+  receiver = await startReceiver();
+  h = await startHttpWorld({
+    server: {
+      slack: {
+        webhookUrl: receiver.url,
+        signingSecret: SECRET,
+        users: { ULEAD: 'lead@example.com', ULEAD2: 'lead2@example.com' },
+        directory: {},
+        replayWindowSec: 300,
+      },
+      webhooks: [
+        {
+          url: receiver.url,
+          secret: 'webhook-secret-0123456789',
+          events: ['approval.closed'],
+          maxAttempts: 3,
+        },
+      ],
+    },
+    ...(now ? { now } : {}),
+  });
+  stop = chatNotifications(h.world, h.server, { retryBaseMs: 10 });
+  return h;
+}
+
+function interactivity(approvalId: string, action: 'approve' | 'deny', user: string) {
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, name: user },
+    actions: [{ action_id: action, value: approvalId }],
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+async function postSlack(w: HttpWorld, body: string, headers: Record<string, string>) {
+  return w.call('POST', '/slack/interactivity', {
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  });
+}
+
+function signed(body: string, ts = Math.floor(Date.now() / 1000)) {
+  return { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(SECRET, ts, body) };
+}
+
+describe('chat approvals', () => {
+  it('posts a Block Kit message naming requester, DAG, env, masked params and reason, with buttons', async () => {
+    const w = await world();
+    const message = receiver!.next();
+    const eng = await w.token('eng@example.com');
+    const asked = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: eng,
+      body: { params: { rows: 2_000_000, apiKey: 'sk-very-secret' } },
+    });
+    expect(asked.status).toBe(202);
+    const { body } = await message;
+    expect(body).not.toContain('sk-very-secret');
+    const msg = JSON.parse(body);
+    const text = JSON.stringify(msg.blocks);
+    expect(text).toContain('eng@example.com');
+    expect(text).toContain('revenue');
+    expect(text).toContain('*Environment*\\ndev');
+    expect(text).toContain('`apiKey`: ••••••');
+    expect(text).toContain('`rows`: 2000000');
+    expect(text).toContain('engineers may ask for any run');
+    const actions = msg.blocks.find((b: { type: string }) => b.type === 'actions');
+    expect(actions.elements.map((e: { action_id: string; value: string }) => [e.action_id, e.value])).toEqual(
+      [
+        ['approve', asked.json.approval.id],
+        ['deny', asked.json.approval.id],
+      ],
+    );
+  });
+
+  it('counts a correctly signed click as a vote by the mapped identity, and sends the signed webhook event', async () => {
+    const w = await world();
+    const eng = await w.token('eng@example.com');
+    const asked = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: eng,
+      body: { params: { rows: 2_000_000 } },
+    });
+    const id = asked.json.approval.id;
+    await receiver!.next();
+    const body1 = interactivity(id, 'approve', 'ULEAD');
+    const r1 = await postSlack(w, body1, signed(body1));
+    expect(r1.status).toBe(200);
+    expect(r1.json.text).toContain('Approved by lead@example.com: 1/2 approvals');
+    receiver!.answers.push(503, 500);
+    const event = receiver!.next();
+    const body2 = interactivity(id, 'approve', 'ULEAD2');
+    const r2 = await postSlack(w, body2, signed(body2));
+    expect(r2.json.text).toContain('2/2 approvals, run queued');
+    const vote = await w.world.db.kysely
+      .selectFrom('audit_records')
+      .selectAll()
+      .where('action', '=', 'approve')
+      .where('actor_id', '=', 'lead@example.com')
+      .executeTakeFirstOrThrow();
+    expect(vote).toMatchObject({ source: 'chat', actor_issuer: 'slack' });
+    // The webhook receiver refused twice; the third attempt carries a valid signature.
+    const got = await event;
+    const sig = String(got.headers['x-airclutch-signature']);
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(sig)!;
+    expect(v1).toBe(
+      createHmac('sha256', 'webhook-secret-0123456789').update(`${t}.${got.body}`).digest('hex'),
+    );
+    expect(JSON.parse(got.body)).toMatchObject({ type: 'approval.closed', data: { state: 'approved' } });
+  });
+
+  it('refuses a click with a wrong signature, a stale timestamp or an unmapped user, and counts no vote', async () => {
+    let now = Date.now();
+    const w = await world(() => now);
+    const eng = await w.token('eng@example.com');
+    const asked = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: eng,
+      body: { params: { rows: 2_000_000 } },
+    });
+    const id = asked.json.approval.id;
+    const body = interactivity(id, 'approve', 'ULEAD');
+    const forged = await postSlack(w, body, {
+      'x-slack-request-timestamp': String(Math.floor(now / 1000)),
+      'x-slack-signature': slackSignature('another-secret-entirely', Math.floor(now / 1000), body),
+    });
+    expect(forged.status).toBe(401);
+    expect(forged.json).toMatchObject({
+      code: 'WEBHOOK_SIGNATURE_INVALID',
+      detail: expect.stringContaining('does not match'),
+    });
+    const tampered = await postSlack(w, interactivity(id, 'approve', 'ULEAD2'), signed(body));
+    expect(tampered.json.code).toBe('WEBHOOK_SIGNATURE_INVALID');
+    const headers = signed(body, Math.floor(now / 1000));
+    now += 6 * 60_000;
+    const replayed = await postSlack(w, body, headers);
+    expect(replayed.json).toMatchObject({
+      code: 'WEBHOOK_SIGNATURE_INVALID',
+      detail: expect.stringContaining('replay window'),
+    });
+    const missing = await postSlack(w, body, {});
+    expect(missing.json.code).toBe('WEBHOOK_SIGNATURE_INVALID');
+    const strangerBody = interactivity(id, 'approve', 'UNKNOWN');
+    const stranger = await postSlack(w, strangerBody, signed(strangerBody, Math.floor(now / 1000)));
+    expect(stranger.status).toBe(403);
+    expect(stranger.json).toMatchObject({
+      code: 'PRINCIPAL_UNMAPPED',
+      detail: expect.stringContaining('server.slack.users'),
+    });
+    const votes = await w.world.db.kysely.selectFrom('approval_votes').selectAll().execute();
+    expect(votes).toEqual([]);
+  });
+});
