@@ -26,6 +26,7 @@ import { decideTrigger } from '../policy/decide-trigger.ts';
 import type { Decision, PolicyEngine, PolicyRequest } from '../policy/policy-engine.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database } from '../store/database.ts';
+import { WriteBatcher } from '../store/write-batcher.ts';
 import { auditDecision } from './audit-events.ts';
 import type { ApprovalView, GateContext, TriggerInput, TriggerResult } from './gate-types.ts';
 import { toRunView } from './views.ts';
@@ -58,10 +59,13 @@ export class Gate extends EventEmitter<GateEvents> {
   readonly audit: AuditLog;
   readonly config: GateOptions['config'];
   readonly now: () => number;
+  /** Gate writes (a decision's record with its change) share commits when they arrive together. */
+  readonly writes: WriteBatcher;
 
   constructor(options: GateOptions) {
     super();
     this.db = options.db;
+    this.writes = new WriteBatcher(options.db);
     this.engine = options.engine;
     this.dags = options.dags;
     this.policy = options.policy;
@@ -96,7 +100,7 @@ export class Gate extends EventEmitter<GateEvents> {
       throw this.denied('trigger', `${env}/${input.dagId}`, { ...request, action: 'trigger' }, decision);
     }
     if (outcome === 'allow') {
-      await this.db.kysely.transaction().execute(async (trx) => {
+      await this.writes.run(async (trx) => {
         await this.engine.insertRun(run, trx);
         await this.audit.append(
           [{ ...base, decision: auditDecision('allow', decision), outcome: 'started' }],
@@ -108,7 +112,7 @@ export class Gate extends EventEmitter<GateEvents> {
     }
     const rule = this.#approvalRule(env, found);
     const waiting: NewRun = { ...run, state: 'awaiting_approval' };
-    const approval = await this.db.kysely.transaction().execute(async (trx) => {
+    const approval = await this.writes.run(async (trx) => {
       await this.engine.insertRun(waiting, trx);
       const a = await createApprovalRequest(
         trx,
@@ -179,7 +183,7 @@ export class Gate extends EventEmitter<GateEvents> {
       throw this.denied('breakGlass', `${env}/${input.dagId}`, request, decision);
     }
     const flagged: NewRun = { ...run, break_glass: 1, note: input.note ?? input.reason };
-    const review = await this.db.kysely.transaction().execute(async (trx) => {
+    const review = await this.writes.run(async (trx) => {
       await this.engine.insertRun(flagged, trx);
       const r = await createApprovalRequest(
         trx,
@@ -336,7 +340,7 @@ export class Gate extends EventEmitter<GateEvents> {
   async recorded<T>(
     fn: (trx: Transaction<Database>) => Promise<{ value: T; events: AuditEvent[] }>,
   ): Promise<T> {
-    return this.db.kysely.transaction().execute(async (trx) => {
+    return this.writes.run(async (trx) => {
       const { value, events } = await fn(trx);
       if (events.length) await this.audit.append(events, { trx });
       return value;
