@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { AuditEvent } from '../audit/audit-types.ts';
+import { startAuditSinks } from '../audit/create-audit-sinks.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { watchFolders } from '../dag/watch-folders.ts';
 import { configEvent, dagChangeEvents, policyLoadEvent } from '../gate/change-events.ts';
@@ -60,6 +61,9 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
   ]);
   await engine.start();
   await scheduler.start();
+  const sinks = startAuditSinks(ac.db, config, (e) =>
+    log.error({ err: e }, 'audit sink delivery failed; it will retry'),
+  );
   const sweep = setInterval(() => {
     expireApprovals(gate).catch((e) => log.error({ err: e }, 'approval expiry sweep failed'));
   }, EXPIRY_SWEEP_MS);
@@ -73,6 +77,7 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
     async stop() {
       stopWatching();
       clearInterval(sweep);
+      await Promise.all(sinks.map((p) => p.stop()));
       await scheduler.stop();
       await engine.stop();
       await ac.close();

@@ -6,6 +6,7 @@
  * @module
  */
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { TokenFailureRecorder } from '../audit/token-failure-recorder.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
@@ -46,7 +47,11 @@ const TOKEN_FAILURES = new Set([
  * @example
  * app.addHook('onRequest', authenticate(verifier, new FailureLimiter({ max: 30, windowMs: 60_000 })));
  */
-export function authenticate(verifier: TokenVerifier, failures: FailureLimiter): onRequestAsyncHookHandler {
+export function authenticate(
+  verifier: TokenVerifier,
+  failures: FailureLimiter,
+  recorder?: TokenFailureRecorder,
+): onRequestAsyncHookHandler {
   return async function authenticateRequest(req: FastifyRequest) {
     const auth = req.routeOptions.config.auth;
     if (!auth) return;
@@ -61,8 +66,10 @@ export function authenticate(verifier: TokenVerifier, failures: FailureLimiter):
       req.principal = await requestPrincipal(req, verifier, auth === 'any' ? undefined : auth);
     } catch (e) {
       // A missing token is a client that has not signed in yet, not an attack: it does not count.
-      if (isAirclutchError(e) && TOKEN_FAILURES.has(e.code) && e.code !== 'TOKEN_MISSING')
+      if (isAirclutchError(e) && TOKEN_FAILURES.has(e.code) && e.code !== 'TOKEN_MISSING') {
         failures.record(req.ip);
+        recorder?.record({ code: e.code, ip: req.ip });
+      }
       throw e;
     }
   };

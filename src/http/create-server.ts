@@ -17,6 +17,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Airclutch } from '../app/create-airclutch.ts';
+import { TokenFailureRecorder } from '../audit/token-failure-recorder.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import type { WebSignIn } from '../identity/web-sign-in.ts';
 import { AirclutchError } from '../lib/errors.ts';
@@ -125,7 +126,11 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
     },
   });
   if (options.signIn)
-    await app.register(sessionPlugin, { ...options.signIn, ...(options.now ? { now: options.now } : {}) });
+    await app.register(sessionPlugin, {
+      ...options.signIn,
+      audit: ac.audit,
+      ...(options.now ? { now: options.now } : {}),
+    });
 
   const now = options.now ?? Date.now;
   const failures = new FailureLimiter({
@@ -134,7 +139,10 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
     now,
   });
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', authenticate(options.verifier, failures));
+  // Failed token checks reach the audit trail aggregated: one record per code and address per minute.
+  const tokenFailures = new TokenFailureRecorder(ac.audit, { clock: now });
+  app.addHook('onClose', async () => tokenFailures.flush());
+  app.addHook('onRequest', authenticate(options.verifier, failures, tokenFailures));
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',

@@ -8,6 +8,8 @@ import { timingSafeEqual } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { actorOf } from '../audit/actor-of.ts';
+import type { AuditLog } from '../audit/audit-types.ts';
 import type { OidcLogin } from '../identity/oidc-login.ts';
 import type { Session, SessionStore } from '../identity/session-store.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
@@ -19,6 +21,8 @@ export interface SessionPluginOptions {
   readonly publicUrl: string;
   readonly cookieName?: string;
   readonly now?: () => number;
+  /** Sign-ins, successful and failed, are recorded here. */
+  readonly audit?: AuditLog | undefined;
 }
 
 declare module 'fastify' {
@@ -76,10 +80,30 @@ export async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOpt
     try {
       const done = await opts.login.complete(url, req.cookies[LOGIN_COOKIE], now());
       const { id, session } = await opts.store.create(done.principal, done.idToken, now());
+      await opts.audit?.append([
+        {
+          action: 'signin',
+          actor: actorOf(done.principal),
+          source: 'ui',
+          requestId: req.id,
+          outcome: 'signed_in',
+        },
+      ]);
       reply.clearCookie(LOGIN_COOKIE, cookieBase);
       reply.setCookie(name, id, { ...cookieBase, expires: new Date(session.expiresAt) });
       return reply.redirect(done.returnTo);
     } catch (e) {
+      await opts.audit
+        ?.append([
+          {
+            action: 'signin',
+            source: 'ui',
+            requestId: req.id,
+            outcome: 'failed',
+            details: { code: isAirclutchError(e) ? e.code : 'INTERNAL' },
+          },
+        ])
+        .catch(() => {});
       return problem(reply, e);
     }
   });
