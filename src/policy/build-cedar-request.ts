@@ -9,7 +9,7 @@ import { ACTION_GROUPS, ACTIONS, cedarType, ENTITY, RUN_ACTIONS, SOURCES } from 
 import type { CompiledDag } from './compile-policies.ts';
 import { projectParams } from './params-to-cedar-type.ts';
 import type { PolicyRequest } from './policy-engine.ts';
-import type { ScopeUsage } from './scope-usage.ts';
+import type { FieldUse, ScopeUsage } from './scope-usage.ts';
 
 const USER = cedarType(ENTITY.user);
 const SERVICE = cedarType(ENTITY.service);
@@ -18,6 +18,8 @@ const ENV = cedarType(ENTITY.env);
 const DAG = cedarType(ENTITY.dag);
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
+/** `amr` values that mean a second factor (RFC 8176). */
+const MFA_METHODS: ReadonlySet<string> = new Set(['mfa', 'otp', 'hwk', 'swk']);
 /** `Action::"trigger"` in `Action::"operate"`, and so on: the action hierarchy as entities. */
 const ACTION_ENTITIES: ReadonlyMap<string, EntityJson> = new Map(
   ACTIONS.map((a) => [
@@ -115,18 +117,21 @@ export function buildCedarRequest(
     }
   }
   const used = usage?.context ?? 'all';
-  const wants = (field: string) => used === 'all' || used.has(field);
+  const use = (field: string): FieldUse | undefined => (used === 'all' ? 'all' : used.get(field));
   const cedarContext: Record<string, CedarValueJson> = {};
-  if (wants('env')) cedarContext.env = resource.env;
-  if (wants('source')) cedarContext.source = context.source;
-  if (wants('now')) cedarContext.now = { __extn: { fn: 'datetime', arg: now.toISOString() } };
-  if (wants('time')) cedarContext.time = { hour: now.getUTCHours(), weekday: WEEKDAYS[now.getUTCDay()]! };
-  if (wants('token')) cedarContext.token = tokenFacts(principal, now);
+  if (use('env')) cedarContext.env = resource.env;
+  if (use('source')) cedarContext.source = context.source;
+  if (use('now')) cedarContext.now = { __extn: { fn: 'datetime', arg: now.toISOString() } };
+  const time = use('time');
+  if (time) cedarContext.time = pick({ hour: now.getUTCHours(), weekday: WEEKDAYS[now.getUTCDay()]! }, time);
+  const token = use('token');
+  if (token) cedarContext.token = tokenFacts(principal, now, token);
   if (needsParams && dag) {
     // Checked even when no policy reads params: a malformed request is refused either way.
-    const projected = projectParams(params, dag.paramsType, problems) as CedarValueJson;
+    const projected = projectParams(params, dag.paramsType, problems) as Record<string, CedarValueJson>;
     if (problems.length) return problems;
-    if (wants('params')) cedarContext.params = projected;
+    const read = use('params');
+    if (read) cedarContext.params = pick(projected, read);
   }
   return {
     principal: principalEntity.uid,
@@ -143,19 +148,26 @@ function principalEntityOf(p: Principal, named: ReadonlySet<string> | undefined)
   return { uid: { type: p.kind === 'user' ? USER : SERVICE, id: p.id }, attrs: {}, parents };
 }
 
-function tokenFacts(p: Principal, now: Date): CedarValueJson {
+function tokenFacts(p: Principal, now: Date, read: FieldUse): CedarValueJson {
   const t = p.token;
-  if (!t) return { present: false, mfa: false, amr: [], scopes: [] };
-  const amr = [...t.amr];
-  const facts: Record<string, CedarValueJson> = {
-    present: true,
-    mfa: amr.includes('mfa') || amr.includes('otp') || amr.includes('hwk') || amr.includes('swk'),
-    amr,
-    scopes: [...t.scopes],
-  };
+  if (!t) return pick({ present: false, mfa: false, amr: [], scopes: [] }, read);
+  const wants = (attr: string) => read === 'all' || read.has(attr);
+  const facts: Record<string, CedarValueJson> = {};
+  if (wants('present')) facts.present = true;
+  if (wants('mfa')) facts.mfa = t.amr.some((m) => MFA_METHODS.has(m));
+  if (wants('amr')) facts.amr = [...t.amr];
+  if (wants('scopes')) facts.scopes = [...t.scopes];
   if (t.authTime !== undefined) {
-    facts.authTime = t.authTime;
-    facts.authAgeSeconds = Math.max(0, Math.floor(now.getTime() / 1000) - t.authTime);
+    if (wants('authTime')) facts.authTime = t.authTime;
+    if (wants('authAgeSeconds')) facts.authAgeSeconds = Math.max(0, Math.floor(now.getTime() / 1000) - t.authTime);
   }
   return facts;
+}
+
+/** The attributes of `record` that policies read: each one left out is one value less to convert. */
+function pick(record: Record<string, CedarValueJson>, read: FieldUse): Record<string, CedarValueJson> {
+  if (read === 'all') return record;
+  const out: Record<string, CedarValueJson> = {};
+  for (const attr of read) if (Object.hasOwn(record, attr)) out[attr] = record[attr]!;
+  return out;
 }
