@@ -159,7 +159,8 @@ function tokenFacts(p: Principal, now: Date, read: FieldUse): CedarValueJson {
   if (wants('scopes')) facts.scopes = [...t.scopes];
   if (t.authTime !== undefined) {
     if (wants('authTime')) facts.authTime = t.authTime;
-    if (wants('authAgeSeconds')) facts.authAgeSeconds = Math.max(0, Math.floor(now.getTime() / 1000) - t.authTime);
+    if (wants('authAgeSeconds'))
+      facts.authAgeSeconds = Math.max(0, Math.floor(now.getTime() / 1000) - t.authTime);
   }
   return facts;
 }

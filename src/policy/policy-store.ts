@@ -8,13 +8,13 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { AirclutchError } from '../lib/errors.ts';
 import { type CompiledDag, type CompiledPolicies, compilePolicies } from './compile-policies.ts';
+import { PolicySlicer } from './policy-slicer.ts';
 import {
   formatProblem,
   type LoadedPolicy,
   type PolicyProblem,
   type PolicySources,
 } from './policy-sources.ts';
-import { PolicySlicer } from './policy-slicer.ts';
 import { type ScopeUsage, scopeUsage } from './scope-usage.ts';
 
 /** A preparsed Cedar policy set and schema for one scope: one DAG, or an environment's own resources. */

@@ -93,13 +93,19 @@ function entityTest(
   }
 }
 
-const principalIs = (u: Uid): ScopeTest => (f) => f.principalType === u.type && f.principalId === u.id;
+const principalIs =
+  (u: Uid): ScopeTest =>
+  (f) =>
+    f.principalType === u.type && f.principalId === u.id;
 function principalIn(u: Uid): ScopeTest {
   if (u.type === GROUP) return (f) => f.groups.includes(u.id);
   return principalIs(u);
 }
 
-const resourceIs = (u: Uid): ScopeTest => (f) => f.resourceType === u.type && f.resourceId === u.id;
+const resourceIs =
+  (u: Uid): ScopeTest =>
+  (f) =>
+    f.resourceType === u.type && f.resourceId === u.id;
 function resourceIn(u: Uid): ScopeTest {
   if (u.type === ENV) return (f) => f.env === u.id;
   if (u.type === DAG) return (f) => f.dag === u.id;

@@ -74,7 +74,8 @@ export function scopeUsage(policies: readonly PolicyJson[]): ScopeUsage {
 function contextPath(o: Record<string, unknown>): string[] | undefined {
   for (const op of ['.', 'has'] as const) {
     const access = o[op] as { left?: unknown; attr?: string | string[] } | undefined;
-    if (!access || typeof access.left !== 'object' || access.left === null || access.attr === undefined) continue;
+    if (!access || typeof access.left !== 'object' || access.left === null || access.attr === undefined)
+      continue;
     const left = access.left as Record<string, unknown>;
     const base = left.Var === 'context' ? [] : contextPath(left);
     if (!base) return undefined;
