@@ -55,8 +55,8 @@ export function scopeUsage(policies: readonly PolicyJson[]): ScopeUsage {
     if (o.Var === 'resource') state.resourceAttrs = true;
     // The outermost access of a chain is met first: `context.token.mfa` reads `mfa` of `token` only.
     const path = contextPath(o);
-    if (path) return read(path);
-    for (const v of Object.values(o)) visit(v);
+    if (path) read(path);
+    else for (const v of Object.values(o)) visit(v);
   };
   for (const p of policies) {
     visit([p.principal, p.action, p.resource]);
