@@ -13,6 +13,7 @@ import { buildCedarRequest } from './build-cedar-request.ts';
 import { explainDecision } from './explain-decision.ts';
 import type { Decision, Explanation, PolicyEngine, PolicyRequest } from './policy-engine.ts';
 import type { ActivePolicies, PolicyStore, PreparsedScope } from './policy-store.ts';
+import type { ScopeUsage } from './scope-usage.ts';
 
 /**
  * @example
@@ -53,6 +54,12 @@ export class CedarPolicyEngine implements PolicyEngine {
       return denyWith(errors, decidedAt, active.generation);
     }
     return toDecision(active, request, answer.response, decidedAt, slice.policyIds);
+  }
+
+  reads(request: PolicyRequest): ScopeUsage | undefined {
+    const active = this.#store.current();
+    const scope = active && scopeFor(active, request);
+    return scope && typeof scope !== 'string' ? scope.slicer.sliceFor(request).usage : undefined;
   }
 
   explain(request: PolicyRequest): Explanation {
