@@ -70,7 +70,11 @@ const PAGE = 500;
  * const report = await replayDecisions(db, new CedarPolicyEngine(store), { since: Date.now() - 7 * 86_400_000 });
  * for (const c of report.changed) console.log(c.seq, c.recorded, '→', c.replayed, c.policies);
  */
-export async function replayDecisions(db: Db, engine: PolicyEngine, window: ReplayWindow): Promise<ReplayReport> {
+export async function replayDecisions(
+  db: Db,
+  engine: PolicyEngine,
+  window: ReplayWindow,
+): Promise<ReplayReport> {
   const changed: ChangedDecision[] = [];
   const notReplayable: UnreplayableDecision[] = [];
   let examined = 0;
@@ -124,7 +128,9 @@ function replayOne(
   const { request } = rebuilt;
   const why =
     unreplayableBecause(engine, request) ??
-    (record.action === 'trigger' ? unreplayableBecause(engine, { ...request, action: 'requestTrigger' }) : undefined);
+    (record.action === 'trigger'
+      ? unreplayableBecause(engine, { ...request, action: 'requestTrigger' })
+      : undefined);
   if (why) return { ...base, why };
   let replayed: ReplayEffect;
   let decision: { policies: readonly string[]; reasons: readonly string[]; errors: readonly string[] };
@@ -162,7 +168,9 @@ function recordedEffect(record: AuditRecord): ReplayEffect | undefined {
 
 async function lookupsFor(db: Db, records: readonly AuditRecord[]): Promise<ReplayLookups> {
   const runIds = [...new Set(records.flatMap((r) => (r.resource?.runId ? [r.resource.runId] : [])))];
-  const approvalIds = [...new Set(records.flatMap((r) => (r.resource?.approvalId ? [r.resource.approvalId] : [])))];
+  const approvalIds = [
+    ...new Set(records.flatMap((r) => (r.resource?.approvalId ? [r.resource.approvalId] : []))),
+  ];
   const runs = runIds.length
     ? await db.kysely
         .selectFrom('runs')
@@ -182,6 +190,8 @@ async function lookupsFor(db: Db, records: readonly AuditRecord[]): Promise<Repl
     runs: new Map(
       runs.map((r) => [r.id, { params: r.params, requestedBy: ref(r.requested_by_kind, r.requested_by) }]),
     ),
-    approvals: new Map(approvals.map((a) => [a.id, { requestedBy: ref(a.requested_by_kind, a.requested_by) }])),
+    approvals: new Map(
+      approvals.map((a) => [a.id, { requestedBy: ref(a.requested_by_kind, a.requested_by) }]),
+    ),
   };
 }

@@ -28,7 +28,8 @@ export function rebuildRequest(record: AuditRecord, lookups: ReplayLookups): Reb
   if (!a || (a.kind !== 'user' && a.kind !== 'service')) return fail('the record names no user or service');
   const r = record.resource;
   if (!r?.env || !r.dagId) return fail('the record names no environment and DAG');
-  if (!record.source || !SOURCE_SET.has(record.source)) return fail(`source ${record.source} is not a request source`);
+  if (!record.source || !SOURCE_SET.has(record.source))
+    return fail(`source ${record.source} is not a request source`);
   const principal: Principal = {
     kind: a.kind,
     id: a.id,
@@ -52,7 +53,12 @@ export function rebuildRequest(record: AuditRecord, lookups: ReplayLookups): Reb
       const approval = r.approvalId ? lookups.approvals.get(r.approvalId) : undefined;
       if (!approval) return fail(`approval request ${r.approvalId} is no longer in the store`);
       action = 'approve';
-      resource = { ...resource, kind: 'approvalRequest', requestId: r.approvalId!, requestedBy: approval.requestedBy };
+      resource = {
+        ...resource,
+        kind: 'approvalRequest',
+        requestId: r.approvalId!,
+        requestedBy: approval.requestedBy,
+      };
       break;
     }
     case 'cancel':
@@ -93,7 +99,8 @@ export function unreplayableBecause(engine: PolicyEngine, request: PolicyRequest
   const context = reads.context;
   const params = context === 'all' ? 'all' : context.get('params');
   const read = params === 'all' ? hidden : hidden.filter((k) => params?.has(k));
-  if (read.length) return `reads sensitive param${read.length > 1 ? 's' : ''} ${read.join(', ')}, stored only as an HMAC`;
+  if (read.length)
+    return `reads sensitive param${read.length > 1 ? 's' : ''} ${read.join(', ')}, stored only as an HMAC`;
   if (context === 'all' || context.has('token'))
     return 'a policy in scope reads context.token (MFA, scopes, auth time), which the audit trail does not keep';
   return undefined;
@@ -102,7 +109,9 @@ export function unreplayableBecause(engine: PolicyEngine, request: PolicyRequest
 /** `User::"ana@example.com"`, the way records name their actor in replay's output. */
 export function actorRef(record: AuditRecord): string {
   const a = record.actor;
-  return a && (a.kind === 'user' || a.kind === 'service') ? principalRef({ kind: a.kind, id: a.id }) : '(none)';
+  return a && (a.kind === 'user' || a.kind === 'service')
+    ? principalRef({ kind: a.kind, id: a.id })
+    : '(none)';
 }
 
 function fail(why: string): RebuiltRequest {
