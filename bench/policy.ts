@@ -47,11 +47,6 @@ export async function benchPolicy(): Promise<{ decision_p99_us: number; decision
 }
 
 async function setUp(dir: string): Promise<CedarPolicyEngine> {
-  return new CedarPolicyEngine(await setUpStore(dir));
-}
-
-/** The benchmark's policy store: 20 shared policies and 4 per DAG over 50 DAGs, loaded. */
-export async function setUpStore(dir: string): Promise<CedarPolicyStore> {
   mkdirSync(join(dir, 'policies'));
   mkdirSync(join(dir, 'dags'));
   const shared = Array.from(
@@ -86,10 +81,10 @@ when { context.params.region == "eu" && context.time.hour >= ${i} };`,
   const store = new CedarPolicyStore({ rootDir: dir, dags, policyDirs: { prod: ['policies'] } });
   const loaded = await store.load();
   if (!loaded.ok) throw loaded.error;
-  return store;
+  return new CedarPolicyEngine(store);
 }
 
-export function request(i: number): PolicyRequest {
+function request(i: number): PolicyRequest {
   const principal: Principal = {
     kind: 'user',
     id: `user${i}@example.com`,
