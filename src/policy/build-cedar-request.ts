@@ -72,9 +72,13 @@ export function buildCedarRequest(
   const principalEntity = principalEntityOf(principal, usage?.groups);
   const attrs = !usage || usage.resourceAttrs;
   const dagEntity = attrs ? dag?.entity : dag?.slimEntity;
-  const entities: EntityJson[] = [principalEntity];
+  const entities: EntityJson[] = [];
+  // An entity with no attributes and no parents answers every scope test as its absence does; leaving
+  // it out saves its conversion. Kept whenever a condition reads it, where the two could differ.
+  if (!usage || usage.principalRead || principalEntity.parents.length) entities.push(principalEntity);
   const actionEntity = ACTION_ENTITIES.get(action);
   if (actionEntity && (!usage || usage.actionGroups)) entities.push(actionEntity);
+  const resourceEntities: EntityJson[] = [];
   let resourceUid: EntityUidJson;
   switch (resource.kind) {
     case 'env':
@@ -82,11 +86,11 @@ export function buildCedarRequest(
       break;
     case 'dag':
       resourceUid = dagEntity!.uid;
-      entities.push(dagEntity!);
+      resourceEntities.push(dagEntity!);
       break;
     case 'run':
       resourceUid = { type: cedarType(ENTITY.run), id: resource.runId };
-      entities.push(dagEntity!, {
+      resourceEntities.push(dagEntity!, {
         uid: resourceUid,
         attrs: attrs
           ? {
@@ -100,7 +104,7 @@ export function buildCedarRequest(
       break;
     case 'approvalRequest':
       resourceUid = { type: cedarType(ENTITY.approvalRequest), id: resource.requestId };
-      entities.push(dagEntity!, {
+      resourceEntities.push(dagEntity!, {
         uid: resourceUid,
         attrs: attrs
           ? {
@@ -116,6 +120,8 @@ export function buildCedarRequest(
       throw new TypeError(`unknown resource kind ${JSON.stringify(never)}`);
     }
   }
+  // Without attribute reads or ancestor tests, the resource's uid alone decides every scope test.
+  if (!usage || usage.resourceAttrs || usage.resourceAncestors) entities.push(...resourceEntities);
   const used = usage?.context ?? 'all';
   const use = (field: string): FieldUse | undefined => (used === 'all' ? 'all' : used.get(field));
   const cedarContext: Record<string, CedarValueJson> = {};

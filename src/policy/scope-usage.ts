@@ -19,6 +19,10 @@ export interface ScopeUsage {
   readonly groups: ReadonlySet<string>;
   /** True when a condition reads `resource` (its attributes), not only its scope. */
   readonly resourceAttrs: boolean;
+  /** True when a scope tests the resource's ancestors (`resource in Env::"prod"`), so its entities must be sent. */
+  readonly resourceAncestors: boolean;
+  /** True when a condition reads `principal` (its attributes or ancestors), not only its scope. */
+  readonly principalRead: boolean;
   /**
    * True when a policy names an action group (`Action::"operate"`). Without a schema at request time,
    * Cedar learns that `trigger` is in `operate` only from an `Action` entity passed with the request.
@@ -30,7 +34,13 @@ export interface ScopeUsage {
 export function scopeUsage(policies: readonly PolicyJson[]): ScopeUsage {
   const context = new Map<string, Set<string> | 'all'>();
   const groups = new Set<string>();
-  const state = { allContext: false, resourceAttrs: false, actionGroups: false };
+  const state = {
+    allContext: false,
+    resourceAttrs: false,
+    resourceAncestors: false,
+    principalRead: false,
+    actionGroups: false,
+  };
   const group = cedarType(ENTITY.group);
   const read = (path: readonly string[]): void => {
     const [field, attr] = path;
@@ -53,12 +63,15 @@ export function scopeUsage(policies: readonly PolicyJson[]): ScopeUsage {
       state.actionGroups = true;
     if (o.Var === 'context') state.allContext = true;
     if (o.Var === 'resource') state.resourceAttrs = true;
+    if (o.Var === 'principal') state.principalRead = true;
     // The outermost access of a chain is met first: `context.token.mfa` reads `mfa` of `token` only.
     const path = contextPath(o);
     if (path) read(path);
     else for (const v of Object.values(o)) visit(v);
   };
   for (const p of policies) {
+    const r = p.resource;
+    if (r.op === 'in' || (r.op === 'is' && r.in)) state.resourceAncestors = true;
     visit([p.principal, p.action, p.resource]);
     visit(p.conditions);
   }
@@ -66,6 +79,8 @@ export function scopeUsage(policies: readonly PolicyJson[]): ScopeUsage {
     context: state.allContext ? 'all' : context,
     groups,
     resourceAttrs: state.resourceAttrs,
+    resourceAncestors: state.resourceAncestors,
+    principalRead: state.principalRead,
     actionGroups: state.actionGroups,
   };
 }

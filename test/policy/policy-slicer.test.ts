@@ -23,6 +23,8 @@ permit (principal, action == Action::"cancel", resource is Run in Dag::"prod/rev
 when { resource.requestedBy == "User::\\"ana@x.test\\"" };
 forbid (principal, action, resource in Env::"prod") when { context.time.weekday == "sat" };
 permit (principal in Group::"leads", action, resource);
+permit (principal is User, action == Action::"view", resource) when { principal has displayName };
+permit (principal, action == Action::"readLogs", resource == Dag::"staging/revenue");
 `;
 const LOCAL = `
 forbid (principal, action == Action::"trigger", resource) when { context.params.rows > 1000000 };
@@ -34,6 +36,7 @@ const principals: Principal[] = [
   user('bo@x.test', ['data-eng', 'contractors'], { amr: ['pwd'], scopes: [] }),
   user('cy@x.test', ['owners', 'leads']),
   user('di@x.test', []),
+  { ...user('ed@x.test', []), displayName: 'Ed' },
   { ...servicePrincipal('scheduler'), groups: ['bots'] },
   servicePrincipal('other'),
 ];
