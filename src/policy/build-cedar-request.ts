@@ -9,7 +9,7 @@ import { ACTION_GROUPS, ACTIONS, cedarType, ENTITY, RUN_ACTIONS, SOURCES } from 
 import type { CompiledDag } from './compile-policies.ts';
 import { projectParams } from './params-to-cedar-type.ts';
 import type { PolicyRequest } from './policy-engine.ts';
-import type { ScopeUsage } from './scope-usage.ts';
+import type { FieldUse, ScopeUsage } from './scope-usage.ts';
 
 const USER = cedarType(ENTITY.user);
 const SERVICE = cedarType(ENTITY.service);
@@ -18,6 +18,8 @@ const ENV = cedarType(ENTITY.env);
 const DAG = cedarType(ENTITY.dag);
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
+/** `amr` values that mean a second factor (RFC 8176). */
+const MFA_METHODS: ReadonlySet<string> = new Set(['mfa', 'otp', 'hwk', 'swk']);
 /** `Action::"trigger"` in `Action::"operate"`, and so on: the action hierarchy as entities. */
 const ACTION_ENTITIES: ReadonlyMap<string, EntityJson> = new Map(
   ACTIONS.map((a) => [
@@ -70,9 +72,13 @@ export function buildCedarRequest(
   const principalEntity = principalEntityOf(principal, usage?.groups);
   const attrs = !usage || usage.resourceAttrs;
   const dagEntity = attrs ? dag?.entity : dag?.slimEntity;
-  const entities: EntityJson[] = [principalEntity];
+  const entities: EntityJson[] = [];
+  // An entity with no attributes and no parents answers every scope test as its absence does; leaving
+  // it out saves its conversion. Kept whenever a condition reads it, where the two could differ.
+  if (!usage || usage.principalRead || principalEntity.parents.length) entities.push(principalEntity);
   const actionEntity = ACTION_ENTITIES.get(action);
   if (actionEntity && (!usage || usage.actionGroups)) entities.push(actionEntity);
+  const resourceEntities: EntityJson[] = [];
   let resourceUid: EntityUidJson;
   switch (resource.kind) {
     case 'env':
@@ -80,11 +86,11 @@ export function buildCedarRequest(
       break;
     case 'dag':
       resourceUid = dagEntity!.uid;
-      entities.push(dagEntity!);
+      resourceEntities.push(dagEntity!);
       break;
     case 'run':
       resourceUid = { type: cedarType(ENTITY.run), id: resource.runId };
-      entities.push(dagEntity!, {
+      resourceEntities.push(dagEntity!, {
         uid: resourceUid,
         attrs: attrs
           ? {
@@ -98,7 +104,7 @@ export function buildCedarRequest(
       break;
     case 'approvalRequest':
       resourceUid = { type: cedarType(ENTITY.approvalRequest), id: resource.requestId };
-      entities.push(dagEntity!, {
+      resourceEntities.push(dagEntity!, {
         uid: resourceUid,
         attrs: attrs
           ? {
@@ -114,19 +120,24 @@ export function buildCedarRequest(
       throw new TypeError(`unknown resource kind ${JSON.stringify(never)}`);
     }
   }
+  // Without attribute reads or ancestor tests, the resource's uid alone decides every scope test.
+  if (!usage || usage.resourceAttrs || usage.resourceAncestors) entities.push(...resourceEntities);
   const used = usage?.context ?? 'all';
-  const wants = (field: string) => used === 'all' || used.has(field);
+  const use = (field: string): FieldUse | undefined => (used === 'all' ? 'all' : used.get(field));
   const cedarContext: Record<string, CedarValueJson> = {};
-  if (wants('env')) cedarContext.env = resource.env;
-  if (wants('source')) cedarContext.source = context.source;
-  if (wants('now')) cedarContext.now = { __extn: { fn: 'datetime', arg: now.toISOString() } };
-  if (wants('time')) cedarContext.time = { hour: now.getUTCHours(), weekday: WEEKDAYS[now.getUTCDay()]! };
-  if (wants('token')) cedarContext.token = tokenFacts(principal, now);
+  if (use('env')) cedarContext.env = resource.env;
+  if (use('source')) cedarContext.source = context.source;
+  if (use('now')) cedarContext.now = { __extn: { fn: 'datetime', arg: now.toISOString() } };
+  const time = use('time');
+  if (time) cedarContext.time = pick({ hour: now.getUTCHours(), weekday: WEEKDAYS[now.getUTCDay()]! }, time);
+  const token = use('token');
+  if (token) cedarContext.token = tokenFacts(principal, now, token);
   if (needsParams && dag) {
     // Checked even when no policy reads params: a malformed request is refused either way.
-    const projected = projectParams(params, dag.paramsType, problems) as CedarValueJson;
+    const projected = projectParams(params, dag.paramsType, problems) as Record<string, CedarValueJson>;
     if (problems.length) return problems;
-    if (wants('params')) cedarContext.params = projected;
+    const read = use('params');
+    if (read) cedarContext.params = pick(projected, read);
   }
   return {
     principal: principalEntity.uid,
@@ -143,19 +154,27 @@ function principalEntityOf(p: Principal, named: ReadonlySet<string> | undefined)
   return { uid: { type: p.kind === 'user' ? USER : SERVICE, id: p.id }, attrs: {}, parents };
 }
 
-function tokenFacts(p: Principal, now: Date): CedarValueJson {
+function tokenFacts(p: Principal, now: Date, read: FieldUse): CedarValueJson {
   const t = p.token;
-  if (!t) return { present: false, mfa: false, amr: [], scopes: [] };
-  const amr = [...t.amr];
-  const facts: Record<string, CedarValueJson> = {
-    present: true,
-    mfa: amr.includes('mfa') || amr.includes('otp') || amr.includes('hwk') || amr.includes('swk'),
-    amr,
-    scopes: [...t.scopes],
-  };
+  if (!t) return pick({ present: false, mfa: false, amr: [], scopes: [] }, read);
+  const wants = (attr: string) => read === 'all' || read.has(attr);
+  const facts: Record<string, CedarValueJson> = {};
+  if (wants('present')) facts.present = true;
+  if (wants('mfa')) facts.mfa = t.amr.some((m) => MFA_METHODS.has(m));
+  if (wants('amr')) facts.amr = [...t.amr];
+  if (wants('scopes')) facts.scopes = [...t.scopes];
   if (t.authTime !== undefined) {
-    facts.authTime = t.authTime;
-    facts.authAgeSeconds = Math.max(0, Math.floor(now.getTime() / 1000) - t.authTime);
+    if (wants('authTime')) facts.authTime = t.authTime;
+    if (wants('authAgeSeconds'))
+      facts.authAgeSeconds = Math.max(0, Math.floor(now.getTime() / 1000) - t.authTime);
   }
   return facts;
+}
+
+/** The attributes of `record` that policies read: each one left out is one value less to convert. */
+function pick(record: Record<string, CedarValueJson>, read: FieldUse): Record<string, CedarValueJson> {
+  if (read === 'all') return record;
+  const out: Record<string, CedarValueJson> = {};
+  for (const attr of read) if (Object.hasOwn(record, attr)) out[attr] = record[attr]!;
+  return out;
 }

@@ -13,6 +13,7 @@ import { buildCedarRequest } from './build-cedar-request.ts';
 import { explainDecision } from './explain-decision.ts';
 import type { Decision, Explanation, PolicyEngine, PolicyRequest } from './policy-engine.ts';
 import type { ActivePolicies, PolicyStore, PreparsedScope } from './policy-store.ts';
+import type { ScopeUsage } from './scope-usage.ts';
 
 /**
  * @example
@@ -34,7 +35,8 @@ export class CedarPolicyEngine implements PolicyEngine {
     if (!active) return denyWith(['no policy set is loaded'], decidedAt, 0);
     const scope = scopeFor(active, request);
     if (typeof scope === 'string') return denyWith([scope], decidedAt, active.generation);
-    const built = buildCedarRequest(request, scope.dag, scope.usage);
+    const slice = scope.slicer.sliceFor(request);
+    const built = buildCedarRequest(request, scope.dag, slice.usage);
     if (Array.isArray(built)) return denyWith(built, decidedAt, active.generation);
     let answer: cedar.AuthorizationAnswer;
     try {
@@ -42,7 +44,7 @@ export class CedarPolicyEngine implements PolicyEngine {
         ...built,
         // No schema here: Cedar's request validation doubled the cost of a decision. Policies are
         // validated against the schema at load, and buildCedarRequest checks the context it builds.
-        preparsedPolicySetId: scope.setId,
+        preparsedPolicySetId: slice.setId,
       });
     } catch (e) {
       return denyWith([`Cedar failed: ${describeThrown(e)}`], decidedAt, active.generation);
@@ -51,7 +53,13 @@ export class CedarPolicyEngine implements PolicyEngine {
       const errors = answer.errors.map((e) => `${e.message}${e.help ? ` (hint: ${e.help})` : ''}`);
       return denyWith(errors, decidedAt, active.generation);
     }
-    return toDecision(active, request, answer.response, decidedAt);
+    return toDecision(active, request, answer.response, decidedAt, slice.policyIds);
+  }
+
+  reads(request: PolicyRequest): ScopeUsage | undefined {
+    const active = this.#store.current();
+    const scope = active && scopeFor(active, request);
+    return scope && typeof scope !== 'string' ? scope.slicer.sliceFor(request).usage : undefined;
   }
 
   explain(request: PolicyRequest): Explanation {
@@ -77,8 +85,11 @@ function toDecision(
   request: PolicyRequest,
   response: cedar.Response,
   decidedAt: number,
+  order: readonly string[],
 ): Decision {
-  const policies = response.diagnostics.reason;
+  // Cedar reports a set; list it in the scope's order (shared policies, then the DAG's) so the same
+  // request always names its policies the same way, whatever slice decided it.
+  const policies = response.diagnostics.reason.sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const errors = response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`);
   const brokenForbids = response.diagnostics.errors
     .map((e) => e.policyId)

@@ -10,6 +10,7 @@
  */
 import type { Principal } from '../identity/principal.ts';
 import type { PolicyAction, RequestSource } from './cedar-names.ts';
+import type { ScopeUsage } from './scope-usage.ts';
 
 /** What a request is about. Every resource but `env` belongs to one DAG, whose policies then apply. */
 export type PolicyResource =
@@ -85,4 +86,10 @@ export interface PolicyEngine {
   decide(request: PolicyRequest): Decision;
   /** Decides and explains. Slower than `decide`; for the CLI, the UI and the API's explain endpoint. */
   explain(request: PolicyRequest): Explanation;
+  /**
+   * What the policies that can apply to this request read (context fields, groups), or undefined when
+   * the engine cannot tell. Replay uses it to know whether a decision depends on facts the audit trail
+   * does not keep in plaintext.
+   */
+  reads?(request: PolicyRequest): ScopeUsage | undefined;
 }

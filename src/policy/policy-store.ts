@@ -8,6 +8,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { AirclutchError } from '../lib/errors.ts';
 import { type CompiledDag, type CompiledPolicies, compilePolicies } from './compile-policies.ts';
+import { PolicySlicer } from './policy-slicer.ts';
 import {
   formatProblem,
   type LoadedPolicy,
@@ -24,6 +25,8 @@ export interface PreparsedScope {
   readonly dag?: CompiledDag | undefined;
   /** What these policies read, so requests carry nothing more. */
   readonly usage: ScopeUsage;
+  /** Narrows the set to the policies whose scope can match a request. */
+  readonly slicer: PolicySlicer;
 }
 
 /** What is active: an immutable snapshot, replaced whole by a successful load. */
@@ -135,8 +138,10 @@ export class CedarPolicyStore implements PolicyStore {
         report(key, cedar.preparseSchema(schemaId, schema as cedar.Schema));
       }
       report(key, cedar.preparsePolicySet(setId, { staticPolicies: texts(policyIds) }));
-      const usage = scopeUsage(policyIds.map((id) => compiled.policies.get(id)!.json));
-      scopes.set(key, { setId, schemaId, policyIds, dag, usage });
+      const policies = policyIds.map((id) => compiled.policies.get(id)!);
+      const usage = scopeUsage(policies.map((p) => p.json));
+      const slicer = new PolicySlicer({ setId, policyIds, usage }, policies);
+      scopes.set(key, { setId, schemaId, policyIds, dag, usage, slicer });
     };
     for (const env of compiled.envs.values()) {
       add(env.env, env.policyIds, compiled.genericSchema);

@@ -1,4 +1,4 @@
-/** `airclutch policy validate | test | explain`: argument parsing over `src/policy`. @module */
+/** `airclutch policy validate | test | explain | replay`: argument parsing over `src/policy`. @module */
 import { Command } from 'commander';
 import { servicePrincipal } from '../../identity/principal.ts';
 import { AirclutchError } from '../../lib/errors.ts';
@@ -6,10 +6,12 @@ import { ACTIONS, type PolicyAction, type RequestSource, SOURCES } from '../../p
 import { CedarPolicyEngine } from '../../policy/cedar-policy-engine.ts';
 import { decideTrigger } from '../../policy/decide-trigger.ts';
 import { findPolicyTestFiles } from '../../policy/find-policy-test-files.ts';
+import { parseTimeBound } from '../../policy/parse-time-bound.ts';
 import { policySourcesFromRegistry } from '../../policy/policy-sources-from-registry.ts';
 import { CedarPolicyStore } from '../../policy/policy-store.ts';
 import { runPolicyTests } from '../../policy/policy-test-runner.ts';
-import { configFor, loadRegistry, printTable } from '../cli-context.ts';
+import { type ReplayReport, replayDecisions } from '../../policy/replay-decisions.ts';
+import { configFor, loadRegistry, printTable, withStore } from '../cli-context.ts';
 
 async function loadEngine(cmd: Command) {
   const config = await configFor(cmd);
@@ -103,7 +105,61 @@ export function policyCommand(): Command {
       for (const e of d.errors) process.stdout.write(`  error: ${e}\n`);
       for (const w of explanation.wouldAllow) process.stdout.write(`  would allow: ${w}\n`);
     });
+  policy
+    .command('replay')
+    .description(
+      'Re-decide audited decisions under the policies in the working tree; list every one that would change (exit 1 if any)',
+    )
+    .option('--since <time>', 'age (7d, 24h, 30m) or ISO time or epoch ms', '7d')
+    .option('--until <time>', 'age or ISO time or epoch ms (exclusive; default: now)')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { since: string; until?: string; json?: boolean }, cmd: Command) => {
+      const { config, engine } = await loadEngine(cmd);
+      const now = Date.now();
+      const window = {
+        since: parseTimeBound(o.since, now),
+        until: o.until ? parseTimeBound(o.until, now) : undefined,
+      };
+      const report = await withStore(config, (db) => replayDecisions(db, engine, window));
+      printReplay(report, o.json);
+      if (report.changed.length) {
+        throw new AirclutchError(
+          'POLICY_DENIED',
+          `${report.changed.length} of ${report.examined} audited decisions would change under these policies`,
+        );
+      }
+    });
   return policy;
+}
+
+function printReplay(report: ReplayReport, json: boolean | undefined): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const when = (ts: number) => new Date(ts).toISOString();
+  process.stdout.write(
+    `${report.examined} decisions replayed: ${report.unchanged} unchanged, ${report.changed.length} would change, ${report.notReplayable.length} not replayable\n`,
+  );
+  if (report.changed.length) {
+    printTable(
+      report.changed.map((c) => ({
+        seq: c.seq,
+        time: when(c.ts),
+        actor: c.actor,
+        action: c.action,
+        resource: c.resource,
+        change: `${c.recorded} -> ${c.replayed}`,
+        policies: c.policies.join(', '),
+      })),
+      false,
+    );
+  }
+  for (const u of report.notReplayable) {
+    process.stdout.write(
+      `not replayable: seq ${u.seq} ${u.action} by ${u.actor} on ${u.resource}: ${u.why}\n`,
+    );
+  }
 }
 
 interface ExplainOptions {

@@ -1,0 +1,24 @@
+/** Parses a replay window bound: a age (`7d`, `24h`, `30m`), an ISO time, or epoch ms. @module */
+import { AirclutchError } from '../lib/errors.ts';
+
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/**
+ * Epoch ms for `value`; ages count back from `now`.
+ *
+ * @example
+ * parseTimeBound('7d', Date.now()) // a week ago
+ * parseTimeBound('2026-11-01T00:00Z', Date.now())
+ */
+export function parseTimeBound(value: string, now: number): number {
+  const age = /^(\d+)([mhdw])$/.exec(value.trim());
+  if (age) return now - Number(age[1]) * UNIT_MS[age[2] as keyof typeof UNIT_MS];
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `"${value}" is not a time; give an age (7d, 24h, 30m, 2w), an ISO date (2026-11-28T09:00Z) or epoch ms`,
+    );
+  }
+  return ms;
+}
