@@ -7,10 +7,10 @@
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { freshAccessToken } from '../identity/cli-login.ts';
 import { CliTokenStore } from '../identity/cli-token-store.ts';
-import { startDevIdp } from '../identity/dev-idp.ts';
 import { devToken } from '../identity/dev-token.ts';
 import { OidcTokenVerifier } from '../identity/oidc-token-verifier.ts';
 import type { Principal } from '../identity/principal.ts';
+import { startConfiguredDevIdp } from '../identity/start-configured-dev-idp.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
 
 export interface IdentityFlags {
@@ -33,15 +33,7 @@ export async function cliPrincipal(
     if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
   }
   // `--as` without `airclutch dev` running: a dev IdP on the same port and keys, for this command only.
-  const { devIdp } = config.identity;
-  const idp = await startDevIdp({
-    port: devIdp.port,
-    dataDir: config.dataDir,
-    mode: config.identity.mode,
-    users: devIdp.users,
-    audience: devIdp.audience,
-    accessTokenTtlSec: devIdp.accessTokenTtlSec,
-  });
+  const idp = await startConfiguredDevIdp(config);
   try {
     return await verify();
   } finally {

@@ -1,9 +1,10 @@
 /** A demo person's token from the dev IdP: from the running one, or from one started for the moment on the same port and keys. @module */
+
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
-import { startDevIdp } from './dev-idp.ts';
 import { requestDevToken, requestServiceToken } from './dev-token-client.ts';
 import { devIdpIssuer } from './identity-config.ts';
+import { startConfiguredDevIdp } from './start-configured-dev-idp.ts';
 
 /**
  * Mints a token for `as` (a demo email, or `ci-bot` for the service client). It verifies against the
@@ -32,14 +33,7 @@ export async function devToken(
   } catch (e) {
     if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
   }
-  const idp = await startDevIdp({
-    port: devIdp.port,
-    dataDir: config.dataDir,
-    mode,
-    users: devIdp.users,
-    audience: devIdp.audience,
-    accessTokenTtlSec: devIdp.accessTokenTtlSec,
-  });
+  const idp = await startConfiguredDevIdp(config);
   try {
     return await mint(idp.issuer);
   } finally {

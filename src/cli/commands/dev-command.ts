@@ -1,9 +1,11 @@
 /** `airclutch dev`: the whole of Airclutch in one process, with its dev IdP, DAGs and policies reloading on change. @module */
+
 import { Command } from 'commander';
 import { createLogger } from '../../app/create-logger.ts';
 import { startAirclutch } from '../../app/start-airclutch.ts';
 import { startHttp } from '../../http/start-http.ts';
-import { type DevIdp, startDevIdp } from '../../identity/dev-idp.ts';
+import type { DevIdp } from '../../identity/dev-idp.ts';
+import { startConfiguredDevIdp } from '../../identity/start-configured-dev-idp.ts';
 import { configFor } from '../cli-context.ts';
 import { devTokenCommand } from './dev-idp-command.ts';
 
@@ -18,14 +20,7 @@ export function devCommand(): Command {
       const { devIdp } = config.identity;
       let idp: DevIdp | undefined;
       if (config.identity.mode === 'dev' && devIdp.enabled) {
-        idp = await startDevIdp({
-          port: devIdp.port,
-          dataDir: config.dataDir,
-          mode: config.identity.mode,
-          users: devIdp.users,
-          audience: devIdp.audience,
-          accessTokenTtlSec: devIdp.accessTokenTtlSec,
-        });
+        idp = await startConfiguredDevIdp(config);
         log.info(
           `dev IdP at ${idp.issuer}: ${devIdp.users.map((u) => `${u.email} (${u.groups.join(', ')})`).join('; ')}; service client ci-bot. ` +
             'Get a token with `airclutch dev token --as eng@example.com`, or pass --as to trigger.',

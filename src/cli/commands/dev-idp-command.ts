@@ -1,7 +1,8 @@
 /** `airclutch dev-idp start|token`: the embedded dev IdP and demo tokens, dev mode only. @module */
+
 import { Command } from 'commander';
-import { startDevIdp } from '../../identity/dev-idp.ts';
 import { devToken } from '../../identity/dev-token.ts';
+import { startConfiguredDevIdp } from '../../identity/start-configured-dev-idp.ts';
 import { configFor } from '../cli-context.ts';
 
 /** `token --as USER`: also mountable under `airclutch dev` as `dev token`. */
@@ -28,14 +29,7 @@ export function devIdpCommand(): Command {
     .action(async (_opts, cmd: Command) => {
       const config = await configFor(cmd);
       const { devIdp } = config.identity;
-      const idp = await startDevIdp({
-        port: devIdp.port,
-        dataDir: config.dataDir,
-        mode: config.identity.mode,
-        users: devIdp.users,
-        audience: devIdp.audience,
-        accessTokenTtlSec: devIdp.accessTokenTtlSec,
-      });
+      const idp = await startConfiguredDevIdp(config);
       process.stdout.write(
         `dev IdP at ${idp.issuer}\ndemo people: ${devIdp.users.map((u) => `${u.email} (${u.groups.join(', ')})`).join('; ')}\nservice client: ci-bot\n`,
       );
