@@ -52,7 +52,24 @@ const NO_TOKEN = undefined as unknown as FlattenedJWSInput;
  * const verifier = OidcTokenVerifier.fromConfig(config.identity);
  * const principal = await verifier.verify(token, { action: 'trigger' });
  */
+/**
+ * A token whose signature verified is remembered briefly, so a client sending the same token with
+ * every request pays for the signature once. Expiry, not-before and scopes are checked on every use;
+ * a key removed from the JWKS stops counting within this window.
+ */
+const VERIFIED_CACHE_MS = 30_000;
+const VERIFIED_CACHE_MAX = 10_000;
+
+interface VerifiedToken {
+  readonly state: IssuerState;
+  readonly header: Record<string, unknown>;
+  readonly payload: Record<string, unknown>;
+  readonly principal: Principal;
+  readonly until: number;
+}
+
 export class OidcTokenVerifier implements TokenVerifier {
+  readonly #verified = new Map<string, VerifiedToken>();
   readonly #issuers = new Map<string, IssuerState>();
   readonly #requiredScopes: ReadonlyMap<string, readonly string[]>;
   readonly #maxTokenBytes: number;
@@ -101,11 +118,22 @@ export class OidcTokenVerifier implements TokenVerifier {
   }
 
   async verify(token: string, options?: VerifyOptions): Promise<Principal> {
+    const nowMs = this.#now?.() ?? Date.now();
+    const nowSec = Math.floor(nowMs / 1000);
+    const hit = this.#verified.get(token);
+    if (hit && hit.until > nowMs) {
+      // The signature was checked moments ago; the time-bound claims and scopes are checked again.
+      checkClaims(
+        { issuer: hit.state.cfg, header: hit.header, payload: hit.payload, nowSec },
+        hit.state.audiences,
+      );
+      this.#checkScopes(hit.payload, options);
+      return hit.principal;
+    }
     const { header, payload } = inspectToken(token, this.#maxTokenBytes);
     const state = this.#issuerOf(payload.iss);
     const alg = header.alg as string;
     if (!state.algorithms.has(alg)) throw algRejected({ issuer: state.cfg, header });
-    const nowSec = Math.floor((this.#now?.() ?? Date.now()) / 1000);
     const ctx = { issuer: state.cfg, header, payload, nowSec };
     let key: webcrypto.CryptoKey;
     try {
@@ -118,7 +146,17 @@ export class OidcTokenVerifier implements TokenVerifier {
     if (!verifySignature(token, alg, preparedKey(key, alg))) throw signatureInvalid(ctx);
     checkClaims(ctx, state.audiences);
     this.#checkScopes(payload, options);
-    return state.mapper.map(payload);
+    const principal = state.mapper.map(payload);
+    this.#remember(token, { state, header, payload, principal, until: nowMs + VERIFIED_CACHE_MS });
+    return principal;
+  }
+
+  #remember(token: string, entry: VerifiedToken): void {
+    if (this.#verified.size >= VERIFIED_CACHE_MAX) {
+      // Oldest first: Map iteration follows insertion order.
+      this.#verified.delete(this.#verified.keys().next().value!);
+    }
+    this.#verified.set(token, entry);
   }
 
   #issuerOf(iss: unknown): IssuerState {

@@ -35,7 +35,9 @@ export class WriteBatcher {
       this.#queue.push({ run: job, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#draining) {
         this.#draining = true;
-        queueMicrotask(() => this.#drain());
+        // After the I/O phase, not in a microtask: requests read in the same turn of the event loop
+        // get to join the batch before it commits (better-sqlite3 commits synchronously).
+        setImmediate(() => this.#drain());
       }
     });
   }

@@ -122,6 +122,29 @@ describe('attack matrix: each token is refused with its code and a message that 
     expect(e.message).toContain("expired 3m12s ago at 10:41:07Z; this issuer's tokens live 5m");
   });
 
+  it('re-checks expiry and scopes of a token it verified before, however recently', async () => {
+    let now = NOW_SEC * 1000;
+    const clocked = new OidcTokenVerifier({
+      issuers: [
+        trustedIssuerSchema.parse({
+          issuer: idp.issuer,
+          audiences: ['airclutch'],
+          algorithms: ['RS256'],
+          typ: 'at+jwt',
+        }),
+      ],
+      requiredScopes: { approve: ['airclutch:approve'] },
+      now: () => now,
+    });
+    const token = await sign({ ...USER, scope: 'openid' }, { exp: NOW_SEC + 20 });
+    await expect(clocked.verify(token)).resolves.toMatchObject({ kind: 'user' });
+    await expect(clocked.verify(token, { action: 'approve' })).rejects.toMatchObject({
+      code: 'SCOPE_MISSING',
+    });
+    now += 90_000;
+    await expect(clocked.verify(token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
+  });
+
   it('accepts a token expired by less than the allowed clock skew', async () => {
     await expect(
       verifier.verify(await sign(USER, { iat: NOW_SEC - 330, exp: NOW_SEC - 30 })),
