@@ -11,18 +11,18 @@ import type { Transaction } from 'kysely';
 import { getOrCreate } from '../lib/get-or-create.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
-import { afterFailure } from './after-failure.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
+import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
 import { type AttemptSpec, runAttempt } from './run-attempt.ts';
-import { RunTracker, type TaskTransition } from './run-tracker.ts';
+import { RunTracker } from './run-tracker.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
-import { type AttemptCompletion, completeAttempt } from './sql/complete-attempt.ts';
+import { completeAttempt } from './sql/complete-attempt.ts';
 import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
 import { moveTasks } from './sql/move-tasks.ts';
 import { startRun } from './sql/start-run.ts';
 import type { TaskState } from './states.ts';
-import { AttemptAbort, type AttemptResult, type TaskRunner } from './task-runner.ts';
+import { AttemptAbort, type TaskRunner } from './task-runner.ts';
 
 export interface LocalExecutorOptions {
   readonly db: Db;
@@ -44,14 +44,6 @@ type RunRef = Pick<RunsTable, 'id' | 'env' | 'dag_id'>;
 interface Running {
   readonly tracker: RunTracker;
   readonly controller: AbortController;
-}
-
-interface Completion {
-  readonly attemptId: number;
-  readonly tracker: RunTracker;
-  readonly taskId: string;
-  readonly tryNumber: number;
-  readonly result: AttemptResult;
 }
 
 export class LocalExecutor {
@@ -217,7 +209,7 @@ export class LocalExecutor {
     await this.#db.kysely.transaction().execute(async (trx) => {
       // 1. Attempts that ended, and what became ready or was settled downstream of them.
       for (const c of completions) {
-        const plan = this.#planCompletion(c, now);
+        const plan = planCompletion(c, !this.#trackers.has(c.tracker.info.runId), now);
         if (!(await completeAttempt(trx, plan.completion, now))) continue;
         const { runId, env, dagId } = c.tracker.info;
         transitions.push({
@@ -231,7 +223,7 @@ export class LocalExecutor {
           tryNumber: c.tryNumber,
           error: plan.completion.error,
         });
-        const downstream = this.#taskEvents(c.tracker, plan.downstream);
+        const downstream = taskEvents(c.tracker, plan.downstream);
         transitions.push(...downstream);
         toWrite.push(...downstream);
         touched.add(c.tracker);
@@ -241,7 +233,7 @@ export class LocalExecutor {
       for (const { tracker, taskId } of dueRetries) {
         if (!this.#trackers.has(tracker.info.runId) || tracker.states.get(taskId) !== 'up_for_retry')
           continue;
-        const events = this.#taskEvents(tracker, tracker.transition(taskId, 'queued'));
+        const events = taskEvents(tracker, tracker.transition(taskId, 'queued'));
         transitions.push(...events);
         toWrite.push(...events);
       }
@@ -296,52 +288,6 @@ export class LocalExecutor {
       this.#queuedRuns.push(...(await this.#queuedRunsFor(finished.map((f) => f.tracker))));
     if (this.#queuedRuns.length || (this.#ready.length && this.#running.size < this.#concurrency))
       this.#cycleAgain = true;
-  }
-
-  #planCompletion(c: Completion, now: number) {
-    const { tracker, taskId, tryNumber, result } = c;
-    const task = tracker.task(taskId);
-    const runCancelled = !this.#trackers.has(tracker.info.runId);
-    let taskState: TaskState = 'success';
-    let retryAt: number | null = null;
-    if (result.state === 'failed') {
-      const next = afterFailure(
-        task,
-        tryNumber,
-        task ? task.retries + 1 : tryNumber,
-        runCancelled ? 'cancelled' : result.reason,
-        now,
-      );
-      taskState = next.state;
-      retryAt = next.retryAt;
-    }
-    const completion: AttemptCompletion = {
-      attemptId: c.attemptId,
-      runId: tracker.info.runId,
-      taskId,
-      attemptState: result.state,
-      taskState,
-      error: result.state === 'failed' ? result.error : null,
-      exitCode: result.exitCode ?? null,
-      outputJson: result.state === 'success' ? result.outputJson : null,
-      nextTryAt: retryAt,
-    };
-    // The tracker of a cancelled run is gone; only the attempt and its task instance are written.
-    const downstream = runCancelled ? [] : tracker.transition(taskId, taskState).slice(1);
-    return { completion, downstream, retryAt };
-  }
-
-  #taskEvents(tracker: RunTracker, tt: readonly TaskTransition[]): EngineTransition[] {
-    const { runId, env, dagId } = tracker.info;
-    return tt.map((t) => ({
-      kind: 'task' as const,
-      runId,
-      env,
-      dagId,
-      taskId: t.taskId,
-      from: t.from,
-      to: t.to,
-    }));
   }
 
   async #writeTaskTransitions(
@@ -537,7 +483,7 @@ export class LocalExecutor {
     const settled = tracker.settleAll();
     await this.#db.kysely
       .transaction()
-      .execute((trx) => this.#writeTaskTransitions(trx, this.#taskEvents(tracker, settled), now));
+      .execute((trx) => this.#writeTaskTransitions(trx, taskEvents(tracker, settled), now));
     for (const t of tis) {
       const state = tracker.states.get(t.task_id);
       if (state === 'queued' && !settled.some((s) => s.taskId === t.task_id))
