@@ -26,6 +26,9 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
+const INTROSPECTION_RACES = new Set(['3F000', '42P01']);
+const codeOf = (e: unknown) => (e as { code?: unknown } | undefined)?.code as string | undefined;
+
 /** Applies every pending migration. Returns the names applied. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
   // Without an explicit schema, Kysely's migrator finds its tables in ANY schema of the database
@@ -40,13 +43,17 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     provider: new StaticProvider(allMigrations(db.dialect)),
     migrationTableName: 'airclutch_migrations',
     migrationLockTableName: 'airclutch_migrations_lock',
-    // Kysely looks the migration tables up across all schemas unless told which one is ours.
-    ...(db.schema ? { migrationTableSchema: db.schema } : {}),
   });
   let { error, results } = await migrator.migrateToLatest();
-  // Kysely introspects the tables of every schema; a schema dropped meanwhile (another process's)
-  // fails that read with invalid_schema_name. Nothing was applied yet, so trying again is safe.
-  for (let retry = 0; retry < 3 && (error as { code?: unknown } | undefined)?.code === '3F000'; retry++) {
+  // Kysely introspects the tables of every schema before it migrates; a schema or table another
+  // process drops meanwhile fails that read (invalid_schema_name, undefined_table). Nothing was
+  // applied yet (no results), so trying again is safe.
+  for (
+    let retry = 0;
+    retry < 5 && results === undefined && INTROSPECTION_RACES.has(codeOf(error) ?? '');
+    retry++
+  ) {
+    await new Promise((r) => setTimeout(r, 50 * (retry + 1)));
     ({ error, results } = await migrator.migrateToLatest());
   }
   if (error) {
