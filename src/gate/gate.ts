@@ -93,7 +93,7 @@ export class Gate extends EventEmitter<GateEvents> {
       resource: { kind: 'dag', env, dagId: input.dagId },
       context: { params, now: new Date(this.now()), source: ctx.source },
     };
-    const { outcome, decision } = decideTrigger(this.policy, request);
+    const { outcome, decision, decisions } = decideTrigger(this.policy, request);
     const base = this.#event(ctx, 'trigger', env, found, run, params);
     if (outcome === 'deny') {
       await this.#recordRefusal({ ...base, decision: auditDecision('deny', decision), outcome: 'denied' });
@@ -111,6 +111,11 @@ export class Gate extends EventEmitter<GateEvents> {
       return { outcome: 'started', run: toRunView(run), decision };
     }
     const rule = this.#approvalRule(env, found);
+    // Why approval is needed: the forbid that stopped the trigger (if one did), then the permit to ask.
+    const reasons = [
+      ...(decisions.trigger.policies.length ? decisions.trigger.reasons : []),
+      ...decision.reasons,
+    ];
     const waiting: NewRun = { ...run, state: 'awaiting_approval' };
     const approval = await this.writes.run(async (trx) => {
       await this.engine.insertRun(waiting, trx);
@@ -125,7 +130,7 @@ export class Gate extends EventEmitter<GateEvents> {
           paramsHash: run.params_hash,
           requestedBy: ctx.principal,
           quorum: rule.quorum,
-          reason: decision.reasons.join('; ') || null,
+          reason: reasons.join('; ') || null,
           expiresAt: this.now() + rule.expiresAfterMs,
         },
         this.now(),
@@ -146,7 +151,7 @@ export class Gate extends EventEmitter<GateEvents> {
     });
     const view = { ...approval, votes: [] };
     const runView = toRunView(waiting);
-    this.emit('approvalRequested', { run: runView, approval: view, reasons: decision.reasons });
+    this.emit('approvalRequested', { run: runView, approval: view, reasons });
     return { outcome: 'awaiting_approval', run: runView, approval: view, decision };
   }
 
