@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { sessionPlugin } from '../../src/http/session-plugin.ts';
 import { type DevIdp, startDevIdp } from '../../src/identity/dev-idp.ts';
 import { identityConfigSchema, trustedIssuerSchema } from '../../src/identity/identity-config.ts';
@@ -31,6 +32,7 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
   let clock = Date.now();
   let store: DbSessionStore;
   let verifier: OidcTokenVerifier;
+  let audit: SqlAuditLog;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'airclutch-signin-'));
@@ -53,13 +55,15 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
       verifier,
     );
     app = Fastify();
-    await app.register(sessionPlugin, { login, store, publicUrl: base, now: () => clock });
+    audit = new SqlAuditLog(db, { hmacKey: Buffer.from('k'.repeat(32)) });
+    await app.register(sessionPlugin, { login, store, publicUrl: base, now: () => clock, audit });
     app.post('/runs', async (req) => ({ ok: true, by: req.session?.principal.id }));
     await app.listen({ port, host: '127.0.0.1' });
   });
   // Optional calls: a failed beforeAll must still close whatever it had started.
   afterAll(async () => {
     await app?.close();
+    await audit?.close();
     await idp?.close();
     await db?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -97,6 +101,12 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
     });
     const stored = await db.kysely.selectFrom('sessions').select('id_hash').execute();
     expect(stored.map((r) => r.id_hash)).not.toContain(browser.cookie(base, 'airclutch_session'));
+    const signins = await db.kysely
+      .selectFrom('audit_records')
+      .select(['action', 'actor_id', 'outcome'])
+      .where('action', '=', 'signin')
+      .execute();
+    expect(signins).toContainEqual({ action: 'signin', actor_id: 'eng@example.com', outcome: 'signed_in' });
   });
 
   it('refuses a state-changing post without the session CSRF token and accepts it with the token', async () => {
@@ -138,6 +148,13 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
       code: 'LOGIN_FAILED',
       detail: expect.stringContaining('state does not match'),
     });
+    const failed = await db.kysely
+      .selectFrom('audit_records')
+      .select(['outcome', 'details'])
+      .where('action', '=', 'signin')
+      .where('outcome', '=', 'failed')
+      .execute();
+    expect(failed.map((r) => JSON.parse(r.details!).code)).toContain('LOGIN_FAILED');
   });
 
   it('logs out locally and at the IdP (RP-initiated logout with the id_token_hint)', async () => {
