@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Transaction } from 'kysely';
-import { createApprovalRequest } from '../approvals/approval-store.ts';
+import { createApprovalRequest, type NewApprovalRequest } from '../approvals/approval-store.ts';
 import { actorOf } from '../audit/actor-of.ts';
 import type { AuditEvent, AuditLog } from '../audit/audit-types.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
@@ -118,23 +118,12 @@ export class Gate extends EventEmitter<GateEvents> {
     ];
     const waiting: NewRun = { ...run, state: 'awaiting_approval' };
     const approval = await this.writes.run(async (trx) => {
-      await this.engine.insertRun(waiting, trx);
-      const a = await createApprovalRequest(
-        trx,
-        {
-          kind: 'approval',
-          runId: run.id,
-          env,
-          dagId: input.dagId,
-          dagVersion: found.version,
-          paramsHash: run.params_hash,
-          requestedBy: ctx.principal,
-          quorum: rule.quorum,
-          reason: reasons.join('; ') || null,
-          expiresAt: this.now() + rule.expiresAfterMs,
-        },
-        this.now(),
-      );
+      const a = await this.#insertWithRequest(trx, waiting, ctx, {
+        kind: 'approval',
+        quorum: rule.quorum,
+        reason: reasons.join('; ') || null,
+        expiresAt: this.now() + rule.expiresAfterMs,
+      });
       await this.audit.append(
         [
           {
@@ -189,23 +178,12 @@ export class Gate extends EventEmitter<GateEvents> {
     }
     const flagged: NewRun = { ...run, break_glass: 1, note: input.note ?? input.reason };
     const review = await this.writes.run(async (trx) => {
-      await this.engine.insertRun(flagged, trx);
-      const r = await createApprovalRequest(
-        trx,
-        {
-          kind: 'review',
-          runId: run.id,
-          env,
-          dagId: input.dagId,
-          dagVersion: found.version,
-          paramsHash: run.params_hash,
-          requestedBy: ctx.principal,
-          quorum: 1,
-          reason: `break-glass: ${input.reason}`,
-          expiresAt: null,
-        },
-        this.now(),
-      );
+      const r = await this.#insertWithRequest(trx, flagged, ctx, {
+        kind: 'review',
+        quorum: 1,
+        reason: `break-glass: ${input.reason}`,
+        expiresAt: null,
+      });
       await this.audit.append(
         [
           {
@@ -330,6 +308,29 @@ export class Gate extends EventEmitter<GateEvents> {
     } catch (e) {
       process.emitWarning(`audit record of a refusal could not be written: ${(e as Error).message}`);
     }
+  }
+
+  /** Inserts a run with the approval (or review) request bound to its params hash and DAG version. */
+  async #insertWithRequest(
+    trx: Transaction<Database>,
+    run: NewRun,
+    ctx: GateContext,
+    request: Pick<NewApprovalRequest, 'kind' | 'quorum' | 'reason' | 'expiresAt'>,
+  ) {
+    await this.engine.insertRun(run, trx);
+    return createApprovalRequest(
+      trx,
+      {
+        ...request,
+        runId: run.id,
+        env: run.env,
+        dagId: run.dag_id,
+        dagVersion: run.dag_version,
+        paramsHash: run.params_hash,
+        requestedBy: ctx.principal,
+      },
+      this.now(),
+    );
   }
 
   #approvalRule(env: string, found: SourcedDag): { quorum: number; expiresAfterMs: number } {
