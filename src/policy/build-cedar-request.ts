@@ -90,30 +90,14 @@ export function buildCedarRequest(
       break;
     case 'run':
       resourceUid = { type: cedarType(ENTITY.run), id: resource.runId };
-      resourceEntities.push(dagEntity!, {
-        uid: resourceUid,
-        attrs: attrs
-          ? {
-              dag: { __entity: { type: DAG, id: `${resource.env}/${resource.dagId}` } },
-              requestedBy: resource.requestedBy,
-              ...(resource.state ? { state: resource.state } : {}),
-            }
-          : {},
-        parents: [dag!.entity.uid],
-      });
+      resourceEntities.push(
+        dagEntity!,
+        dagChildEntity(resourceUid, resource, dag!, attrs, resource.state ? { state: resource.state } : {}),
+      );
       break;
     case 'approvalRequest':
       resourceUid = { type: cedarType(ENTITY.approvalRequest), id: resource.requestId };
-      resourceEntities.push(dagEntity!, {
-        uid: resourceUid,
-        attrs: attrs
-          ? {
-              dag: { __entity: { type: DAG, id: `${resource.env}/${resource.dagId}` } },
-              requestedBy: resource.requestedBy,
-            }
-          : {},
-        parents: [dag!.entity.uid],
-      });
+      resourceEntities.push(dagEntity!, dagChildEntity(resourceUid, resource, dag!, attrs, {}));
       break;
     default: {
       const never: never = resource;
@@ -177,4 +161,25 @@ function pick(record: Record<string, CedarValueJson>, read: FieldUse): Record<st
   const out: Record<string, CedarValueJson> = {};
   for (const attr of read) if (Object.hasOwn(record, attr)) out[attr] = record[attr]!;
   return out;
+}
+
+/** A run or approval request: a child of its DAG, with `dag` and `requestedBy` when policies read attributes. */
+function dagChildEntity(
+  uid: EntityUidJson,
+  resource: { readonly env: string; readonly dagId: string; readonly requestedBy: string },
+  dag: CompiledDag,
+  withAttrs: boolean,
+  extra: Record<string, CedarValueJson>,
+): EntityJson {
+  return {
+    uid,
+    attrs: withAttrs
+      ? {
+          dag: { __entity: { type: DAG, id: `${resource.env}/${resource.dagId}` } },
+          requestedBy: resource.requestedBy,
+          ...extra,
+        }
+      : {},
+    parents: [dag.entity.uid],
+  };
 }
