@@ -31,6 +31,19 @@ function startChild(
   };
 }
 
+/** Queues a run of the crash DAG without starting an engine in this process. */
+async function queueCrashyRun(db: TestDb) {
+  const seed = new Engine({ db, dags: new StaticDagSource([crashDag()]) });
+  const run = await seed.prepareRun({
+    env: 'dev',
+    dagId: 'crashy',
+    source: 'cli',
+    principal: servicePrincipal('test'),
+  });
+  await seed.insertRun(run);
+  return run;
+}
+
 describe.each(DIALECTS)('crash recovery on %s', (dialect) => {
   let db: TestDb | undefined;
   let engine: Engine | undefined;
@@ -48,14 +61,7 @@ describe.each(DIALECTS)('crash recovery on %s', (dialect) => {
     const c = startChild(db);
     child = c.child;
     await c.waitFor('ready');
-    const seed = new Engine({ db, dags: new StaticDagSource([crashDag()]) });
-    const run = await seed.prepareRun({
-      env: 'dev',
-      dagId: 'crashy',
-      source: 'cli',
-      principal: servicePrincipal('test'),
-    });
-    await seed.insertRun(run);
+    const run = await queueCrashyRun(db);
     await c.waitFor('attempt slow 1');
     child.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
@@ -90,14 +96,7 @@ describe.each(DIALECTS)('crash recovery on %s', (dialect) => {
     const c = startChild(db, 200);
     child = c.child;
     await c.waitFor('ready');
-    const seed = new Engine({ db, dags: new StaticDagSource([crashDag()]) });
-    const run = await seed.prepareRun({
-      env: 'dev',
-      dagId: 'crashy',
-      source: 'cli',
-      principal: servicePrincipal('test'),
-    });
-    await seed.insertRun(run);
+    const run = await queueCrashyRun(db);
     await c.waitFor('attempt slow 1');
     child.kill('SIGTERM');
     await c.waitFor('stopped');
