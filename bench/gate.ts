@@ -8,18 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { voteOnApproval } from '../src/gate/vote.ts';
-import { startDevIdp } from '../src/identity/dev-idp.ts';
 import { identityConfigSchema } from '../src/identity/identity-config.ts';
 import { OidcTokenVerifier } from '../src/identity/oidc-token-verifier.ts';
 import { createWorld, lead, lead2 } from '../test/helpers/gate-world.ts';
+import { startIdpProcess } from './idp-process.ts';
 import { median, percentile, round } from './stats.ts';
 
 export async function benchGate(): Promise<Record<string, number>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'airclutch-bench-idp-'));
-  const idp = await startDevIdp({ port: 0, dataDir });
+  const idp = await startIdpProcess(dataDir);
   const world = await createWorld('sqlite');
   try {
-    const identity = identityConfigSchema.parse({ devIdp: { port: Number(new URL(idp.issuer).port) } });
+    const identity = identityConfigSchema.parse({ devIdp: { port: idp.port } });
     const verifier = OidcTokenVerifier.fromConfig(identity);
     const token = await idp.mintToken('eng@example.com');
     let n = 0;

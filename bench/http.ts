@@ -1,7 +1,8 @@
 /**
  * HTTP trigger throughput: `POST /api/v1/dags/{dagId}/runs` with a real dev-IdP token, allowed by
- * policy, on SQLite (durable: WAL + synchronous=FULL), for AIRCLUTCH_BENCH_HTTP_SECONDS (default 30).
- * The server runs in this process; the load comes from autocannon in a second process on loopback.
+ * policy, on SQLite (durable: WAL + synchronous=FULL), for AIRCLUTCH_BENCH_HTTP_SECONDS (default 30)
+ * at each of AIRCLUTCH_BENCH_HTTP_CONNECTIONS (default 8,12,16). The server runs in this process, the
+ * dev IdP in a second one, and the load comes from autocannon in a third, on loopback.
  * The executor is not started, so every run stays queued: this measures the API, the identity
  * check, the gate (Cedar + audit record + run insert in one transaction), not task execution.
  */
@@ -14,8 +15,8 @@ import { promisify } from 'node:util';
 import { createAirclutch } from '../src/app/create-airclutch.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { createServer } from '../src/http/create-server.ts';
-import { startDevIdp } from '../src/identity/dev-idp.ts';
 import { OidcTokenVerifier } from '../src/identity/oidc-token-verifier.ts';
+import { startIdpProcess } from './idp-process.ts';
 
 const run = promisify(execFile);
 
@@ -32,16 +33,26 @@ permit (principal in Group::"data-eng", action == Action::"trigger", resource);
 `,
 };
 
-export async function benchHttp(): Promise<{ http_trigger_rps: number; http_p99_ms: number }> {
+const P99_BOUND_MS = 25;
+
+interface AutocannonResult {
+  latency: { p99: number };
+  non2xx: number;
+  errors: number;
+  '2xx': number;
+  duration: number;
+}
+
+export async function benchHttp(): Promise<Record<string, number>> {
   const seconds = Number(process.env.AIRCLUTCH_BENCH_HTTP_SECONDS ?? 30);
-  const connections = Number(process.env.AIRCLUTCH_BENCH_HTTP_CONNECTIONS ?? 16);
+  const connections = (process.env.AIRCLUTCH_BENCH_HTTP_CONNECTIONS ?? '8,12,16').split(',').map(Number);
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-bench-http-'));
   for (const [name, text] of Object.entries(FILES)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), text);
   }
-  const idp = await startDevIdp({ port: 0, dataDir: dir, accessTokenTtlSec: 3_600 });
-  const port = Number(new URL(idp.issuer).port);
+  const idp = await startIdpProcess(dir);
+  const port = idp.port;
   writeFileSync(
     join(dir, 'airclutch.config.yaml'),
     `environments:\n  dev:\n    dags: [dags]\n    policies: [policies]\nidentity:\n  devIdp:\n    port: ${port}\nserver:\n  rateLimit:\n    max: 100000000\n`,
@@ -56,39 +67,26 @@ export async function benchHttp(): Promise<{ http_trigger_rps: number; http_p99_
   try {
     const token = await idp.mintToken('eng@example.com');
     const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-    const args = (d: number) => [
-      bin,
-      '-j',
-      '-c',
-      String(connections),
-      '-d',
-      String(d),
-      '-m',
-      'POST',
-      '-H',
-      `authorization=Bearer ${token}`,
-      '-H',
-      'content-type=application/json',
-      '-b',
-      '{"params":{}}',
-      url,
-    ];
-    await run(process.execPath, args(2), { maxBuffer: 64 << 20 }); // warm-up
-    const { stdout } = await run(process.execPath, args(seconds), { maxBuffer: 64 << 20 });
-    const r = JSON.parse(stdout) as {
-      requests: { average: number };
-      latency: { p99: number };
-      non2xx: number;
-      errors: number;
-      '2xx': number;
-      duration: number;
+    const load = async (c: number, d: number) => {
+      const args = [bin, '-j', '-c', String(c), '-d', String(d), '-m', 'POST'];
+      args.push('-H', `authorization=Bearer ${token}`, '-H', 'content-type=application/json');
+      args.push('-b', '{"params":{}}', url);
+      const { stdout } = await run(process.execPath, args, { maxBuffer: 64 << 20 });
+      const r = JSON.parse(stdout) as AutocannonResult;
+      if (r.non2xx > 0 || r.errors > 0)
+        process.stderr.write(`http bench: ${r.non2xx} non-2xx answers, ${r.errors} errors\n`);
+      return { rps: Math.round(r['2xx'] / r.duration), p99: r.latency.p99, connections: c };
     };
-    if (r.non2xx > 0 || r.errors > 0)
-      process.stderr.write(`http bench: ${r.non2xx} non-2xx answers, ${r.errors} errors\n`);
-    return {
-      http_trigger_rps: Math.round(r['2xx'] / r.duration),
-      http_p99_ms: r.latency.p99,
-    };
+    await load(connections[0]!, 2); // warm-up
+    // The figure is a rate at a latency bound: the best rate whose p99 stays within 25 ms. Too many
+    // connections only queue requests (latency = connections / rate), so several loads are tried.
+    const tries = [];
+    for (const c of connections) tries.push(await load(c, seconds));
+    const within = tries.filter((t) => t.p99 <= P99_BOUND_MS).sort((a, b) => b.rps - a.rps);
+    const best = within[0] ?? [...tries].sort((a, b) => a.p99 - b.p99)[0]!;
+    for (const t of tries)
+      process.stderr.write(`http bench: ${t.connections} connections: ${t.rps}/s, p99 ${t.p99} ms\n`);
+    return { http_trigger_rps: best.rps, http_p99_ms: best.p99, http_connections: best.connections };
   } finally {
     await app.close();
     await ac.close();

@@ -3,7 +3,7 @@
  * `{ "metric": number }`. Benchmarks measure; tests assert behaviour. Each figure is a median over
  * several repetitions (the machine is shared and noisy).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAudit } from './audit.ts';
@@ -35,5 +35,7 @@ const width = Math.max(...Object.keys(results).map((k) => k.length));
 process.stdout.write(`${'metric'.padEnd(width)}  value\n`);
 for (const [k, v] of Object.entries(results)) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'latest.json');
-writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+// A run of some suites (`npm run bench -- gate`) updates their figures and keeps the others.
+const kept = only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : {};
+writeFileSync(file, `${JSON.stringify({ ...kept, ...results }, null, 2)}\n`);
 process.stderr.write(`wrote ${file}\n`);
