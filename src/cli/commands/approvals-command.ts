@@ -1,12 +1,28 @@
-/** `airclutch approvals list|approve|deny|review`: votes go through the gate like the API's. @module */
+/** `airclutch approvals list|approve|deny|review`: the list and the votes go through the gate like the API's. @module */
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { createAirclutch } from '../../app/create-airclutch.ts';
+import type { ApprovalView } from '../../gate/gate-types.ts';
+import { listApprovalsFor } from '../../gate/list-approvals-for.ts';
 import { voteOnApproval } from '../../gate/vote.ts';
 import { configFor, printTable } from '../cli-context.ts';
-import { cliPrincipal, identityOptions } from '../cli-principal.ts';
+import { cliPrincipal, type IdentityFlags, identityOptions } from '../cli-principal.ts';
 
 const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+
+function approvalRow(a: ApprovalView) {
+  return {
+    id: a.id,
+    kind: a.kind,
+    dag: `${a.env}/${a.dag_id}`,
+    run: a.run_id,
+    by: a.requested_by,
+    votes: `${a.votes.filter((v) => v.vote === 'approve').length}/${a.quorum}`,
+    state: a.state,
+    expires: iso(a.expires_at),
+    reason: a.reason ?? '',
+  };
+}
 
 function voteCommand(name: 'approve' | 'deny' | 'review', description: string): Command {
   return identityOptions(
@@ -37,40 +53,34 @@ function voteCommand(name: 'approve' | 'deny' | 'review', description: string): 
 
 export function approvalsCommand(): Command {
   const group = new Command('approvals').description('Approval requests: list them and vote');
-  group
-    .command('list')
-    .description('Pending approval requests and break-glass reviews')
-    .option('--all', 'include closed requests')
-    .option('--json', 'print JSON')
-    .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
+  group.addCommand(
+    identityOptions(
+      new Command('list')
+        .description(
+          'Approval requests you can act on now (Cedar `approve`, never your own), then your own requests',
+        )
+        .option('--limit <n>', 'at most this many of each', '50')
+        .option('--json', 'print JSON: { actionable, mine }'),
+    ).action(async (opts: { limit: string; json?: boolean } & IdentityFlags, cmd: Command) => {
       const config = await configFor(cmd);
+      const principal = await cliPrincipal(config, opts, 'view');
       const ac = await createAirclutch(config);
       try {
-        let q = ac.db.kysely
-          .selectFrom('approval_requests')
-          .selectAll()
-          .orderBy('created_at', 'desc')
-          .limit(200);
-        if (!opts.all) q = q.where('state', '=', 'pending');
-        const rows = await q.execute();
-        printTable(
-          rows.map((r) => ({
-            id: r.id,
-            kind: r.kind,
-            dag: `${r.env}/${r.dag_id}`,
-            run: r.run_id,
-            by: r.requested_by,
-            quorum: r.quorum,
-            state: r.state,
-            expires: iso(r.expires_at),
-            reason: r.reason,
-          })),
-          opts.json,
-        );
+        const ctx = { principal, source: 'cli' as const, requestId: randomUUID() };
+        const lists = await listApprovalsFor(ac.gate, ctx, { limit: Number(opts.limit) || 50 });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(lists, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write('Waiting for you:\n');
+        printTable(lists.actionable.map(approvalRow), false);
+        process.stdout.write('\nYour requests:\n');
+        printTable(lists.mine.map(approvalRow), false);
       } finally {
         await ac.close();
       }
-    });
+    }),
+  );
   group.addCommand(voteCommand('approve', 'Approve a run that waits for approval'));
   group.addCommand(
     voteCommand('deny', 'Deny a run that waits for approval: one eligible denial ends the request'),
