@@ -115,10 +115,16 @@ export async function listRunsFor(gate: Gate, ctx: GateContext, filter: RunFilte
     .map(toRunView);
 }
 
+/** A run and its tasks, once Cedar allowed `action` on the run; `RUN_NOT_FOUND` or `POLICY_DENIED` otherwise. */
+export async function allowedRun(gate: Gate, ctx: GateContext, runId: string, action: 'view' | 'readLogs') {
+  const found = await getRun(gate.db.kysely, runId);
+  authorize(gate, ctx, action, runResource(found.run), JSON.parse(found.run.params));
+  return found;
+}
+
 /** One run with its tasks; `view` on the run. */
 export async function getRunFor(gate: Gate, ctx: GateContext, runId: string) {
-  const { run, tasks } = await getRun(gate.db.kysely, runId);
-  authorize(gate, ctx, 'view', runResource(run), JSON.parse(run.params));
+  const { run, tasks } = await allowedRun(gate, ctx, runId, 'view');
   return { run: toRunView(run), tasks };
 }
 
@@ -129,8 +135,7 @@ export async function readLogsFor(
   runId: string,
   options: { taskId?: string; afterId?: number; limit?: number } = {},
 ) {
-  const { run } = await getRun(gate.db.kysely, runId);
-  authorize(gate, ctx, 'readLogs', runResource(run), JSON.parse(run.params));
+  await allowedRun(gate, ctx, runId, 'readLogs');
   return readLogs(gate.db.kysely, runId, options);
 }
 

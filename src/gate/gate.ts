@@ -17,7 +17,7 @@ import { actorOf } from '../audit/actor-of.ts';
 import type { AuditEvent, AuditLog } from '../audit/audit-types.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import type { Engine } from '../engine/engine.ts';
-import type { DagSource, RunSubmitter, SourcedDag } from '../engine/engine-types.ts';
+import type { DagSource, RunRequest, RunSubmitter, SourcedDag } from '../engine/engine-types.ts';
 import type { NewRun } from '../engine/sql/insert-run.ts';
 import { principalRef } from '../identity/principal.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
@@ -204,22 +204,31 @@ export class Gate extends EventEmitter<GateEvents> {
   /** A `RunSubmitter` for the engine's own principals (schedules, DAG-to-DAG): they pass the gate too. */
   submitter(): RunSubmitter {
     return {
-      submit: async (req) => {
+      submit: (req) => {
         const source: RequestSource = req.source === 'backfill' ? 'schedule' : (req.source as RequestSource);
-        const result = await this.trigger(
-          { principal: req.principal, source, requestId: `${req.source}:${req.scheduleKey ?? Date.now()}` },
-          {
-            env: req.env,
-            dagId: req.dagId,
-            params: req.params,
-            note: req.note,
-            logicalDate: req.logicalDate,
-            scheduleKey: req.scheduleKey,
-          },
-        );
-        return { runId: result.run.id, outcome: result.outcome };
+        const requestId = `${req.source}:${req.scheduleKey ?? Date.now()}`;
+        return this.#submit({ principal: req.principal, source, requestId }, req);
       },
     };
+  }
+
+  /** A `RunSubmitter` that starts every request as `ctx`: a person's backfill, decided for that person. */
+  submitterAs(ctx: GateContext): RunSubmitter {
+    return {
+      submit: (req) => this.#submit({ ...ctx, requestId: `${ctx.requestId}:${req.scheduleKey ?? ''}` }, req),
+    };
+  }
+
+  async #submit(ctx: GateContext, req: RunRequest): Promise<{ runId: string; outcome: string }> {
+    const result = await this.trigger(ctx, {
+      env: req.env,
+      dagId: req.dagId,
+      params: req.params,
+      note: req.note,
+      logicalDate: req.logicalDate,
+      scheduleKey: req.scheduleKey,
+    });
+    return { runId: result.run.id, outcome: result.outcome };
   }
 
   /** A refusal that names the determining policies, the reasons, and what would allow the request. */

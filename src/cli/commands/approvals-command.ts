@@ -1,12 +1,11 @@
 /** `airclutch approvals list|approve|deny|review`: the list and the votes go through the gate like the API's. @module */
-import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { createAirclutch } from '../../app/create-airclutch.ts';
 import type { ApprovalView } from '../../gate/gate-types.ts';
 import { listApprovalsFor } from '../../gate/list-approvals-for.ts';
 import { voteOnApproval } from '../../gate/vote.ts';
-import { configFor, printTable } from '../cli-context.ts';
-import { cliPrincipal, type IdentityFlags, identityOptions } from '../cli-principal.ts';
+import { printTable } from '../cli-context.ts';
+import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
+import { withGate } from '../with-gate.ts';
 
 const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
 
@@ -30,24 +29,13 @@ function voteCommand(name: 'approve' | 'deny' | 'review', description: string): 
       .description(description)
       .argument('<id>', 'approval request id')
       .option('-m, --comment <text>', 'a comment, kept with the vote'),
-  ).action(async (id: string, opts: { comment?: string; token?: string; as?: string }, cmd: Command) => {
-    const config = await configFor(cmd);
-    const principal = await cliPrincipal(config, opts, 'approve');
-    const ac = await createAirclutch(config);
-    try {
-      const res = await voteOnApproval(
-        ac.gate,
-        { principal, source: 'cli', requestId: randomUUID() },
-        id,
-        name,
-        opts.comment,
-      );
-      process.stdout.write(
-        `${name} recorded: ${res.approvals}/${res.quorum} approvals; request ${res.approval.state}; run ${res.approval.run_id} ${res.runState}\n`,
-      );
-    } finally {
-      await ac.close();
-    }
+  ).action(async (id: string, opts: { comment?: string } & IdentityFlags, cmd: Command) => {
+    const res = await withGate(cmd, opts, 'approve', (ac, ctx) =>
+      voteOnApproval(ac.gate, ctx, id, name, opts.comment),
+    );
+    process.stdout.write(
+      `${name} recorded: ${res.approvals}/${res.quorum} approvals; request ${res.approval.state}; run ${res.approval.run_id} ${res.runState}\n`,
+    );
   });
 }
 
@@ -62,23 +50,16 @@ export function approvalsCommand(): Command {
         .option('--limit <n>', 'at most this many of each', '50')
         .option('--json', 'print JSON: { actionable, mine }'),
     ).action(async (opts: { limit: string; json?: boolean } & IdentityFlags, cmd: Command) => {
-      const config = await configFor(cmd);
-      const principal = await cliPrincipal(config, opts, 'view');
-      const ac = await createAirclutch(config);
-      try {
-        const ctx = { principal, source: 'cli' as const, requestId: randomUUID() };
-        const lists = await listApprovalsFor(ac.gate, ctx, { limit: Number(opts.limit) || 50 });
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(lists, null, 2)}\n`);
-          return;
-        }
-        process.stdout.write('Waiting for you:\n');
-        printTable(lists.actionable.map(approvalRow), false);
-        process.stdout.write('\nYour requests:\n');
-        printTable(lists.mine.map(approvalRow), false);
-      } finally {
-        await ac.close();
+      const limit = Number(opts.limit) || 50;
+      const lists = await withGate(cmd, opts, 'view', (ac, ctx) => listApprovalsFor(ac.gate, ctx, { limit }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(lists, null, 2)}\n`);
+        return;
       }
+      process.stdout.write('Waiting for you:\n');
+      printTable(lists.actionable.map(approvalRow), false);
+      process.stdout.write('\nYour requests:\n');
+      printTable(lists.mine.map(approvalRow), false);
     }),
   );
   group.addCommand(voteCommand('approve', 'Approve a run that waits for approval'));

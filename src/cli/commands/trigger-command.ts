@@ -1,23 +1,19 @@
 /** `airclutch trigger DAG --param k=v`: through the gate as the signed-in identity, optionally following the run. @module */
-import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { createAirclutch } from '../../app/create-airclutch.ts';
-import { configFor } from '../cli-context.ts';
-import { cliPrincipal, identityOptions } from '../cli-principal.ts';
+import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
 import { followRun } from '../follow-run.ts';
 import { parseParamFlags } from '../parse-params.ts';
+import { withGate } from '../with-gate.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-interface TriggerFlags {
+interface TriggerFlags extends IdentityFlags {
   env?: string;
   param: string[];
   paramsFile?: string;
   note?: string;
   wait?: boolean;
   json?: boolean;
-  token?: string;
-  as?: string;
   breakGlass?: string;
 }
 
@@ -44,15 +40,11 @@ export function triggerCommand(): Command {
         'wait for the run to end, showing tasks as they complete; exit 1 unless it succeeds',
       )
       .option('--json', 'print the result as JSON'),
-  ).action(async (dagId: string, opts: TriggerFlags, cmd: Command) => {
-    const config = await configFor(cmd);
-    const principal = await cliPrincipal(config, opts, opts.breakGlass ? 'breakGlass' : 'trigger');
-    const ac = await createAirclutch(config);
-    try {
+  ).action((dagId: string, opts: TriggerFlags, cmd: Command) =>
+    withGate(cmd, opts, opts.breakGlass ? 'breakGlass' : 'trigger', async (ac, ctx, config) => {
       const env = opts.env ?? config.defaultEnv;
       const { dag } = ac.registry.get(env, dagId);
       const params = parseParamFlags(opts.param, dag.paramsJsonSchema, opts.paramsFile);
-      const ctx = { principal, source: 'cli' as const, requestId: randomUUID() };
       const input = { env, dagId, params, note: opts.note };
       const result = opts.breakGlass
         ? {
@@ -72,8 +64,6 @@ export function triggerCommand(): Command {
       const state = await followRun(ac.db, result.run.id, { progress: !opts.json });
       if (!opts.json) process.stdout.write(`run ${result.run.id} ${state}\n`);
       if (state !== 'success') process.exitCode = 1;
-    } finally {
-      await ac.close();
-    }
-  });
+    }),
+  );
 }

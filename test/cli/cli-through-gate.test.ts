@@ -12,6 +12,7 @@ import { DAGS, user } from '../helpers/gate-world.ts';
 const BIN = resolve(import.meta.dirname, '../../bin/airclutch.js');
 let dir: string;
 let pendingId: string;
+let pendingRun: string;
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -21,18 +22,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+async function cli(as: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = [BIN, '-c', join(dir, 'airclutch.config.yaml'), ...args, '--as', as];
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, { cwd: dir });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
 async function listAs(
   email: string,
 ): Promise<{ actionable: Array<{ id: string }>; mine: Array<{ id: string }> }> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [BIN, '-c', join(dir, 'airclutch.config.yaml'), 'approvals', 'list', '--as', email, '--json'],
-    { cwd: dir },
-  );
-  return JSON.parse(stdout);
+  return JSON.parse((await cli(email, 'approvals', 'list', '--json')).stdout);
 }
 
-describe('airclutch approvals list', { timeout: 120_000 }, () => {
+describe('the CLI reads and starts runs through the gate', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'airclutch-approvals-cli-'));
     const files: Record<string, string> = {
@@ -52,6 +59,7 @@ describe('airclutch approvals list', { timeout: 120_000 }, () => {
       );
       if (res.outcome !== 'awaiting_approval') throw new Error(`expected approval, got ${res.outcome}`);
       pendingId = res.approval.id;
+      pendingRun = res.run.id;
     } finally {
       await ac.close();
     }
@@ -72,5 +80,42 @@ describe('airclutch approvals list', { timeout: 120_000 }, () => {
 
   it('shows nothing to someone no policy lets approve', async () => {
     expect(await listAs('admin@example.com')).toEqual({ actionable: [], mine: [] });
+  });
+
+  it('lists only the runs the caller may view, and refuses their logs to anyone else', async () => {
+    // One at a time: each starts the dev IdP on its port for the length of the command.
+    const lead = await cli('lead@example.com', 'runs', 'list', '--json');
+    const admin = await cli('admin@example.com', 'runs', 'list', '--json');
+    const logs = await cli('admin@example.com', 'runs', 'logs', pendingRun);
+    expect(JSON.parse(lead.stdout).map((r: { id: string }) => r.id)).toEqual([pendingRun]);
+    expect(JSON.parse(admin.stdout)).toEqual([]);
+    expect(logs.code).toBe(1);
+    expect(logs.stderr).toMatch(
+      /^error\[POLICY_DENIED\]: User::"admin@example.com" may not readLogs dev\/revenue/m,
+    );
+  });
+
+  it('backfills as the caller: each tick is decided by policy for them, and refused ticks make no run', async () => {
+    const range = ['--from', '2026-10-01T00:30:00Z', '--to', '2026-10-01T02:30:00Z', '--json'];
+    const refused = await cli('admin@example.com', 'backfill', 'cleanup', ...range);
+    expect(refused.code).toBe(1);
+    const outcomes = JSON.parse(refused.stdout).map((r: { outcome: string }) => r.outcome);
+    expect(outcomes).toHaveLength(2);
+    for (const o of outcomes)
+      expect(o).toMatch(/^error: User::"admin@example.com" may not trigger dev\/cleanup: no policy permits/);
+
+    const done = await cli('eng@example.com', 'backfill', 'cleanup', ...range);
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject([
+      { logical_date: '2026-10-01T01:00:00.000Z', outcome: 'started' },
+      { logical_date: '2026-10-01T02:00:00.000Z', outcome: 'started' },
+    ]);
+    const runs = JSON.parse(
+      (await cli('eng@example.com', 'runs', 'list', '--dag', 'cleanup', '--json')).stdout,
+    );
+    expect(runs.map((r: { by: string; source: string }) => [r.by, r.source])).toEqual([
+      ['eng@example.com', 'cli'],
+      ['eng@example.com', 'cli'],
+    ]);
   });
 });
