@@ -36,6 +36,7 @@ process.stdout.write(`${'metric'.padEnd(width)}  value\n`);
 for (const [k, v] of Object.entries(results)) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'latest.json');
 // A run of some suites (`npm run bench -- gate`) updates their figures and keeps the others.
-const kept = only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : {};
+const kept =
+  only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : {};
 writeFileSync(file, `${JSON.stringify({ ...kept, ...results }, null, 2)}\n`);
 process.stderr.write(`wrote ${file}\n`);
