@@ -141,8 +141,9 @@ export async function voteOnApproval(
   };
 }
 
-/** An approval request with its votes. */
-export async function approvalView(gate: Gate, id: string): Promise<ApprovalView> {
+/** An approval request with its votes (`from` is the gate, or anything holding the store). */
+export async function approvalView(from: Pick<Gate, 'db'>, id: string): Promise<ApprovalView> {
+  const gate = from;
   const request = await getApprovalRequest(gate.db.kysely, id);
   const votes = await listVotes(gate.db.kysely, id);
   return {

@@ -43,7 +43,7 @@ export async function startHttp(ac: Airclutch, log: Logger): Promise<RunningHttp
   await server.listen({ host, port });
   const address = server.server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  const stopNotifications = chatNotifications(ac, config.server, { warn: (m) => log.warn(m) });
+  const stopNotifications = await chatNotifications(ac, config.server, { warn: (m) => log.warn(m) });
   // Fetch the issuers' keys now so that the first request does not wait; an IdP that is down is only a warning.
   verifier.warm().catch((e) => log.warn(`token issuers not reachable yet: ${(e as Error).message}`));
   log.info({ url, docs: `${url}/docs` }, 'HTTP API listening');

@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'Webhook signature invalid' },
+  DELIVERY_FAILED: { status: 503, title: 'A receiver did not take a delivery; it will be retried' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code: callers can `switch` on it. */

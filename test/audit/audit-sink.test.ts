@@ -8,6 +8,7 @@ import { AuditSinkPump } from '../../src/audit/audit-sink-pump.ts';
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { FileSink } from '../../src/audit/stream-sink.ts';
 import { WebhookSink } from '../../src/audit/webhook-sink.ts';
+import { AirclutchError } from '../../src/lib/errors.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 import { triggerEvent } from './audit-fixtures.ts';
 
@@ -102,6 +103,35 @@ describe.each(DIALECTS)('audit sinks on %s', (dialect) => {
     });
     expect(String((err as Error).message)).not.toContain('s3cret');
     expect(await pump.cursor()).toBe(0);
+    await pump.stop();
+  });
+
+  it('starts a sink that wants only new records at the head, and keeps the part of a batch it got through', async () => {
+    db = await createTestDb(dialect);
+    const audit = new SqlAuditLog(db);
+    cleanups.push(() => audit.close());
+    await audit.append([triggerEvent(1), triggerEvent(2)]);
+    const seen: number[] = [];
+    const sink = {
+      name: 'chat',
+      async deliver(records: readonly { seq: number }[]) {
+        for (const r of records) {
+          if (r.seq === 4) {
+            throw new AirclutchError('DELIVERY_FAILED', 'receiver down', {
+              details: { deliveredThrough: 3 },
+            });
+          }
+          seen.push(r.seq);
+        }
+      },
+    };
+    const pump = new AuditSinkPump(db, sink, { from: 'now' });
+    await pump.prime();
+    expect(await pump.cursor()).toBe(2);
+    await audit.append([triggerEvent(3), triggerEvent(4), triggerEvent(5)]);
+    await expect(pump.drain()).rejects.toMatchObject({ code: 'DELIVERY_FAILED' });
+    expect(seen).toEqual([3]);
+    expect(await pump.cursor()).toBe(3);
     await pump.stop();
   });
 

@@ -25,7 +25,11 @@ async function startReceiver(): Promise<Receiver> {
     received: [],
     answers: [],
     next: () => new Promise((resolve) => waiting.push(resolve)),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -82,7 +86,7 @@ async function world(now?: () => number) {
     },
     ...(now ? { now } : {}),
   });
-  stop = chatNotifications(h.world, h.server, { retryBaseMs: 10 });
+  stop = await chatNotifications(h.world, h.server, { retryBaseMs: 10 });
   return h;
 }
 
@@ -209,5 +213,77 @@ describe('chat approvals', () => {
     });
     const votes = await w.world.db.kysely.selectFrom('approval_votes').selectAll().execute();
     expect(votes).toEqual([]);
+  });
+
+  it('sends an approval message once a receiver that was down is back, even after a restart, with the same event id', async () => {
+    const w = await world();
+    await stop!();
+    // Only the generic webhook, taking approval requests, and down for now.
+    const hook = {
+      url: receiver!.url,
+      secret: 'webhook-secret-0123456789',
+      events: ['approval.requested'],
+      maxAttempts: 2,
+    };
+    const server = { slack: { ...w.server.slack, webhookUrl: undefined }, webhooks: [hook] };
+    const warnings: string[] = [];
+    stop = await chatNotifications(w.world, server, { retryBaseMs: 5, warn: (m) => warnings.push(m) });
+    receiver!.answers.push(...Array.from({ length: 1_000 }, () => 503));
+    const asked = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: await w.token('eng@example.com'),
+      body: { params: { rows: 2_000_000 } },
+    });
+    expect(asked.status).toBe(202);
+    await expect.poll(() => warnings.length).toBeGreaterThan(0);
+    expect(warnings[0]).toMatch(/failed 2 times \(last: HTTP 503\); it is sent again on the next pass$/);
+    await stop!();
+
+    // The receiver recovers while Airclutch is down; the next start delivers what it missed.
+    receiver!.answers.length = 0;
+    const delivered = receiver!.next();
+    stop = await chatNotifications(w.world, server, { retryBaseMs: 5 });
+    const event = JSON.parse((await delivered).body);
+    const record = await w.world.db.kysely
+      .selectFrom('audit_records')
+      .select('seq')
+      .where('approval_id', '=', asked.json.approval.id)
+      .where('outcome', '=', 'awaiting_approval')
+      .executeTakeFirstOrThrow();
+    expect(event).toMatchObject({
+      id: `audit-${record.seq}`,
+      type: 'approval.requested',
+      data: { approval: { id: asked.json.approval.id }, run: { id: asked.json.run.id } },
+    });
+    expect(receiver!.received).toHaveLength(1);
+  });
+
+  it('does not replay approvals recorded before a receiver was first configured', async () => {
+    const w = await world();
+    await stop!();
+    const eng = await w.token('eng@example.com');
+    const old = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: eng,
+      body: { params: { rows: 3_000_000 } },
+    });
+    // A receiver configured now (another URL than the one `world` set up).
+    const hook = {
+      url: `${receiver!.url}?fresh=1`,
+      secret: 'webhook-secret-0123456789',
+      events: ['approval.requested'],
+      maxAttempts: 2,
+    };
+    stop = await chatNotifications(w.world, {
+      slack: { ...w.server.slack, webhookUrl: undefined },
+      webhooks: [hook],
+    });
+    const delivered = receiver!.next();
+    const fresh = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: eng,
+      body: { params: { rows: 4_000_000 } },
+    });
+    expect(JSON.parse((await delivered).body).data.approval.id).toBe(fresh.json.approval.id);
+    expect(receiver!.received.map((r) => JSON.parse(r.body).data.approval.id)).not.toContain(
+      old.json.approval.id,
+    );
   });
 });

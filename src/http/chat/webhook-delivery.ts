@@ -1,7 +1,8 @@
 /**
- * Delivers JSON to webhook receivers with retries: 2xx is done; 408, 429 and 5xx (or a network
- * error) retry with exponential backoff up to `maxAttempts`; any other answer is final. Delivery is
- * at-least-once while the process lives: pending retries do not survive a restart.
+ * One webhook delivery with retries: 2xx is done; 408, 429 and 5xx (or a network error) retry with
+ * exponential backoff up to `maxAttempts`; any other answer is a final refusal. Deliveries are fed
+ * from the audit trail by a pump with a persisted cursor, so what is still failing after its retries
+ * is sent again on the next pass, also after a restart (at least once; event ids stay the same).
  * @module
  */
 import { createHmac } from 'node:crypto';
@@ -15,6 +16,19 @@ export interface Delivery {
   readonly secret?: string;
 }
 
+export interface DeliveryOptions {
+  /** The first retry's delay; later ones double (default 500 ms). */
+  readonly retryBaseMs?: number;
+  readonly now?: () => number;
+  /** Aborts waits and requests (shutdown). */
+  readonly signal?: AbortSignal;
+}
+
+/** `delivered`, `refused` (a final 4xx: retrying cannot help), or `failed` after every attempt. */
+export type DeliveryOutcome =
+  | { readonly outcome: 'delivered' }
+  | { readonly outcome: 'refused' | 'failed'; readonly reason: string };
+
 /** `t=<unix s>,v1=<hex HMAC-SHA256 over "<t>.<body>">`. */
 export function airclutchSignature(secret: string, timestampSec: number, body: string): string {
   return `t=${timestampSec},v1=${createHmac('sha256', secret).update(`${timestampSec}.${body}`).digest('hex')}`;
@@ -22,82 +36,49 @@ export function airclutchSignature(secret: string, timestampSec: number, body: s
 
 /**
  * @example
- * const out = new WebhookDelivery({ onGiveUp: (d, why) => log.warn(why) });
- * out.send({ url, body: JSON.stringify(event), secret, maxAttempts: 5 });
- * await out.close();
+ * const r = await deliverWebhook({ url, body: JSON.stringify(event), secret, maxAttempts: 5 });
+ * if (r.outcome !== 'delivered') log.warn(r.reason);
  */
-export class WebhookDelivery {
-  readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #inFlight = new Set<Promise<void>>();
-  readonly #abort = new AbortController();
-  readonly #retryBaseMs: number;
-  readonly #onGiveUp: (d: Delivery, reason: string) => void;
-  readonly #now: () => number;
-
-  constructor(
-    options: {
-      retryBaseMs?: number;
-      onGiveUp?: (d: Delivery, reason: string) => void;
-      now?: () => number;
-    } = {},
-  ) {
-    this.#retryBaseMs = options.retryBaseMs ?? 500;
-    this.#onGiveUp = options.onGiveUp ?? (() => {});
-    this.#now = options.now ?? Date.now;
-  }
-
-  send(d: Delivery, attempt = 1): void {
-    if (this.#abort.signal.aborted) return;
-    const p = this.#attempt(d, attempt).finally(() => this.#inFlight.delete(p));
-    this.#inFlight.add(p);
-  }
-
-  /** Waits for attempts under way, drops scheduled retries. */
-  async close(): Promise<void> {
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
-    this.#abort.abort();
-    await Promise.allSettled([...this.#inFlight]);
-  }
-
-  async #attempt(d: Delivery, attempt: number): Promise<void> {
-    let reason: string;
+export async function deliverWebhook(d: Delivery, options: DeliveryOptions = {}): Promise<DeliveryOutcome> {
+  const now = options.now ?? Date.now;
+  const retryBaseMs = options.retryBaseMs ?? 500;
+  // The URL may carry a token (Slack's incoming webhooks do): messages name its origin only.
+  const where = new URL(d.url).origin;
+  let reason = '';
+  for (let attempt = 1; attempt <= d.maxAttempts; attempt++) {
+    if (attempt > 1) await sleep(retryBaseMs * 2 ** (attempt - 2), options.signal);
+    if (options.signal?.aborted) break;
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...d.headers };
       if (d.secret)
-        headers['x-airclutch-signature'] = airclutchSignature(
-          d.secret,
-          Math.floor(this.#now() / 1000),
-          d.body,
-        );
+        headers['x-airclutch-signature'] = airclutchSignature(d.secret, Math.floor(now() / 1000), d.body);
       const res = await fetch(d.url, {
         method: 'POST',
         headers,
         body: d.body,
-        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(10_000)]),
+        signal: options.signal
+          ? AbortSignal.any([options.signal, AbortSignal.timeout(10_000)])
+          : AbortSignal.timeout(10_000),
       });
       await res.body?.cancel();
-      if (res.ok) return;
+      if (res.ok) return { outcome: 'delivered' };
       reason = `HTTP ${res.status}`;
       if (res.status !== 408 && res.status !== 429 && res.status < 500) {
-        this.#onGiveUp(d, `${d.url} refused the delivery (${reason}); not retried`);
-        return;
+        return { outcome: 'refused', reason: `${where} refused the delivery (${reason}); not retried` };
       }
     } catch (e) {
-      if (this.#abort.signal.aborted) return;
       reason = (e as Error).message;
     }
-    if (attempt >= d.maxAttempts) {
-      this.#onGiveUp(d, `${d.url} failed ${attempt} times (last: ${reason}); giving up`);
-      return;
-    }
-    const t = setTimeout(
-      () => {
-        this.#timers.delete(t);
-        this.send(d, attempt + 1);
-      },
-      this.#retryBaseMs * 2 ** (attempt - 1),
-    );
-    this.#timers.add(t);
   }
+  return { outcome: 'failed', reason: `${where} failed ${d.maxAttempts} times (last: ${reason})` };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }

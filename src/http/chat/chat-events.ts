@@ -1,0 +1,72 @@
+/**
+ * Chat and webhook events, read from the audit trail: the trail is written in the same transaction
+ * as every change, so it is the outbox. Events: `approval.requested`, `approval.closed` (approved,
+ * denied, reviewed, expired) and `run.<state>`. An event's id comes from its record's sequence
+ * number, so a delivery sent again after a failure or a restart carries the same id.
+ * @module
+ */
+import type { Airclutch } from '../../app/create-airclutch.ts';
+import type { AuditRecord } from '../../audit/audit-types.ts';
+import type { ApprovalView, RunView } from '../../gate/gate-types.ts';
+import { toRunView } from '../../gate/views.ts';
+import { approvalView } from '../../gate/vote.ts';
+import { maskParams } from './slack-message.ts';
+
+export interface ChatEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly ts: number;
+  readonly data: Record<string, unknown>;
+}
+
+/** What a Slack approval message needs, beside the event. */
+export interface ApprovalRequested extends ChatEvent {
+  readonly type: 'approval.requested';
+  readonly data: { approval: ApprovalView; run: RunView; reasons: readonly string[] };
+  readonly paramsSchema: unknown;
+}
+
+const CLOSING = new Set(['approved', 'denied', 'reviewed']);
+
+/** The event a record stands for, if it is one chat tools hear about. */
+export async function chatEventOf(
+  ac: Pick<Airclutch, 'db' | 'registry'>,
+  r: AuditRecord,
+): Promise<ChatEvent | ApprovalRequested | undefined> {
+  const id = `audit-${r.seq}`;
+  const approvalId = r.resource?.approvalId;
+  if (r.action === 'trigger' && r.outcome === 'awaiting_approval' && approvalId) {
+    const approval = await approvalView(ac, approvalId);
+    const row = await ac.db.kysely
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', '=', approval.run_id)
+      .executeTakeFirstOrThrow();
+    const paramsSchema = ac.registry.find(approval.env, approval.dag_id)?.dag.paramsJsonSchema;
+    const run = toRunView(row);
+    const reasons = approval.reason ? [approval.reason] : (r.decision?.reasons ?? []);
+    return {
+      id,
+      type: 'approval.requested',
+      ts: r.ts,
+      data: { approval, run: { ...run, params: maskParams(run.params, paramsSchema) }, reasons },
+      paramsSchema,
+    };
+  }
+  const closedBy = r.decision?.effect === 'allow' && r.outcome !== null && CLOSING.has(r.outcome);
+  if (approvalId && (closedBy || r.action === 'approval.expire')) {
+    const state = r.action === 'approval.expire' ? 'expired' : r.outcome;
+    return {
+      id,
+      type: 'approval.closed',
+      ts: r.ts,
+      data: { approval: await approvalView(ac, approvalId), state },
+    };
+  }
+  if (r.action === 'run.state' && r.resource?.runId) {
+    const { runId, env, dagId } = r.resource;
+    const from = r.details?.from;
+    return { id, type: `run.${r.outcome}`, ts: r.ts, data: { runId, env, dagId, state: r.outcome, from } };
+  }
+  return undefined;
+}
