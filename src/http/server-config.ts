@@ -18,6 +18,11 @@ export const slackConfigSchema = z.object({
   directory: z.record(z.email(), z.array(z.string())).default({}),
   /** Seconds a signed interactivity request stays valid (Slack recommends 5 minutes). */
   replayWindowSec: z.number().int().min(1).max(3_600).default(300),
+  /**
+   * Origins a click's `response_url` may point to: the message is updated there after a vote.
+   * Any other origin is ignored, so a request can never make Airclutch post elsewhere.
+   */
+  responseUrlOrigins: z.array(z.url()).default(['https://hooks.slack.com']),
 });
 export type SlackConfig = z.output<typeof slackConfigSchema>;
 
@@ -27,7 +32,7 @@ export const outgoingWebhookSchema = z.object({
   secret: z.string().min(16),
   /** Event names to send (`approval.requested`, `approval.closed`, `run.<state>`); empty means all. */
   events: z.array(z.string()).default([]),
-  /** Delivery attempts before an event is dropped (and logged). */
+  /** Delivery attempts per pass; an event still failing is sent again on the next pass. */
   maxAttempts: z.number().int().min(1).max(20).default(5),
 });
 export type OutgoingWebhookConfig = z.output<typeof outgoingWebhookSchema>;

@@ -10,16 +10,16 @@ const SECRET = 'slack-signing-secret-for-tests';
 
 interface Receiver {
   url: string;
-  received: Array<{ headers: IncomingMessage['headers']; body: string }>;
+  received: Array<{ headers: IncomingMessage['headers']; body: string; path: string }>;
   /** Status codes to answer with, in order; 200 once exhausted. */
   answers: number[];
-  next(): Promise<{ headers: IncomingMessage['headers']; body: string }>;
+  next(): Promise<{ headers: IncomingMessage['headers']; body: string; path: string }>;
   close(): Promise<void>;
 }
 
 /** A real HTTP server standing in for Slack's incoming webhook or a chat tool's receiver. */
 async function startReceiver(): Promise<Receiver> {
-  const waiting: Array<(r: { headers: IncomingMessage['headers']; body: string }) => void> = [];
+  const waiting: Array<(r: { headers: IncomingMessage['headers']; body: string; path: string }) => void> = [];
   const r: Receiver = {
     url: '',
     received: [],
@@ -41,7 +41,7 @@ async function startReceiver(): Promise<Receiver> {
       res.setHeader('connection', 'close');
       res.end('ok');
       if (res.statusCode === 200) {
-        const got = { headers: req.headers, body };
+        const got = { headers: req.headers, body, path: req.url ?? '' };
         r.received.push(got);
         waiting.shift()?.(got);
       }
@@ -74,6 +74,7 @@ async function world(now?: () => number) {
         users: { ULEAD: 'lead@example.com', ULEAD2: 'lead2@example.com' },
         directory: {},
         replayWindowSec: 300,
+        responseUrlOrigins: [new URL(receiver.url).origin],
       },
       webhooks: [
         {
@@ -90,11 +91,12 @@ async function world(now?: () => number) {
   return h;
 }
 
-function interactivity(approvalId: string, action: 'approve' | 'deny', user: string) {
+function interactivity(approvalId: string, action: 'approve' | 'deny', user: string, responseUrl?: string) {
   const payload = {
     type: 'block_actions',
     user: { id: user, name: user },
     actions: [{ action_id: action, value: approvalId }],
+    ...(responseUrl ? { response_url: responseUrl } : {}),
   };
   return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
@@ -172,6 +174,34 @@ describe('chat approvals', () => {
       createHmac('sha256', 'webhook-secret-0123456789').update(`${t}.${got.body}`).digest('hex'),
     );
     expect(JSON.parse(got.body)).toMatchObject({ type: 'approval.closed', data: { state: 'approved' } });
+  });
+
+  it('updates the Slack message through the click response_url, and never posts to another origin', async () => {
+    const w = await world();
+    const asked = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: await w.token('eng@example.com'),
+      body: { params: { rows: 2_000_000, apiKey: 'sk-very-secret' } },
+    });
+    const id = asked.json.approval.id;
+    await receiver!.next();
+    // Same server, but "localhost" is not an allowed origin: that URL must never be called.
+    const elsewhere = receiver!.url.replace('127.0.0.1', 'localhost').replace('/hook', '/respond/elsewhere');
+    const body1 = interactivity(id, 'approve', 'ULEAD', elsewhere);
+    expect((await postSlack(w, body1, signed(body1))).status).toBe(200);
+    const updated = receiver!.next();
+    const body2 = interactivity(id, 'approve', 'ULEAD2', receiver!.url.replace('/hook', '/respond/2'));
+    expect((await postSlack(w, body2, signed(body2))).status).toBe(200);
+    let got = await updated;
+    // The approval.closed webhook event may land first.
+    while (got.path !== '/respond/2') got = await receiver!.next();
+    const msg = JSON.parse(got.body);
+    expect(msg.replace_original).toBe(true);
+    expect(got.body).not.toContain('sk-very-secret');
+    expect(msg.blocks.some((b: { type: string }) => b.type === 'actions')).toBe(false);
+    expect(JSON.stringify(msg.blocks)).toContain(
+      '*approved*: approved by lead@example.com, lead2@example.com (2/2); run queued',
+    );
+    expect(receiver!.received.map((r) => r.path)).not.toContain('/respond/elsewhere');
   });
 
   it('refuses a click with a wrong signature, a stale timestamp or an unmapped user, and counts no vote', async () => {

@@ -28,6 +28,28 @@ export interface ApprovalRequested extends ChatEvent {
 
 const CLOSING = new Set(['approved', 'denied', 'reviewed']);
 
+/** An approval request with its run (params masked as the DAG's schema says) and why it is needed. */
+export async function approvalRequestData(
+  ac: Pick<Airclutch, 'db' | 'registry'>,
+  approvalId: string,
+  fallbackReasons: readonly string[] = [],
+): Promise<ApprovalRequested['data'] & { paramsSchema: unknown }> {
+  const approval = await approvalView(ac, approvalId);
+  const row = await ac.db.kysely
+    .selectFrom('runs')
+    .selectAll()
+    .where('id', '=', approval.run_id)
+    .executeTakeFirstOrThrow();
+  const paramsSchema = ac.registry.find(approval.env, approval.dag_id)?.dag.paramsJsonSchema;
+  const run = toRunView(row);
+  return {
+    approval,
+    run: { ...run, params: maskParams(run.params, paramsSchema) },
+    reasons: approval.reason ? [approval.reason] : fallbackReasons,
+    paramsSchema,
+  };
+}
+
 /** The event a record stands for, if it is one chat tools hear about. */
 export async function chatEventOf(
   ac: Pick<Airclutch, 'db' | 'registry'>,
@@ -36,22 +58,8 @@ export async function chatEventOf(
   const id = `audit-${r.seq}`;
   const approvalId = r.resource?.approvalId;
   if (r.action === 'trigger' && r.outcome === 'awaiting_approval' && approvalId) {
-    const approval = await approvalView(ac, approvalId);
-    const row = await ac.db.kysely
-      .selectFrom('runs')
-      .selectAll()
-      .where('id', '=', approval.run_id)
-      .executeTakeFirstOrThrow();
-    const paramsSchema = ac.registry.find(approval.env, approval.dag_id)?.dag.paramsJsonSchema;
-    const run = toRunView(row);
-    const reasons = approval.reason ? [approval.reason] : (r.decision?.reasons ?? []);
-    return {
-      id,
-      type: 'approval.requested',
-      ts: r.ts,
-      data: { approval, run: { ...run, params: maskParams(run.params, paramsSchema) }, reasons },
-      paramsSchema,
-    };
+    const { paramsSchema, ...data } = await approvalRequestData(ac, approvalId, r.decision?.reasons ?? []);
+    return { id, type: 'approval.requested', ts: r.ts, data, paramsSchema };
   }
   const closedBy = r.decision?.effect === 'allow' && r.outcome !== null && CLOSING.has(r.outcome);
   if (approvalId && (closedBy || r.action === 'approval.expire')) {

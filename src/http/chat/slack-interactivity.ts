@@ -1,17 +1,21 @@
 /**
  * `POST /slack/interactivity`: Slack calls it when someone clicks Approve or Deny. The raw body is
  * checked against the signing secret before anything is parsed, the clicking user is mapped to an
- * identity, and the vote goes through the gate like any other (source `chat`).
+ * identity, and the vote goes through the gate like any other (source `chat`). The message is then
+ * updated through the click's `response_url` (only on `server.slack.responseUrlOrigins`).
  * @module
  */
 import type { FastifyInstance } from 'fastify';
 import type { Airclutch } from '../../app/create-airclutch.ts';
-import { voteOnApproval } from '../../gate/vote.ts';
+import { type VoteOutcome, voteOnApproval } from '../../gate/vote.ts';
 import type { IdentityConfig } from '../../identity/identity-config.ts';
-import { AirclutchError } from '../../lib/errors.ts';
+import { AirclutchError, describeThrown } from '../../lib/errors.ts';
 import type { SlackConfig } from '../server-config.ts';
+import { approvalRequestData } from './chat-events.ts';
+import { approvalMessage, votedMessage } from './slack-message.ts';
 import { verifySlackSignature } from './slack-signature.ts';
 import { slackVoter } from './slack-voter.ts';
+import { deliverWebhook } from './webhook-delivery.ts';
 
 export interface SlackInteractivityOptions {
   readonly ac: Airclutch;
@@ -67,6 +71,13 @@ export async function slackInteractivity(
         vote,
         `via Slack`,
       );
+      const responseUrl = payload.response_url;
+      if (typeof responseUrl === 'string' && allowedOrigin(responseUrl, opts.slack.responseUrlOrigins)) {
+        // After the answer, not before it: Slack wants one within 3 seconds.
+        void updateMessage(opts.ac, responseUrl, outcome).then((r) => {
+          if (r.outcome !== 'delivered') req.log.warn(`Slack message not updated: ${r.reason}`);
+        });
+      }
       return {
         response_type: 'ephemeral',
         replace_original: false,
@@ -74,6 +85,26 @@ export async function slackInteractivity(
       };
     },
   );
+}
+
+function allowedOrigin(url: string, origins: readonly string[]): boolean {
+  try {
+    const origin = new URL(url).origin;
+    return origins.some((o) => new URL(o).origin === origin);
+  } catch {
+    return false;
+  }
+}
+
+/** Replaces the approval message with its votes so far (and its outcome, once closed). */
+async function updateMessage(ac: Airclutch, responseUrl: string, outcome: VoteOutcome) {
+  try {
+    const data = await approvalRequestData(ac, outcome.approval.id);
+    const body = JSON.stringify(votedMessage(approvalMessage(data), data.approval, outcome.runState));
+    return await deliverWebhook({ url: responseUrl, body, maxAttempts: 3 });
+  } catch (e) {
+    return { outcome: 'failed' as const, reason: describeThrown(e) };
+  }
 }
 
 function parsePayload(body: string): Record<string, any> {

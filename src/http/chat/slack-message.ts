@@ -78,3 +78,30 @@ export function approvalMessage(input: {
     ],
   };
 }
+
+/**
+ * The approval message again, after a vote: who voted so far, and once the request closed, its
+ * outcome in place of the buttons.
+ *
+ * @example
+ * const updated = votedMessage(approvalMessage({ run, approval, reasons, paramsSchema }), approval, 'queued');
+ */
+export function votedMessage(
+  message: Record<string, unknown>,
+  approval: ApprovalView,
+  runState: string,
+): Record<string, unknown> {
+  const approvals = approval.votes.filter((v) => v.vote === 'approve').map((v) => v.voter);
+  const denials = approval.votes.filter((v) => v.vote === 'deny').map((v) => v.voter);
+  const tally = [
+    approvals.length ? `approved by ${approvals.join(', ')} (${approvals.length}/${approval.quorum})` : '',
+    denials.length ? `denied by ${denials.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  const closed = approval.state !== 'pending';
+  const status = closed ? `*${approval.state}*: ${tally}; run ${runState}` : `Waiting: ${tally}`;
+  const blocks = (message.blocks as Array<{ type: string }>).filter((b) => !closed || b.type !== 'actions');
+  blocks.splice(blocks.length - 1, 0, { type: 'section', text: { type: 'mrkdwn', text: status } } as never);
+  return { ...message, replace_original: true, text: `${String(message.text)}: ${status}`, blocks };
+}
