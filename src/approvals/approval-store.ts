@@ -19,7 +19,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Principal } from '../identity/principal.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
-import type { ApprovalRequestsTable, Database } from '../store/database.ts';
+import type { ApprovalRequestsTable, ApprovalVotesTable, Database } from '../store/database.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
 
 export type ApprovalRequest = ApprovalRequestsTable;
@@ -44,6 +44,8 @@ export interface VoteResult {
   readonly quorum: number;
   /** Set when this vote closed the request. */
   readonly closedAs?: 'approved' | 'denied' | 'reviewed' | undefined;
+  /** Every vote on the request, this one included. */
+  readonly votes: readonly ApprovalVotesTable[];
 }
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -144,7 +146,8 @@ export async function castVote(
     }
     throw e;
   }
-  const approvals = await countApprovals(trx, request);
+  const votes = await listVotes(trx, request.id);
+  const approvals = countApprovals(votes, request);
   const closeAs =
     vote === 'deny'
       ? 'denied'
@@ -156,24 +159,21 @@ export async function castVote(
   if (closeAs && !(await closeRequest(trx, request.id, closeAs, now))) {
     throw new AirclutchError('APPROVAL_CLOSED', `approval request ${request.id} was closed by another vote`);
   }
-  return { approvals, quorum: request.quorum, closedAs: closeAs };
+  return { approvals, quorum: request.quorum, closedAs: closeAs, votes };
 }
 
-async function countApprovals(q: Q, request: ApprovalRequest): Promise<number> {
-  const row = await q
-    .selectFrom('approval_votes')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('request_id', '=', request.id)
-    .where('vote', '=', 'approve')
-    .where('params_hash', '=', request.params_hash)
-    .where('dag_version', '=', request.dag_version)
-    .where((eb) =>
-      eb.not(
-        eb.and([eb('voter_kind', '=', request.requested_by_kind), eb('voter', '=', request.requested_by)]),
-      ),
-    )
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+/**
+ * Approvals that count: bound to the request's params hash and DAG version, and never the requester's
+ * (the data layer enforces both, whatever wrote the votes).
+ */
+function countApprovals(votes: readonly ApprovalVotesTable[], request: ApprovalRequest): number {
+  return votes.filter(
+    (v) =>
+      v.vote === 'approve' &&
+      v.params_hash === request.params_hash &&
+      v.dag_version === request.dag_version &&
+      !(v.voter_kind === request.requested_by_kind && v.voter === request.requested_by),
+  ).length;
 }
 
 /** pending → a final state, only if still pending. */

@@ -38,6 +38,7 @@ export class AuditSinkPump {
   #running: Promise<unknown> | undefined;
   #stopped = true;
   #again = false;
+  #primed = false;
 
   constructor(db: Db, sink: AuditSink, options: SinkPumpOptions = {}) {
     this.#db = db;
@@ -95,19 +96,23 @@ export class AuditSinkPump {
 
   /** With `from: 'now'`, places a sink seen for the first time after the current head. */
   async prime(): Promise<void> {
-    if (this.#from !== 'now') return;
+    if (this.#from !== 'now' || this.#primed) return;
     const known = await this.#db.kysely
       .selectFrom('audit_sink_cursors')
       .select('sink')
       .where('sink', '=', this.#sink.name)
       .executeTakeFirst();
-    if (known) return;
+    if (known) {
+      this.#primed = true;
+      return;
+    }
     const head = await this.#db.kysely.selectFrom('audit_head').select('seq').executeTakeFirst();
     await this.#db.kysely
       .insertInto('audit_sink_cursors')
       .values({ sink: this.#sink.name, last_seq: Number(head?.seq ?? 0), updated_at: Date.now() })
       .onConflict((oc) => oc.column('sink').doNothing())
       .execute();
+    this.#primed = true;
   }
 
   /** Polls until `stop()`. */

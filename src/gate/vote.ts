@@ -18,6 +18,7 @@ import { finishRun } from '../engine/sql/finish-run.ts';
 import { principalRef, servicePrincipal } from '../identity/principal.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import type { PolicyRequest } from '../policy/policy-engine.ts';
+import type { ApprovalVotesTable } from '../store/database.ts';
 import { auditDecision } from './audit-events.ts';
 import type { Gate } from './gate.ts';
 import type { ApprovalView, GateContext } from './gate-types.ts';
@@ -130,7 +131,12 @@ export async function voteOnApproval(
     ];
     return { value: { tally, runState }, events };
   });
-  const approval = await approvalView(gate, request.id);
+  // The request as this vote left it, without reading it back.
+  const { tally } = result;
+  const approval = withVotes(
+    tally.closedAs ? { ...request, state: tally.closedAs, decided_at: now } : request,
+    tally.votes,
+  );
   if (result.tally.closedAs) gate.emit('approvalClosed', { approval, state: result.tally.closedAs });
   if (result.runState === 'queued') gate.engine.notify(run);
   return {
@@ -141,11 +147,13 @@ export async function voteOnApproval(
   };
 }
 
-/** An approval request with its votes (`from` is the gate, or anything holding the store). */
-export async function approvalView(from: Pick<Gate, 'db'>, id: string): Promise<ApprovalView> {
-  const gate = from;
+/** An approval request with its votes (`gate` may be anything holding the store). */
+export async function approvalView(gate: Pick<Gate, 'db'>, id: string): Promise<ApprovalView> {
   const request = await getApprovalRequest(gate.db.kysely, id);
-  const votes = await listVotes(gate.db.kysely, id);
+  return withVotes(request, await listVotes(gate.db.kysely, id));
+}
+
+function withVotes(request: ApprovalRequest, votes: readonly ApprovalVotesTable[]): ApprovalView {
   return {
     ...request,
     votes: votes.map((v) => ({

@@ -1,26 +1,18 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAirclutch } from '../../src/app/create-airclutch.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { DAGS, user } from '../helpers/gate-world.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airclutch.js');
 let dir: string;
 let pendingId: string;
 let pendingRun: string;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function cli(as: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = [BIN, '-c', join(dir, 'airclutch.config.yaml'), ...args, '--as', as];

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -12,16 +11,9 @@ import { OidcLogin } from '../../src/identity/oidc-login.ts';
 import { OidcTokenVerifier } from '../../src/identity/oidc-token-verifier.ts';
 import { PrincipalMapper } from '../../src/identity/principal-mapper.ts';
 import { DbSessionStore } from '../../src/identity/session-store.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 import { TestBrowser } from './helpers/browser.ts';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
   let dir: string;
