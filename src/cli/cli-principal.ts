@@ -33,7 +33,7 @@ export async function cliPrincipal(
     if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
   }
   // `--as` without `airclutch dev` running: a dev IdP on the same port and keys, for this command only.
-  const idp = await startConfiguredDevIdp(config);
+  const idp = await startConfiguredDevIdp(config, { quiet: true });
   try {
     return await verify();
   } finally {

@@ -32,6 +32,11 @@ export interface StartDevIdpOptions {
   readonly audience?: string;
   readonly accessTokenTtlSec?: number;
   readonly webRedirectUris?: readonly string[];
+  /**
+   * Leaves out oidc-provider's dev-mode warnings (Node version, in-memory adapter, dev
+   * interactions): for an IdP a CLI command starts for its own length, where they are only noise.
+   */
+  readonly quiet?: boolean;
 }
 
 export interface DevIdp {
@@ -79,8 +84,10 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
     ...(options.webRedirectUris ? { webRedirectUris: options.webRedirectUris } : {}),
   };
   // Loaded on demand: only dev mode needs it, and it warns on import under Node 20.
-  const { default: Provider } = await import('oidc-provider');
-  const provider = new Provider(issuer, devIdpConfiguration(settings, keys));
+  const provider = await withoutProviderWarnings(options.quiet === true, async () => {
+    const { default: Provider } = await import('oidc-provider');
+    return new Provider(issuer, devIdpConfiguration(settings, keys));
+  });
   provider.registerGrantType(
     DEV_IMPERSONATION_GRANT,
     impersonationHandler(users, resourceServerInfo(settings)),
@@ -143,4 +150,19 @@ function impersonationHandler(users: readonly DevIdpUser[], info: object): (ctx:
       scope: token.scope,
     };
   };
+}
+
+/** Runs `fn` with oidc-provider's `WARNING` lines dropped from console.warn, when `quiet`. */
+async function withoutProviderWarnings<T>(quiet: boolean, fn: () => Promise<T>): Promise<T> {
+  if (!quiet) return fn();
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING')) return;
+    warn(...args);
+  };
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
 }

@@ -33,7 +33,7 @@ export async function devToken(
   } catch (e) {
     if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
   }
-  const idp = await startConfiguredDevIdp(config);
+  const idp = await startConfiguredDevIdp(config, { quiet: true });
   try {
     return await mint(idp.issuer);
   } finally {

@@ -2,8 +2,10 @@
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { type DevIdp, startDevIdp } from './dev-idp.ts';
 
+/** `quiet` for an IdP that only lives as long as one CLI command (see `StartDevIdpOptions.quiet`). */
 export function startConfiguredDevIdp(
   config: Pick<AirclutchConfig, 'identity' | 'dataDir'>,
+  options: { quiet?: boolean } = {},
 ): Promise<DevIdp> {
   const { devIdp, mode } = config.identity;
   return startDevIdp({
@@ -13,5 +15,6 @@ export function startConfiguredDevIdp(
     users: devIdp.users,
     audience: devIdp.audience,
     accessTokenTtlSec: devIdp.accessTokenTtlSec,
+    quiet: options.quiet === true,
   });
 }

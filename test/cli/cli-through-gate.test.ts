@@ -83,7 +83,7 @@ describe('the CLI reads and starts runs through the gate', { timeout: 120_000 },
     expect(JSON.parse(admin.stdout)).toEqual([]);
     expect(logs.code).toBe(1);
     expect(logs.stderr).toMatch(
-      /^error\[POLICY_DENIED\]: User::"admin@example.com" may not readLogs dev\/revenue/m,
+      /^error\[POLICY_DENIED\]: User::"admin@example.com" may not readLogs dev\/revenue[^\n]*\n$/,
     );
   });
 
