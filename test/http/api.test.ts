@@ -1,24 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/test-db.ts';
 import { type HttpWorld, startHttpWorld } from './http-world.ts';
-
-let h: HttpWorld;
-let eng: string;
-let lead: string;
-let lead2: string;
-let admin: string;
-
-beforeAll(async () => {
-  h = await startHttpWorld();
-  [eng, lead, lead2, admin] = await Promise.all([
-    h.token('eng@example.com'),
-    h.token('lead@example.com'),
-    h.token('lead2@example.com'),
-    h.token('admin@example.com'),
-  ]);
-});
-afterAll(async () => {
-  await h?.close();
-});
 
 function expectProblem(
   res: { status: number; headers: Headers; json: any; text: string },
@@ -32,326 +14,357 @@ function expectProblem(
   expect(res.text).not.toMatch(/\bat .*\.ts:\d+/);
 }
 
-describe('identity on the API', () => {
-  it('answers whoami with the verified principal, its groups, issuer and token expiry', async () => {
-    const res = await h.call('GET', '/api/v1/whoami', { token: eng });
-    expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({
-      kind: 'user',
-      id: 'eng@example.com',
-      groups: ['data-eng'],
-      issuer: h.idp.issuer,
-      via: 'bearer',
+describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
+  let h: HttpWorld;
+  let eng: string;
+  let lead: string;
+  let lead2: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    h = await startHttpWorld({ dialect });
+    [eng, lead, lead2, admin] = await Promise.all([
+      h.token('eng@example.com'),
+      h.token('lead@example.com'),
+      h.token('lead2@example.com'),
+      h.token('admin@example.com'),
+    ]);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  describe('identity on the API', () => {
+    it('answers whoami with the verified principal, its groups, issuer and token expiry', async () => {
+      const res = await h.call('GET', '/api/v1/whoami', { token: eng });
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({
+        kind: 'user',
+        id: 'eng@example.com',
+        groups: ['data-eng'],
+        issuer: h.idp.issuer,
+        via: 'bearer',
+      });
+      expect(res.json.tokenExpiresAt).toBeGreaterThan(Date.now());
     });
-    expect(res.json.tokenExpiresAt).toBeGreaterThan(Date.now());
-  });
 
-  it('refuses a request without a token with 401 TOKEN_MISSING as problem+json', async () => {
-    const res = await h.call('GET', '/api/v1/whoami');
-    expectProblem(res, 401, 'TOKEN_MISSING');
-    expect(res.json.detail).toContain('Bearer');
-  });
-
-  it('refuses a forged token with 401 and never echoes it', async () => {
-    const forged = `${eng.slice(0, -6)}AAAAAA`;
-    const res = await h.call('GET', '/api/v1/dags', { token: forged });
-    expectProblem(res, 401, 'SIGNATURE_INVALID');
-    expect(res.text).not.toContain(forged);
-  });
-
-  it('refuses a token without the trigger scope with 403 SCOPE_MISSING', async () => {
-    const viewOnly = await h.token('eng@example.com', 'airclutch:view');
-    const res = await h.call('POST', '/api/v1/dags/revenue/runs', { token: viewOnly, body: {} });
-    expectProblem(res, 403, 'SCOPE_MISSING');
-  });
-});
-
-describe('triggering over HTTP', () => {
-  it('answers 201 with the run when policy allows it now, with its Location', async () => {
-    const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 10 }, note: 'test' },
+    it('refuses a request without a token with 401 TOKEN_MISSING as problem+json', async () => {
+      const res = await h.call('GET', '/api/v1/whoami');
+      expectProblem(res, 401, 'TOKEN_MISSING');
+      expect(res.json.detail).toContain('Bearer');
     });
-    expect(res.status).toBe(201);
-    expect(res.json.run).toMatchObject({
-      dag_id: 'revenue',
-      env: 'dev',
-      state: 'queued',
-      params: { rows: 10 },
+
+    it('refuses a forged token with 401 and never echoes it', async () => {
+      const forged = `${eng.slice(0, -6)}AAAAAA`;
+      const res = await h.call('GET', '/api/v1/dags', { token: forged });
+      expectProblem(res, 401, 'SIGNATURE_INVALID');
+      expect(res.text).not.toContain(forged);
     });
-    expect(res.json.decision.policies[0]).toMatch(/^policies\/roles\.cedar:\d+$/);
-    expect(res.headers.get('location')).toBe(`/api/v1/runs/${res.json.run.id}`);
-  });
 
-  it('answers 202 with the run and its approval request when approval is needed', async () => {
-    const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 2_000_000 } },
+    it('refuses a token without the trigger scope with 403 SCOPE_MISSING', async () => {
+      const viewOnly = await h.token('eng@example.com', 'airclutch:view');
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', { token: viewOnly, body: {} });
+      expectProblem(res, 403, 'SCOPE_MISSING');
     });
-    expect(res.status).toBe(202);
-    expect(res.json.run.state).toBe('awaiting_approval');
-    expect(res.json.approval).toMatchObject({ run_id: res.json.run.id, quorum: 2, state: 'pending' });
   });
 
-  it('answers 403 POLICY_DENIED naming the policy when a forbid applies', async () => {
-    const before = await h.runCount();
-    const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
-      token: lead,
-      body: { params: { rows: 2_000_000 } },
+  describe('triggering over HTTP', () => {
+    it('answers 201 with the run when policy allows it now, with its Location', async () => {
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 10 }, note: 'test' },
+      });
+      expect(res.status).toBe(201);
+      expect(res.json.run).toMatchObject({
+        dag_id: 'revenue',
+        env: 'dev',
+        state: 'queued',
+        params: { rows: 10 },
+      });
+      expect(res.json.decision.policies[0]).toMatch(/^policies\/roles\.cedar:\d+$/);
+      expect(res.headers.get('location')).toBe(`/api/v1/runs/${res.json.run.id}`);
     });
-    expectProblem(res, 403, 'POLICY_DENIED');
-    expect(res.json.detail).toContain('over a million rows needs approval');
-    expect(res.json.details.policies[0]).toMatch(/^dags\/revenue\.cedar:\d+$/);
-    expect(await h.runCount()).toBe(before);
-  });
 
-  it('answers 403 for a caller no policy permits (deny by default)', async () => {
-    const res = await h.call('POST', '/api/v1/dags/revenue/runs', { token: admin, body: {} });
-    expectProblem(res, 403, 'POLICY_DENIED');
-    expect(res.json.detail).toContain('deny by default');
-  });
-
-  it('answers 400 PARAMS_INVALID naming every bad field, and creates no run', async () => {
-    const before = await h.runCount();
-    const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 'lots', rowz: 1 } },
+    it('answers 202 with the run and its approval request when approval is needed', async () => {
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 2_000_000 } },
+      });
+      expect(res.status).toBe(202);
+      expect(res.json.run.state).toBe('awaiting_approval');
+      expect(res.json.approval).toMatchObject({ run_id: res.json.run.id, quorum: 2, state: 'pending' });
     });
-    expectProblem(res, 400, 'PARAMS_INVALID');
-    expect(res.json.details.issues.map((i: { path: string }) => i.path)).toEqual(['rows', 'rowz']);
-    expect(await h.runCount()).toBe(before);
-  });
 
-  it('answers 400 REQUEST_INVALID naming the field when the body has the wrong shape', async () => {
-    const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: 5, extra: 1 },
+    it('answers 403 POLICY_DENIED naming the policy when a forbid applies', async () => {
+      const before = await h.runCount();
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: lead,
+        body: { params: { rows: 2_000_000 } },
+      });
+      expectProblem(res, 403, 'POLICY_DENIED');
+      expect(res.json.detail).toContain('over a million rows needs approval');
+      expect(res.json.details.policies[0]).toMatch(/^dags\/revenue\.cedar:\d+$/);
+      expect(await h.runCount()).toBe(before);
     });
-    expectProblem(res, 400, 'REQUEST_INVALID');
-    expect(res.json.detail).toContain('body.params must be object');
-    expect(res.json.detail).toContain('body.extra is not a known field');
-  });
 
-  it('answers 404 DAG_NOT_FOUND for an unknown DAG', async () => {
-    const res = await h.call('POST', '/api/v1/dags/revenu/runs', { token: eng, body: {} });
-    expectProblem(res, 404, 'DAG_NOT_FOUND');
-  });
-
-  it('records the request id in the audit trail', async () => {
-    const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 3 } },
-      headers: { 'x-request-id': 'req-from-ci-42' },
+    it('answers 403 for a caller no policy permits (deny by default)', async () => {
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', { token: admin, body: {} });
+      expectProblem(res, 403, 'POLICY_DENIED');
+      expect(res.json.detail).toContain('deny by default');
     });
-    expect(res.status).toBe(201);
-    expect(res.headers.get('x-request-id')).toBe('req-from-ci-42');
-    const record = await h.world.db.kysely
-      .selectFrom('audit_records')
-      .selectAll()
-      .where('request_id', '=', 'req-from-ci-42')
-      .executeTakeFirstOrThrow();
-    expect(record).toMatchObject({ action: 'trigger', run_id: res.json.run.id, actor_id: 'eng@example.com' });
-  });
 
-  it('generates a request id when the one sent is unusable', async () => {
-    const res = await h.call('GET', '/api/v1/whoami', {
-      token: eng,
-      headers: { 'x-request-id': 'bad id\twith space' },
+    it('answers 400 PARAMS_INVALID naming every bad field, and creates no run', async () => {
+      const before = await h.runCount();
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 'lots', rowz: 1 } },
+      });
+      expectProblem(res, 400, 'PARAMS_INVALID');
+      expect(res.json.details.issues.map((i: { path: string }) => i.path)).toEqual(['rows', 'rowz']);
+      expect(await h.runCount()).toBe(before);
     });
-    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-  });
-});
 
-describe('DAGs and runs', () => {
-  it('lists the DAGs the caller may view with what it may do now', async () => {
-    const res = await h.call('GET', '/api/v1/dags', { token: eng });
-    expect(res.status).toBe(200);
-    const revenue = res.json.dags.find((d: { dagId: string }) => d.dagId === 'revenue');
-    expect(revenue).toMatchObject({ env: 'dev', trigger: 'allow' });
-    expect(revenue.paramsSchema.properties.apiKey.sensitive).toBe(true);
-    const asAdmin = await h.call('GET', '/api/v1/dags/revenue', { token: admin });
-    expect(asAdmin.json).toMatchObject({ dagId: 'revenue', trigger: 'deny' });
-  });
-
-  it('refuses to show a DAG to a caller without view', async () => {
-    const outsider = await h.token('lead@example.com');
-    const res = await h.call('GET', '/api/v1/dags/revenue', { token: outsider });
-    // Leads may read everything in this world; a missing DAG is 404 for anyone.
-    expect(res.status).toBe(200);
-    expectProblem(await h.call('GET', '/api/v1/dags/nope', { token: eng }), 404, 'DAG_NOT_FOUND');
-  });
-
-  it('lists runs with filters and shows one run with its tasks', async () => {
-    await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: { params: { rows: 7 } } });
-    const list = await h.call('GET', '/api/v1/runs?dag=revenue&state=queued&limit=2', { token: eng });
-    expect(list.status).toBe(200);
-    expect(list.json.runs.length).toBeGreaterThan(0);
-    expect(list.json.runs.every((r: { state: string }) => r.state === 'queued')).toBe(true);
-    const one = await h.call('GET', `/api/v1/runs/${list.json.runs[0].id}`, { token: eng });
-    expect(one.status).toBe(200);
-    expect(one.json).toMatchObject({ run: { id: list.json.runs[0].id }, tasks: [] });
-    expectProblem(await h.call('GET', '/api/v1/runs/nope', { token: eng }), 404, 'RUN_NOT_FOUND');
-    expectProblem(await h.call('GET', '/api/v1/runs?state=sideways', { token: eng }), 400, 'REQUEST_INVALID');
-  });
-
-  it('cancels a run for a caller Cedar allows, and refuses one it does not', async () => {
-    const started = await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: {} });
-    expectProblem(
-      await h.call('POST', `/api/v1/runs/${started.json.run.id}/cancel`, { token: admin, body: {} }),
-      403,
-      'POLICY_DENIED',
-    );
-    const res = await h.call('POST', `/api/v1/runs/${started.json.run.id}/cancel`, {
-      token: eng,
-      body: { reason: 'wrong day' },
+    it('answers 400 REQUEST_INVALID naming the field when the body has the wrong shape', async () => {
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: 5, extra: 1 },
+      });
+      expectProblem(res, 400, 'REQUEST_INVALID');
+      expect(res.json.detail).toContain('body.params must be object');
+      expect(res.json.detail).toContain('body.extra is not a known field');
     });
-    expect(res.status).toBe(200);
-    expect(res.json.run.state).toBe('cancelled');
-  });
-});
 
-describe('approvals over HTTP', () => {
-  it('shows the request to approvers and to its requester, counts votes and queues the run at quorum', async () => {
-    const asked = await h.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 3_000_000 } },
+    it('answers 404 DAG_NOT_FOUND for an unknown DAG', async () => {
+      const res = await h.call('POST', '/api/v1/dags/revenu/runs', { token: eng, body: {} });
+      expectProblem(res, 404, 'DAG_NOT_FOUND');
     });
-    const id = asked.json.approval.id;
-    const forLead = await h.call('GET', '/api/v1/approvals', { token: lead });
-    expect(forLead.json.actionable.map((a: { id: string }) => a.id)).toContain(id);
-    const forEng = await h.call('GET', '/api/v1/approvals', { token: eng });
-    expect(forEng.json.actionable.map((a: { id: string }) => a.id)).not.toContain(id);
-    expect(forEng.json.mine.map((a: { id: string }) => a.id)).toContain(id);
 
-    expectProblem(
-      await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: eng, body: {} }),
-      403,
-      'POLICY_DENIED',
-    );
-    const first = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
-      token: lead,
-      body: { comment: 'ok' },
+    it('records the request id in the audit trail', async () => {
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 3 } },
+        headers: { 'x-request-id': 'req-from-ci-42' },
+      });
+      expect(res.status).toBe(201);
+      expect(res.headers.get('x-request-id')).toBe('req-from-ci-42');
+      const record = await h.world.db.kysely
+        .selectFrom('audit_records')
+        .selectAll()
+        .where('request_id', '=', 'req-from-ci-42')
+        .executeTakeFirstOrThrow();
+      expect(record).toMatchObject({
+        action: 'trigger',
+        run_id: res.json.run.id,
+        actor_id: 'eng@example.com',
+      });
     });
-    expect(first.json).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
-    expectProblem(
-      await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead, body: {} }),
-      409,
-      'APPROVAL_DUPLICATE_VOTE',
-    );
-    const second = await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead2 });
-    expect(second.json).toMatchObject({ approvals: 2, runState: 'queued' });
-    expect(second.json.approval.state).toBe('approved');
-  });
 
-  it('ends a request with one denial', async () => {
-    const asked = await h.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 4_000_000 } },
+    it('generates a request id when the one sent is unusable', async () => {
+      const res = await h.call('GET', '/api/v1/whoami', {
+        token: eng,
+        headers: { 'x-request-id': 'bad id\twith space' },
+      });
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     });
-    const res = await h.call('POST', `/api/v1/approvals/${asked.json.approval.id}/deny`, {
-      token: lead,
-      body: { comment: 'not today' },
+  });
+
+  describe('DAGs and runs', () => {
+    it('lists the DAGs the caller may view with what it may do now', async () => {
+      const res = await h.call('GET', '/api/v1/dags', { token: eng });
+      expect(res.status).toBe(200);
+      const revenue = res.json.dags.find((d: { dagId: string }) => d.dagId === 'revenue');
+      expect(revenue).toMatchObject({ env: 'dev', trigger: 'allow' });
+      expect(revenue.paramsSchema.properties.apiKey.sensitive).toBe(true);
+      const asAdmin = await h.call('GET', '/api/v1/dags/revenue', { token: admin });
+      expect(asAdmin.json).toMatchObject({ dagId: 'revenue', trigger: 'deny' });
     });
-    expect(res.json).toMatchObject({ runState: 'rejected' });
-    expectProblem(
-      await h.call('POST', '/api/v1/approvals/nope/approve', { token: lead }),
-      404,
-      'APPROVAL_NOT_FOUND',
-    );
-  });
-});
 
-describe('explain and audit', () => {
-  it('explains a what-if decision with the determining policy and reason', async () => {
-    const res = await h.call('POST', '/api/v1/authorize/explain', {
-      token: eng,
-      body: { action: 'trigger', dagId: 'revenue', params: { rows: 2_000_000 } },
+    it('refuses to show a DAG to a caller without view', async () => {
+      const outsider = await h.token('lead@example.com');
+      const res = await h.call('GET', '/api/v1/dags/revenue', { token: outsider });
+      // Leads may read everything in this world; a missing DAG is 404 for anyone.
+      expect(res.status).toBe(200);
+      expectProblem(await h.call('GET', '/api/v1/dags/nope', { token: eng }), 404, 'DAG_NOT_FOUND');
     });
-    expect(res.status).toBe(200);
-    expect(res.json.effect).toBe('deny');
-    expect(res.json.reasons).toContain('over a million rows needs approval');
-  });
 
-  it('lets only audit readers explain as someone else', async () => {
-    const body = { action: 'trigger', dagId: 'revenue', as: { id: 'x@example.com', groups: ['data-eng'] } };
-    expectProblem(
-      await h.call('POST', '/api/v1/authorize/explain', { token: eng, body }),
-      403,
-      'POLICY_DENIED',
-    );
-    const res = await h.call('POST', '/api/v1/authorize/explain', { token: admin, body });
-    expect(res.json.effect).toBe('allow');
-  });
-
-  it('serves the audit trail to readers only, verifies it and exports it', async () => {
-    expect((await h.call('GET', '/api/v1/audit', { token: eng })).json.records).toEqual([]);
-    expectProblem(await h.call('GET', '/api/v1/audit?env=dev', { token: eng }), 403, 'POLICY_DENIED');
-    expectProblem(await h.call('GET', '/api/v1/audit/verify', { token: eng }), 403, 'POLICY_DENIED');
-    const page = await h.call('GET', '/api/v1/audit?action=trigger&limit=5', { token: admin });
-    expect(page.status).toBe(200);
-    expect(page.json.records.length).toBeGreaterThan(0);
-    expect(page.json.records.every((r: { action: string }) => r.action === 'trigger')).toBe(true);
-    const verify = await h.call('GET', '/api/v1/audit/verify', { token: admin });
-    expect(verify.json).toMatchObject({ ok: true });
-    const csv = await h.call('GET', '/api/v1/audit/export?format=csv', { token: admin });
-    expect(csv.headers.get('content-type')).toContain('text/csv');
-    expect(csv.text.split('\n')[0]).toMatch(/^seq,ts,time,action/);
-    const jsonl = await h.call('GET', `/api/v1/audit/export?since=${new Date(0).toISOString()}`, {
-      token: admin,
+    it('lists runs with filters and shows one run with its tasks', async () => {
+      await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: { params: { rows: 7 } } });
+      const list = await h.call('GET', '/api/v1/runs?dag=revenue&state=queued&limit=2', { token: eng });
+      expect(list.status).toBe(200);
+      expect(list.json.runs.length).toBeGreaterThan(0);
+      expect(list.json.runs.every((r: { state: string }) => r.state === 'queued')).toBe(true);
+      const one = await h.call('GET', `/api/v1/runs/${list.json.runs[0].id}`, { token: eng });
+      expect(one.status).toBe(200);
+      expect(one.json).toMatchObject({ run: { id: list.json.runs[0].id }, tasks: [] });
+      expectProblem(await h.call('GET', '/api/v1/runs/nope', { token: eng }), 404, 'RUN_NOT_FOUND');
+      expectProblem(
+        await h.call('GET', '/api/v1/runs?state=sideways', { token: eng }),
+        400,
+        'REQUEST_INVALID',
+      );
     });
-    expect(JSON.parse(jsonl.text.split('\n')[0]!).seq).toBe(1);
-    expectProblem(
-      await h.call('GET', '/api/v1/audit?since=yesterday', { token: admin }),
-      400,
-      'REQUEST_INVALID',
-    );
-  });
-});
 
-describe('outside /api/v1', () => {
-  it('answers health, readiness, metrics, OpenAPI and docs', async () => {
-    expect((await h.call('GET', '/healthz')).json).toEqual({ status: 'ok' });
-    expect((await h.call('GET', '/readyz')).json).toMatchObject({ status: 'ready' });
-    const metrics = await h.call('GET', '/metrics');
-    expect(metrics.text).toContain('airclutch_http_requests_total');
-    expect(metrics.text).toMatch(/airclutch_gate_decisions_total\{action="trigger",outcome="started"\} \d+/);
-    const spec = await h.call('GET', '/openapi.json');
-    expect(spec.json.openapi).toBe('3.1.0');
-    expect(Object.keys(spec.json.paths)).toEqual(
-      expect.arrayContaining([
-        '/api/v1/dags/{dagId}/runs',
-        '/api/v1/runs/{runId}/logs',
-        '/api/v1/audit/export',
-      ]),
-    );
-    const docs = await h.call('GET', '/docs');
-    expect(docs.headers.get('content-type')).toContain('text/html');
-    expect(docs.text).toContain('/api/v1/dags/{dagId}/runs');
-  });
-
-  it('sends security headers and no CORS headers by default', async () => {
-    const res = await h.call('GET', '/api/v1/whoami', {
-      token: eng,
-      headers: { origin: 'https://evil.example' },
+    it('cancels a run for a caller Cedar allows, and refuses one it does not', async () => {
+      const started = await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: {} });
+      expectProblem(
+        await h.call('POST', `/api/v1/runs/${started.json.run.id}/cancel`, { token: admin, body: {} }),
+        403,
+        'POLICY_DENIED',
+      );
+      const res = await h.call('POST', `/api/v1/runs/${started.json.run.id}/cancel`, {
+        token: eng,
+        body: { reason: 'wrong day' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.json.run.state).toBe('cancelled');
     });
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
-    expect(res.headers.get('strict-transport-security')).toBeTruthy();
-    expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('answers unknown routes, oversized bodies and bad JSON as problems', async () => {
-    expectProblem(await h.call('GET', '/api/v1/nothing'), 404, 'NOT_FOUND');
-    const big = { params: { rows: 1, pad: 'x'.repeat(300_000) } };
-    expectProblem(
-      await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: big }),
-      413,
-      'PAYLOAD_TOO_LARGE',
-    );
-    expectProblem(
-      await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: '{"params": ' }),
-      400,
-      'REQUEST_INVALID',
-    );
+  describe('approvals over HTTP', () => {
+    it('shows the request to approvers and to its requester, counts votes and queues the run at quorum', async () => {
+      const asked = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 3_000_000 } },
+      });
+      const id = asked.json.approval.id;
+      const forLead = await h.call('GET', '/api/v1/approvals', { token: lead });
+      expect(forLead.json.actionable.map((a: { id: string }) => a.id)).toContain(id);
+      const forEng = await h.call('GET', '/api/v1/approvals', { token: eng });
+      expect(forEng.json.actionable.map((a: { id: string }) => a.id)).not.toContain(id);
+      expect(forEng.json.mine.map((a: { id: string }) => a.id)).toContain(id);
+
+      expectProblem(
+        await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: eng, body: {} }),
+        403,
+        'POLICY_DENIED',
+      );
+      const first = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
+        token: lead,
+        body: { comment: 'ok' },
+      });
+      expect(first.json).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
+      expectProblem(
+        await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead, body: {} }),
+        409,
+        'APPROVAL_DUPLICATE_VOTE',
+      );
+      const second = await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead2 });
+      expect(second.json).toMatchObject({ approvals: 2, runState: 'queued' });
+      expect(second.json.approval.state).toBe('approved');
+    });
+
+    it('ends a request with one denial', async () => {
+      const asked = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 4_000_000 } },
+      });
+      const res = await h.call('POST', `/api/v1/approvals/${asked.json.approval.id}/deny`, {
+        token: lead,
+        body: { comment: 'not today' },
+      });
+      expect(res.json).toMatchObject({ runState: 'rejected' });
+      expectProblem(
+        await h.call('POST', '/api/v1/approvals/nope/approve', { token: lead }),
+        404,
+        'APPROVAL_NOT_FOUND',
+      );
+    });
+  });
+
+  describe('explain and audit', () => {
+    it('explains a what-if decision with the determining policy and reason', async () => {
+      const res = await h.call('POST', '/api/v1/authorize/explain', {
+        token: eng,
+        body: { action: 'trigger', dagId: 'revenue', params: { rows: 2_000_000 } },
+      });
+      expect(res.status).toBe(200);
+      expect(res.json.effect).toBe('deny');
+      expect(res.json.reasons).toContain('over a million rows needs approval');
+    });
+
+    it('lets only audit readers explain as someone else', async () => {
+      const body = { action: 'trigger', dagId: 'revenue', as: { id: 'x@example.com', groups: ['data-eng'] } };
+      expectProblem(
+        await h.call('POST', '/api/v1/authorize/explain', { token: eng, body }),
+        403,
+        'POLICY_DENIED',
+      );
+      const res = await h.call('POST', '/api/v1/authorize/explain', { token: admin, body });
+      expect(res.json.effect).toBe('allow');
+    });
+
+    it('serves the audit trail to readers only, verifies it and exports it', async () => {
+      expect((await h.call('GET', '/api/v1/audit', { token: eng })).json.records).toEqual([]);
+      expectProblem(await h.call('GET', '/api/v1/audit?env=dev', { token: eng }), 403, 'POLICY_DENIED');
+      expectProblem(await h.call('GET', '/api/v1/audit/verify', { token: eng }), 403, 'POLICY_DENIED');
+      const page = await h.call('GET', '/api/v1/audit?action=trigger&limit=5', { token: admin });
+      expect(page.status).toBe(200);
+      expect(page.json.records.length).toBeGreaterThan(0);
+      expect(page.json.records.every((r: { action: string }) => r.action === 'trigger')).toBe(true);
+      const verify = await h.call('GET', '/api/v1/audit/verify', { token: admin });
+      expect(verify.json).toMatchObject({ ok: true });
+      const csv = await h.call('GET', '/api/v1/audit/export?format=csv', { token: admin });
+      expect(csv.headers.get('content-type')).toContain('text/csv');
+      expect(csv.text.split('\n')[0]).toMatch(/^seq,ts,time,action/);
+      const jsonl = await h.call('GET', `/api/v1/audit/export?since=${new Date(0).toISOString()}`, {
+        token: admin,
+      });
+      expect(JSON.parse(jsonl.text.split('\n')[0]!).seq).toBe(1);
+      expectProblem(
+        await h.call('GET', '/api/v1/audit?since=yesterday', { token: admin }),
+        400,
+        'REQUEST_INVALID',
+      );
+    });
+  });
+
+  describe('outside /api/v1', () => {
+    it('answers health, readiness, metrics, OpenAPI and docs', async () => {
+      expect((await h.call('GET', '/healthz')).json).toEqual({ status: 'ok' });
+      expect((await h.call('GET', '/readyz')).json).toMatchObject({ status: 'ready' });
+      const metrics = await h.call('GET', '/metrics');
+      expect(metrics.text).toContain('airclutch_http_requests_total');
+      expect(metrics.text).toMatch(
+        /airclutch_gate_decisions_total\{action="trigger",outcome="started"\} \d+/,
+      );
+      const spec = await h.call('GET', '/openapi.json');
+      expect(spec.json.openapi).toBe('3.1.0');
+      expect(Object.keys(spec.json.paths)).toEqual(
+        expect.arrayContaining([
+          '/api/v1/dags/{dagId}/runs',
+          '/api/v1/runs/{runId}/logs',
+          '/api/v1/audit/export',
+        ]),
+      );
+      const docs = await h.call('GET', '/docs');
+      expect(docs.headers.get('content-type')).toContain('text/html');
+      expect(docs.text).toContain('/api/v1/dags/{dagId}/runs');
+    });
+
+    it('sends security headers and no CORS headers by default', async () => {
+      const res = await h.call('GET', '/api/v1/whoami', {
+        token: eng,
+        headers: { origin: 'https://evil.example' },
+      });
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(res.headers.get('strict-transport-security')).toBeTruthy();
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    });
+
+    it('answers unknown routes, oversized bodies and bad JSON as problems', async () => {
+      expectProblem(await h.call('GET', '/api/v1/nothing'), 404, 'NOT_FOUND');
+      const big = { params: { rows: 1, pad: 'x'.repeat(300_000) } };
+      expectProblem(
+        await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: big }),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      );
+      expectProblem(
+        await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: '{"params": ' }),
+        400,
+        'REQUEST_INVALID',
+      );
+    });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The HTTP API on real parts: the gate world (DAG files, Cedar policies, SQLite store, engine), the
+ * The HTTP API on real parts: the gate world (DAG files, Cedar policies, a SQLite or PostgreSQL store, engine), the
  * dev IdP (oidc-provider on loopback) minting real tokens, and the server listening on 127.0.0.1.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { type ServerConfig, serverConfigSchema } from '../../src/http/server-con
 import { type DevIdp, startDevIdp } from '../../src/identity/dev-idp.ts';
 import { identityConfigSchema } from '../../src/identity/identity-config.ts';
 import { OidcTokenVerifier } from '../../src/identity/oidc-token-verifier.ts';
+import type { DialectName } from '../../src/store/create-db.ts';
 import { createWorld, type World } from '../helpers/gate-world.ts';
 
 export const EXTRA_FILES = {
@@ -53,11 +54,18 @@ export interface HttpWorld {
 }
 
 export async function startHttpWorld(
-  options: { server?: Partial<ServerConfig>; now?: () => number; files?: Record<string, string> } = {},
+  options: {
+    server?: Partial<ServerConfig>;
+    now?: () => number;
+    files?: Record<string, string>;
+    dialect?: DialectName;
+  } = {},
 ): Promise<HttpWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-http-'));
   const idp = await startDevIdp({ port: 0, dataDir: dir, accessTokenTtlSec: 3_600 });
-  const world = await createWorld('sqlite', { files: { ...EXTRA_FILES, ...options.files } });
+  const world = await createWorld(options.dialect ?? 'sqlite', {
+    files: { ...EXTRA_FILES, ...options.files },
+  });
   const verifier = OidcTokenVerifier.fromConfig(
     identityConfigSchema.parse({
       devIdp: { port: Number(new URL(idp.issuer).port) },

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/test-db.ts';
 import { type HttpWorld, startHttpWorld } from './http-world.ts';
 
 let h: HttpWorld | undefined;
@@ -14,9 +15,9 @@ function ndjson(text: string): any[] {
     .map((l) => JSON.parse(l));
 }
 
-describe('streamed logs', () => {
+describe.each(DIALECTS)('streamed logs on %s', (dialect) => {
   it('streams the log lines of a finished run as NDJSON, from a cursor, and ends with the state', async () => {
-    h = await startHttpWorld();
+    h = await startHttpWorld({ dialect });
     await h.world.engine.start();
     const eng = await h.token('eng@example.com');
     const run = (await h.call('POST', '/api/v1/dags/chatty/runs', { token: eng, body: {} })).json.run;
@@ -37,7 +38,7 @@ describe('streamed logs', () => {
   });
 
   it('follows a running run until it ends, as Server-Sent Events', async () => {
-    h = await startHttpWorld();
+    h = await startHttpWorld({ dialect });
     await h.world.engine.start();
     const eng = await h.token('eng@example.com');
     const run = (
@@ -52,7 +53,7 @@ describe('streamed logs', () => {
   });
 
   it('refuses logs to a caller without readLogs (403) and a malformed follow flag (400)', async () => {
-    h = await startHttpWorld();
+    h = await startHttpWorld({ dialect });
     const eng = await h.token('eng@example.com');
     const run = (await h.call('POST', '/api/v1/dags/chatty/runs', { token: eng, body: {} })).json.run;
     const service = await h.idp.serviceToken();
@@ -68,7 +69,7 @@ describe('streamed logs', () => {
   });
 
   it('ends followed streams when the server closes', async () => {
-    h = await startHttpWorld();
+    h = await startHttpWorld({ dialect });
     const eng = await h.token('eng@example.com');
     const run = (await h.call('POST', '/api/v1/dags/chatty/runs', { token: eng, body: {} })).json.run;
     const pending = h.call('GET', `/api/v1/runs/${run.id}/logs?follow=1`, { token: eng });
