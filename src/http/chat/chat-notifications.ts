@@ -46,63 +46,65 @@ export async function chatNotifications(
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
     ...(options.now ? { now: options.now } : {}),
   };
-  const sinks: ChatSink[] = [];
+  /** A receiver: its sink, and whether it takes an event type (so it is only woken for those). */
+  const receivers: Array<{ sink: ChatSink; takes: (type: string) => boolean }> = [];
   const slackUrl = server.slack.webhookUrl;
   if (slackUrl) {
-    sinks.push(
-      new ChatSink('chat:slack', ac, {
-        ...delivery,
-        deliveryFor: (e) => {
-          if (e.type !== 'approval.requested') return undefined;
-          const { data, paramsSchema } = e as ApprovalRequested;
-          return {
-            url: slackUrl,
-            body: JSON.stringify(approvalMessage({ ...data, paramsSchema })),
-            maxAttempts: 5,
-          };
-        },
-      }),
-    );
+    const takes = (type: string) => type === 'approval.requested';
+    const sink = new ChatSink('chat:slack', ac, {
+      ...delivery,
+      deliveryFor: (e) => {
+        if (!takes(e.type)) return undefined;
+        const { data, paramsSchema } = e as ApprovalRequested;
+        const body = JSON.stringify(approvalMessage({ ...data, paramsSchema }));
+        return { url: slackUrl, body, maxAttempts: 5 };
+      },
+    });
+    receivers.push({ sink, takes });
   }
   for (const w of server.webhooks) {
+    const takes = (type: string) => w.events.length === 0 || w.events.includes(type);
     // The cursor is named after the URL's hash: the URL may hold a token.
     const name = `webhook:${createHash('sha256').update(w.url).digest('hex').slice(0, 16)}`;
-    sinks.push(
-      new ChatSink(name, ac, {
-        ...delivery,
-        deliveryFor: (e) => {
-          if (w.events.length && !w.events.includes(e.type)) return undefined;
-          const body = JSON.stringify({ id: e.id, type: e.type, ts: e.ts, data: e.data });
-          return { url: w.url, body, secret: w.secret, maxAttempts: w.maxAttempts };
-        },
-      }),
-    );
+    const sink = new ChatSink(name, ac, {
+      ...delivery,
+      deliveryFor: (e) => {
+        if (!takes(e.type)) return undefined;
+        const body = JSON.stringify({ id: e.id, type: e.type, ts: e.ts, data: e.data });
+        return { url: w.url, body, secret: w.secret, maxAttempts: w.maxAttempts };
+      },
+    });
+    receivers.push({ sink, takes });
   }
-  const pumps = sinks.map(
-    (sink) =>
-      new AuditSinkPump(ac.db, sink, {
-        from: 'now',
-        ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
-        onError: (e) => {
-          if (!shutdown.signal.aborted) warn(`notification not delivered yet: ${describeThrown(e)}`);
-        },
-      }),
-  );
+  const pumps = receivers.map(({ sink, takes }) => ({
+    takes,
+    pump: new AuditSinkPump(ac.db, sink, {
+      from: 'now',
+      ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+      onError: (e) => {
+        if (!shutdown.signal.aborted) warn(`notification not delivered yet: ${describeThrown(e)}`);
+      },
+    }),
+  }));
   // Placed before the first event can be recorded, so a new receiver starts exactly here.
-  await Promise.all(pumps.map((p) => p.prime()));
-  for (const p of pumps) p.start();
-  // The trail is polled; these say "now" so a message goes out within milliseconds.
-  const nudge = () => {
-    for (const p of pumps) p.nudge();
+  await Promise.all(pumps.map((p) => p.pump.prime()));
+  for (const p of pumps) p.pump.start();
+  // The trail is polled; a nudge says "now" so a message goes out within milliseconds. Only the
+  // receivers that take the event are woken: a busy engine does not make the Slack pump spin.
+  const nudge = (type: string) => {
+    for (const p of pumps) if (p.takes(type)) p.pump.nudge();
   };
-  ac.gate.on('approvalRequested', nudge);
-  ac.gate.on('approvalClosed', nudge);
-  ac.engine.on('run', nudge);
+  const onRequested = () => nudge('approval.requested');
+  const onClosed = () => nudge('approval.closed');
+  const onRun = (e: { state: string }) => nudge(`run.${e.state}`);
+  ac.gate.on('approvalRequested', onRequested);
+  ac.gate.on('approvalClosed', onClosed);
+  ac.engine.on('run', onRun);
   return async () => {
-    ac.gate.off('approvalRequested', nudge);
-    ac.gate.off('approvalClosed', nudge);
-    ac.engine.off('run', nudge);
+    ac.gate.off('approvalRequested', onRequested);
+    ac.gate.off('approvalClosed', onClosed);
+    ac.engine.off('run', onRun);
     shutdown.abort();
-    await Promise.all(pumps.map((p) => p.stop()));
+    await Promise.all(pumps.map((p) => p.pump.stop()));
   };
 }
