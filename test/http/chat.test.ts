@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { expireApprovals } from '../../src/gate/vote.ts';
 import { chatNotifications } from '../../src/http/chat/chat-notifications.ts';
 import { slackSignature } from '../../src/http/chat/slack-signature.ts';
 import { type HttpWorld, startHttpWorld } from './http-world.ts';
@@ -315,5 +316,26 @@ describe('chat approvals', () => {
     expect(receiver!.received.map((r) => JSON.parse(r.body).data.approval.id)).not.toContain(
       old.json.approval.id,
     );
+  });
+
+  it('tells webhooks when an approval request expires, from the expiry record', async () => {
+    const w = await world();
+    const asked = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: await w.token('eng@example.com'),
+      body: { params: { rows: 2_000_000 } },
+    });
+    await receiver!.next(); // the Slack message
+    // An hour passes: the request's expiry is behind us when the sweep runs.
+    await w.world.db.kysely
+      .updateTable('approval_requests')
+      .set({ expires_at: Date.now() - 1 })
+      .where('id', '=', asked.json.approval.id)
+      .execute();
+    const event = receiver!.next();
+    expect(await expireApprovals(w.world.gate)).toBe(1);
+    expect(JSON.parse((await event).body)).toMatchObject({
+      type: 'approval.closed',
+      data: { state: 'expired', approval: { id: asked.json.approval.id, state: 'expired' } },
+    });
   });
 });
