@@ -50,31 +50,33 @@ export async function approvalRequestData(
   };
 }
 
-/** The event a record stands for, if it is one chat tools hear about. */
+/** The type of event a record stands for, if it is one chat tools hear about. Reads nothing. */
+export function chatEventType(r: AuditRecord): string | undefined {
+  const approvalId = r.resource?.approvalId;
+  if (r.action === 'trigger' && r.outcome === 'awaiting_approval' && approvalId) return 'approval.requested';
+  if (r.action === 'approval.expire' && approvalId) return 'approval.closed';
+  const closing = r.decision?.effect === 'allow' && r.outcome !== null && CLOSING.has(r.outcome);
+  if (closing && approvalId) return 'approval.closed';
+  if (r.action === 'run.state' && r.resource?.runId) return `run.${r.outcome}`;
+  return undefined;
+}
+
+/** The event of a record whose type `chatEventType` gave, with what receivers are sent. */
 export async function chatEventOf(
   ac: Pick<Airclutch, 'db' | 'registry'>,
   r: AuditRecord,
-): Promise<ChatEvent | ApprovalRequested | undefined> {
-  const id = `audit-${r.seq}`;
-  const approvalId = r.resource?.approvalId;
-  if (r.action === 'trigger' && r.outcome === 'awaiting_approval' && approvalId) {
+  type: string,
+): Promise<ChatEvent | ApprovalRequested> {
+  const base = { id: `audit-${r.seq}`, ts: r.ts };
+  const approvalId = r.resource?.approvalId ?? '';
+  if (type === 'approval.requested') {
     const { paramsSchema, ...data } = await approvalRequestData(ac, approvalId, r.decision?.reasons ?? []);
-    return { id, type: 'approval.requested', ts: r.ts, data, paramsSchema };
+    return { ...base, type, data, paramsSchema };
   }
-  const closedBy = r.decision?.effect === 'allow' && r.outcome !== null && CLOSING.has(r.outcome);
-  if (approvalId && (closedBy || r.action === 'approval.expire')) {
+  if (type === 'approval.closed') {
     const state = r.action === 'approval.expire' ? 'expired' : r.outcome;
-    return {
-      id,
-      type: 'approval.closed',
-      ts: r.ts,
-      data: { approval: await approvalView(ac, approvalId), state },
-    };
+    return { ...base, type, data: { approval: await approvalView(ac, approvalId), state } };
   }
-  if (r.action === 'run.state' && r.resource?.runId) {
-    const { runId, env, dagId } = r.resource;
-    const from = r.details?.from;
-    return { id, type: `run.${r.outcome}`, ts: r.ts, data: { runId, env, dagId, state: r.outcome, from } };
-  }
-  return undefined;
+  const { runId, env, dagId } = r.resource ?? {};
+  return { ...base, type, data: { runId, env, dagId, state: r.outcome, from: r.details?.from } };
 }

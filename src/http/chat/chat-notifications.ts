@@ -53,8 +53,8 @@ export async function chatNotifications(
     const takes = (type: string) => type === 'approval.requested';
     const sink = new ChatSink('chat:slack', ac, {
       ...delivery,
+      takes,
       deliveryFor: (e) => {
-        if (!takes(e.type)) return undefined;
         const { data, paramsSchema } = e as ApprovalRequested;
         const body = JSON.stringify(approvalMessage({ ...data, paramsSchema }));
         return { url: slackUrl, body, maxAttempts: 5 };
@@ -68,8 +68,8 @@ export async function chatNotifications(
     const name = `webhook:${createHash('sha256').update(w.url).digest('hex').slice(0, 16)}`;
     const sink = new ChatSink(name, ac, {
       ...delivery,
+      takes,
       deliveryFor: (e) => {
-        if (!takes(e.type)) return undefined;
         const body = JSON.stringify({ id: e.id, type: e.type, ts: e.ts, data: e.data });
         return { url: w.url, body, secret: w.secret, maxAttempts: w.maxAttempts };
       },

@@ -7,19 +7,24 @@
 import type { Airclutch } from '../../app/create-airclutch.ts';
 import type { AuditRecord, AuditSink } from '../../audit/audit-types.ts';
 import { AirclutchError } from '../../lib/errors.ts';
-import { type ApprovalRequested, type ChatEvent, chatEventOf } from './chat-events.ts';
+import { type ApprovalRequested, type ChatEvent, chatEventOf, chatEventType } from './chat-events.ts';
 import { type Delivery, type DeliveryOptions, deliverWebhook } from './webhook-delivery.ts';
 
 export interface ChatSinkOptions extends DeliveryOptions {
-  /** What to send for an event, or nothing when this receiver does not take it. */
-  readonly deliveryFor: (event: ChatEvent | ApprovalRequested) => Delivery | undefined;
+  /** Whether this receiver takes events of a type (`approval.requested`, `run.success`, …). */
+  readonly takes: (type: string) => boolean;
+  /** What to send for an event it takes. */
+  readonly deliveryFor: (event: ChatEvent | ApprovalRequested) => Delivery;
   /** Where final refusals are reported. */
   readonly warn?: (message: string) => void;
 }
 
 /**
  * @example
- * const sink = new ChatSink('chat:slack', ac, { deliveryFor: (e) => (e.type === 'approval.requested' ? { url, body, maxAttempts: 5 } : undefined) });
+ * const sink = new ChatSink('chat:slack', ac, {
+ *   takes: (type) => type === 'approval.requested',
+ *   deliveryFor: (e) => ({ url, body: JSON.stringify(e), maxAttempts: 5 }),
+ * });
  * new AuditSinkPump(ac.db, sink, { from: 'now' }).start();
  */
 export class ChatSink implements AuditSink {
@@ -38,10 +43,10 @@ export class ChatSink implements AuditSink {
   async deliver(records: readonly AuditRecord[]): Promise<void> {
     let through: number | undefined;
     for (const r of records) {
-      const event = await chatEventOf(this.#ac, r);
-      const delivery = event && this.#o.deliveryFor(event);
-      if (delivery) {
-        const res = await deliverWebhook(delivery, this.#o);
+      const type = chatEventType(r);
+      if (type && this.#o.takes(type)) {
+        const event = await chatEventOf(this.#ac, r, type);
+        const res = await deliverWebhook(this.#o.deliveryFor(event), this.#o);
         if (res.outcome === 'refused') this.#o.warn?.(`${this.name}: event ${event.id}: ${res.reason}`);
         if (res.outcome === 'failed') {
           throw new AirclutchError(
