@@ -112,7 +112,7 @@ export async function listRunsFor(gate: Gate, ctx: GateContext, filter: RunFilte
         gate.policy.decide(request(gate, ctx, 'view', runResource(r), JSON.parse(r.params))).effect ===
         'allow',
     )
-    .map(toRunView);
+    .map((r) => toRunView(r, gate.dags));
 }
 
 /** A run and its tasks, once Cedar allowed `action` on the run; `RUN_NOT_FOUND` or `POLICY_DENIED` otherwise. */
@@ -125,7 +125,7 @@ export async function allowedRun(gate: Gate, ctx: GateContext, runId: string, ac
 /** One run with its tasks; `view` on the run. */
 export async function getRunFor(gate: Gate, ctx: GateContext, runId: string) {
   const { run, tasks } = await allowedRun(gate, ctx, runId, 'view');
-  return { run: toRunView(run), tasks };
+  return { run: toRunView(run, gate.dags), tasks };
 }
 
 /** Log lines of a run (or one task) after a cursor; `readLogs` on the run. */
@@ -175,7 +175,7 @@ export async function cancelRunFor(
   const done = await gate.engine.cancelRun(runId, reason ?? `cancelled by ${ctx.principal.id}`);
   if (!done) {
     const { run: now } = await getRun(gate.db.kysely, runId);
-    return toRunView(now);
+    return toRunView(now, gate.dags);
   }
   return (await getRunFor(gate, ctx, runId)).run;
 }

@@ -108,7 +108,7 @@ export class Gate extends EventEmitter<GateEvents> {
         );
       });
       this.engine.notify(run);
-      return { outcome: 'started', run: toRunView(run), decision };
+      return { outcome: 'started', run: toRunView(run, this.dags), decision };
     }
     const rule = this.#approvalRule(env, found);
     // Why approval is needed: the forbid that stopped the trigger (if one did), then the permit to ask.
@@ -139,7 +139,7 @@ export class Gate extends EventEmitter<GateEvents> {
       return a;
     });
     const view = { ...approval, votes: [] };
-    const runView = toRunView(waiting);
+    const runView = toRunView(waiting, this.dags);
     this.emit('approvalRequested', { run: runView, approval: view, reasons });
     return { outcome: 'awaiting_approval', run: runView, approval: view, decision };
   }
@@ -198,7 +198,7 @@ export class Gate extends EventEmitter<GateEvents> {
       return r;
     });
     this.engine.notify(flagged);
-    return { run: toRunView(flagged), review: { ...review, votes: [] } };
+    return { run: toRunView(flagged, this.dags), review: { ...review, votes: [] } };
   }
 
   /** A `RunSubmitter` for the engine's own principals (schedules, DAG-to-DAG): they pass the gate too. */

@@ -204,6 +204,24 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
       );
     });
 
+    it('shows a sensitive param masked in every view of the run, while the run keeps its value', async () => {
+      const body = { params: { rows: 8, apiKey: 'sk-live-do-not-show' } };
+      const started = await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body });
+      expect(started.status).toBe(201);
+      const id = started.json.run.id;
+      const one = await h.call('GET', `/api/v1/runs/${id}`, { token: eng });
+      const list = await h.call('GET', '/api/v1/runs?dag=revenue', { token: eng });
+      for (const text of [started.text, one.text, list.text])
+        expect(text).not.toContain('sk-live-do-not-show');
+      expect(one.json.run.params).toEqual({ rows: 8, dryRun: false, apiKey: '••••••' });
+      const row = await h.world.db.kysely
+        .selectFrom('runs')
+        .select('params')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(JSON.parse(row.params).apiKey).toBe('sk-live-do-not-show');
+    });
+
     it('cancels a run for a caller Cedar allows, and refuses one it does not', async () => {
       const started = await h.call('POST', '/api/v1/dags/revenue/runs', { token: eng, body: {} });
       expectProblem(

@@ -10,7 +10,6 @@ import type { AuditRecord } from '../../audit/audit-types.ts';
 import type { ApprovalView, RunView } from '../../gate/gate-types.ts';
 import { toRunView } from '../../gate/views.ts';
 import { approvalView } from '../../gate/vote.ts';
-import { maskParams } from './slack-message.ts';
 
 export interface ChatEvent {
   readonly id: string;
@@ -41,10 +40,9 @@ export async function approvalRequestData(
     .where('id', '=', approval.run_id)
     .executeTakeFirstOrThrow();
   const paramsSchema = ac.registry.find(approval.env, approval.dag_id)?.dag.paramsJsonSchema;
-  const run = toRunView(row);
   return {
     approval,
-    run: { ...run, params: maskParams(run.params, paramsSchema) },
+    run: toRunView(row, ac.registry),
     reasons: approval.reason ? [approval.reason] : fallbackReasons,
     paramsSchema,
   };

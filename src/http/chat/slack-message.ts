@@ -4,19 +4,8 @@
  * buttons whose value is the approval request id.
  * @module
  */
+import { maskParams } from '../../dag/mask-params.ts';
 import type { ApprovalView, RunView } from '../../gate/gate-types.ts';
-
-const MASK = '••••••';
-
-/** Params for display: values of properties marked `sensitive: true` in the JSON Schema are masked. */
-export function maskParams(params: unknown, schema: unknown): Record<string, unknown> {
-  const props = ((schema as { properties?: Record<string, { sensitive?: boolean }> })?.properties ??
-    {}) as Record<string, { sensitive?: boolean }>;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries((params ?? {}) as Record<string, unknown>))
-    out[k] = props[k]?.sensitive === true ? MASK : v;
-  return out;
-}
 
 /**
  * @example
