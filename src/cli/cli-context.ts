@@ -1,15 +1,18 @@
-/** What CLI commands share: the loaded config and the store, opened once per command. @module */
+/**
+ * What CLI commands share: the loaded config and the store, opened once per command. The modules
+ * behind them are imported on use, so a command that needs no store never loads one.
+ * @module
+ */
 import type { Command } from 'commander';
 import type { AirclutchConfig } from '../config/config-schema.ts';
-import { loadConfig } from '../config/load-config.ts';
-import { DagRegistry } from '../dag/dag-registry.ts';
+import type { DagRegistry } from '../dag/dag-registry.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import type { Db } from '../store/create-db.ts';
-import { openStore } from '../store/open-store.ts';
 
 /** The config for this invocation, honouring the global `--config` flag. */
 export async function configFor(cmd: Command): Promise<AirclutchConfig> {
   const opts = cmd.optsWithGlobals() as { config?: string };
+  const { loadConfig } = await import('../config/load-config.ts');
   return loadConfig(opts.config ? { path: opts.config } : {});
 }
 
@@ -23,6 +26,7 @@ export async function loadRegistry(config: AirclutchConfig, env: string | undefi
     );
   }
   const environments = env === undefined ? config.environments : { [env]: config.environments[env]! };
+  const { DagRegistry } = await import('../dag/dag-registry.ts');
   const registry = new DagRegistry({ ...config, environments });
   await registry.reload();
   return registry;
@@ -30,6 +34,7 @@ export async function loadRegistry(config: AirclutchConfig, env: string | undefi
 
 /** Runs `fn` with a migrated store, closing it afterwards. */
 export async function withStore<T>(config: AirclutchConfig, fn: (db: Db) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../store/open-store.ts');
   const db = await openStore(config);
   try {
     return await fn(db);

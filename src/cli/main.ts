@@ -1,48 +1,46 @@
 /** The `airclutch` command line: argument parsing only, over the same library functions the API uses. @module */
 import { Command, CommanderError } from 'commander';
 import { isAirclutchError } from '../lib/errors.ts';
-import { approvalsCommand } from './commands/approvals-command.ts';
-import { auditCommand } from './commands/audit-command.ts';
-import { backfillCommand } from './commands/backfill-command.ts';
-import { dagsCommand } from './commands/dags-command.ts';
-import { dbCommand } from './commands/db-command.ts';
-import { devCommand } from './commands/dev-command.ts';
-import { devIdpCommand } from './commands/dev-idp-command.ts';
-import { doctorCommand } from './commands/doctor-command.ts';
-import { loginCommand } from './commands/login-command.ts';
-import { policyCommand } from './commands/policy-command.ts';
-import { runsCommand } from './commands/runs-command.ts';
-import { serverCommand } from './commands/server-command.ts';
-import { triggerCommand } from './commands/trigger-command.ts';
-import { whoamiCommand } from './commands/whoami-command.ts';
+import { COMMANDS } from './command-index.ts';
 
-export function buildProgram(): Command {
+/**
+ * The program for `argv`: the command it names is loaded whole; the others are only listed (with
+ * their summaries), which is all `airclutch --help` and a mistyped name need.
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('airclutch')
     .description('Trust-aware workflow orchestration for TypeScript')
     .option('-c, --config <file>', 'config file (default: airclutch.config.{ts,yaml} in the current folder)')
     .showHelpAfterError()
     .exitOverride();
-  program.addCommand(devCommand());
-  program.addCommand(dagsCommand());
-  program.addCommand(triggerCommand());
-  program.addCommand(approvalsCommand());
-  program.addCommand(runsCommand());
-  program.addCommand(backfillCommand());
-  program.addCommand(dbCommand());
-  program.addCommand(policyCommand());
-  program.addCommand(devIdpCommand());
-  program.addCommand(loginCommand());
-  program.addCommand(whoamiCommand());
-  program.addCommand(doctorCommand());
-  program.addCommand(auditCommand());
-  program.addCommand(serverCommand());
+  const named = commandNamed(argv);
+  for (const entry of COMMANDS) {
+    program.addCommand(
+      entry === named ? await entry.load() : new Command(entry.name).description(entry.summary),
+    );
+  }
   return program;
+}
+
+/** The command `argv` runs: the first argument after the options that names one. */
+function commandNamed(argv: readonly string[]) {
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-c' || arg === '--config') {
+      i++;
+      continue;
+    }
+    // `airclutch help trigger` shows the help of `trigger`, so that one is loaded.
+    if (arg.startsWith('-') || arg === 'help') continue;
+    return COMMANDS.find((c) => c.name === arg);
+  }
+  return undefined;
 }
 
 /** Runs the CLI. Domain errors print their code and message; exit status 1 (2 for usage errors). */
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
