@@ -338,4 +338,35 @@ describe('chat approvals', () => {
       data: { state: 'expired', approval: { id: asked.json.approval.id, state: 'expired' } },
     });
   });
+
+  it('reports an event a receiver refuses for good (4xx) and goes on with the next one', async () => {
+    const w = await world();
+    await stop!();
+    const hook = {
+      url: `${receiver!.url}?refuses=1`,
+      secret: 'webhook-secret-0123456789',
+      events: ['approval.requested'],
+      maxAttempts: 3,
+    };
+    const warnings: string[] = [];
+    const server = { slack: { ...w.server.slack, webhookUrl: undefined }, webhooks: [hook] };
+    stop = await chatNotifications(w.world, server, { retryBaseMs: 5, warn: (m) => warnings.push(m) });
+    const eng = await w.token('eng@example.com');
+    receiver!.answers.push(410);
+    const refused = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: eng,
+      body: { params: { rows: 2_000_001 } },
+    });
+    await expect.poll(() => warnings.length).toBe(1);
+    expect(warnings[0]).toMatch(/refused the delivery \(HTTP 410\); not retried$/);
+    const delivered = receiver!.next();
+    const next = await w.call('POST', '/api/v1/dags/revenue/runs', {
+      token: eng,
+      body: { params: { rows: 2_000_002 } },
+    });
+    expect(JSON.parse((await delivered).body).data.approval.id).toBe(next.json.approval.id);
+    expect(receiver!.received.map((r) => JSON.parse(r.body).data.approval.id)).not.toContain(
+      refused.json.approval.id,
+    );
+  });
 });

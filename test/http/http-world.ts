@@ -62,7 +62,7 @@ export async function startHttpWorld(
   } = {},
 ): Promise<HttpWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-http-'));
-  const idp = await startDevIdp({ port: 0, dataDir: dir, accessTokenTtlSec: 3_600 });
+  const idp = await startDevIdp({ port: 0, dataDir: dir, accessTokenTtlSec: 3_600, quiet: true });
   const world = await createWorld(options.dialect ?? 'sqlite', {
     files: { ...EXTRA_FILES, ...options.files },
   });

@@ -16,7 +16,7 @@ let idp: DevIdp;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'airclutch-cli-'));
-  idp = await startDevIdp({ port: 0, dataDir: dir });
+  idp = await startDevIdp({ port: 0, dataDir: dir, quiet: true });
 });
 afterAll(async () => {
   await idp.close();

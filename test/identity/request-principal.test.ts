@@ -15,7 +15,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'airclutch-bearer-'));
-  idp = await startDevIdp({ port: 0, dataDir: dir });
+  idp = await startDevIdp({ port: 0, dataDir: dir, quiet: true });
   const verifier = OidcTokenVerifier.fromConfig(
     identityConfigSchema.parse({
       devIdp: { port: Number(new URL(idp.issuer).port) },

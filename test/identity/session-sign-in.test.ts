@@ -28,7 +28,7 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'airclutch-signin-'));
-    idp = await startDevIdp({ port: 0, dataDir: dir });
+    idp = await startDevIdp({ port: 0, dataDir: dir, quiet: true });
     db = await createTestDb(dialect);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
