@@ -113,6 +113,32 @@ function signed(body: string, ts = Math.floor(Date.now() / 1000)) {
   return { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(SECRET, ts, body) };
 }
 
+/** Asks for a run of revenue that needs approval (over a million rows), as the engineer. */
+async function askForApproval(w: HttpWorld, rows = 2_000_000) {
+  const token = await w.token('eng@example.com');
+  return w.call('POST', '/api/v1/dags/revenue/runs', { token, body: { params: { rows } } });
+}
+
+/**
+ * Replaces the world's notifications with one webhook receiver that takes approval requests, at
+ * `query` on the test receiver URL; returns the server section (to start it again) and its warnings.
+ */
+async function onlyWebhook(w: HttpWorld, query: string, maxAttempts: number) {
+  await stop!();
+  const hook = {
+    url: `${receiver!.url}${query}`,
+    secret: 'webhook-secret-0123456789',
+    events: ['approval.requested'],
+    maxAttempts,
+  };
+  const server = { slack: { ...w.server.slack, webhookUrl: undefined }, webhooks: [hook] };
+  const warnings: string[] = [];
+  stop = await chatNotifications(w.world, server, { retryBaseMs: 5, warn: (m) => warnings.push(m) });
+  return { server, warnings };
+}
+
+const approvalIdsReceived = () => receiver!.received.map((r) => JSON.parse(r.body).data.approval?.id);
+
 describe('chat approvals', () => {
   it('posts a Block Kit message naming requester, DAG, env, masked params and reason, with buttons', async () => {
     const w = await world();
@@ -248,22 +274,9 @@ describe('chat approvals', () => {
 
   it('sends an approval message once a receiver that was down is back, even after a restart, with the same event id', async () => {
     const w = await world();
-    await stop!();
-    // Only the generic webhook, taking approval requests, and down for now.
-    const hook = {
-      url: receiver!.url,
-      secret: 'webhook-secret-0123456789',
-      events: ['approval.requested'],
-      maxAttempts: 2,
-    };
-    const server = { slack: { ...w.server.slack, webhookUrl: undefined }, webhooks: [hook] };
-    const warnings: string[] = [];
-    stop = await chatNotifications(w.world, server, { retryBaseMs: 5, warn: (m) => warnings.push(m) });
+    const { server, warnings } = await onlyWebhook(w, '', 2);
     receiver!.answers.push(...Array.from({ length: 1_000 }, () => 503));
-    const asked = await w.call('POST', '/api/v1/dags/revenue/runs', {
-      token: await w.token('eng@example.com'),
-      body: { params: { rows: 2_000_000 } },
-    });
+    const asked = await askForApproval(w);
     expect(asked.status).toBe(202);
     await expect.poll(() => warnings.length).toBeGreaterThan(0);
     expect(warnings[0]).toMatch(/failed 2 times \(last: HTTP 503\); it is sent again on the next pass$/);
@@ -291,39 +304,18 @@ describe('chat approvals', () => {
   it('does not replay approvals recorded before a receiver was first configured', async () => {
     const w = await world();
     await stop!();
-    const eng = await w.token('eng@example.com');
-    const old = await w.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 3_000_000 } },
-    });
+    const old = await askForApproval(w, 3_000_000);
     // A receiver configured now (another URL than the one `world` set up).
-    const hook = {
-      url: `${receiver!.url}?fresh=1`,
-      secret: 'webhook-secret-0123456789',
-      events: ['approval.requested'],
-      maxAttempts: 2,
-    };
-    stop = await chatNotifications(w.world, {
-      slack: { ...w.server.slack, webhookUrl: undefined },
-      webhooks: [hook],
-    });
+    await onlyWebhook(w, '?fresh=1', 2);
     const delivered = receiver!.next();
-    const fresh = await w.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 4_000_000 } },
-    });
+    const fresh = await askForApproval(w, 4_000_000);
     expect(JSON.parse((await delivered).body).data.approval.id).toBe(fresh.json.approval.id);
-    expect(receiver!.received.map((r) => JSON.parse(r.body).data.approval.id)).not.toContain(
-      old.json.approval.id,
-    );
+    expect(approvalIdsReceived()).not.toContain(old.json.approval.id);
   });
 
   it('tells webhooks when an approval request expires, from the expiry record', async () => {
     const w = await world();
-    const asked = await w.call('POST', '/api/v1/dags/revenue/runs', {
-      token: await w.token('eng@example.com'),
-      body: { params: { rows: 2_000_000 } },
-    });
+    const asked = await askForApproval(w);
     await receiver!.next(); // the Slack message
     // An hour passes: the request's expiry is behind us when the sweep runs.
     await w.world.db.kysely
@@ -341,32 +333,14 @@ describe('chat approvals', () => {
 
   it('reports an event a receiver refuses for good (4xx) and goes on with the next one', async () => {
     const w = await world();
-    await stop!();
-    const hook = {
-      url: `${receiver!.url}?refuses=1`,
-      secret: 'webhook-secret-0123456789',
-      events: ['approval.requested'],
-      maxAttempts: 3,
-    };
-    const warnings: string[] = [];
-    const server = { slack: { ...w.server.slack, webhookUrl: undefined }, webhooks: [hook] };
-    stop = await chatNotifications(w.world, server, { retryBaseMs: 5, warn: (m) => warnings.push(m) });
-    const eng = await w.token('eng@example.com');
+    const { warnings } = await onlyWebhook(w, '?refuses=1', 3);
     receiver!.answers.push(410);
-    const refused = await w.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 2_000_001 } },
-    });
+    const refused = await askForApproval(w, 2_000_001);
     await expect.poll(() => warnings.length).toBe(1);
     expect(warnings[0]).toMatch(/refused the delivery \(HTTP 410\); not retried$/);
     const delivered = receiver!.next();
-    const next = await w.call('POST', '/api/v1/dags/revenue/runs', {
-      token: eng,
-      body: { params: { rows: 2_000_002 } },
-    });
+    const next = await askForApproval(w, 2_000_002);
     expect(JSON.parse((await delivered).body).data.approval.id).toBe(next.json.approval.id);
-    expect(receiver!.received.map((r) => JSON.parse(r.body).data.approval.id)).not.toContain(
-      refused.json.approval.id,
-    );
+    expect(approvalIdsReceived()).not.toContain(refused.json.approval.id);
   });
 });
