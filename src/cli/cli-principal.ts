@@ -10,7 +10,7 @@ import { CliTokenStore } from '../identity/cli-token-store.ts';
 import { devToken } from '../identity/dev-token.ts';
 import { OidcTokenVerifier } from '../identity/oidc-token-verifier.ts';
 import type { Principal } from '../identity/principal.ts';
-import { startConfiguredDevIdp } from '../identity/start-configured-dev-idp.ts';
+import { withDevIdp } from '../identity/start-configured-dev-idp.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
 
 export interface IdentityFlags {
@@ -26,19 +26,8 @@ export async function cliPrincipal(
 ): Promise<Principal> {
   const verify = async () =>
     OidcTokenVerifier.fromConfig(config.identity).verify(await tokenFor(config, flags), { action });
-  if (!flags.as) return verify();
-  try {
-    return await verify();
-  } catch (e) {
-    if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
-  }
   // `--as` without `airclutch dev` running: a dev IdP on the same port and keys, for this command only.
-  const idp = await startConfiguredDevIdp(config, { quiet: true });
-  try {
-    return await verify();
-  } finally {
-    await idp.close();
-  }
+  return flags.as ? withDevIdp(config, verify) : verify();
 }
 
 async function tokenFor(config: AirclutchConfig, flags: IdentityFlags): Promise<string> {

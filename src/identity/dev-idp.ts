@@ -115,6 +115,7 @@ function listen(server: Server, port: number): Promise<void> {
           ? new AirclutchError(
               'CONFIG_INVALID',
               `port ${port} is taken; is the dev IdP already running? Set identity.devIdp.port to move it`,
+              { details: { portTaken: port } },
             )
           : e,
       ),

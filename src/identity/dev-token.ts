@@ -1,10 +1,10 @@
 /** A demo person's token from the dev IdP: from the running one, or from one started for the moment on the same port and keys. @module */
 
 import type { AirclutchConfig } from '../config/config-schema.ts';
-import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
+import { AirclutchError } from '../lib/errors.ts';
 import { requestDevToken, requestServiceToken } from './dev-token-client.ts';
 import { devIdpIssuer } from './identity-config.ts';
-import { startConfiguredDevIdp } from './start-configured-dev-idp.ts';
+import { withDevIdp } from './start-configured-dev-idp.ts';
 
 /**
  * Mints a token for `as` (a demo email, or `ci-bot` for the service client). It verifies against the
@@ -28,15 +28,5 @@ export async function devToken(
   const issuer = devIdpIssuer(devIdp.port);
   const mint = (iss: string) =>
     as === 'ci-bot' ? requestServiceToken(iss, options) : requestDevToken(iss, as, options);
-  try {
-    return await mint(issuer);
-  } catch (e) {
-    if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
-  }
-  const idp = await startConfiguredDevIdp(config, { quiet: true });
-  try {
-    return await mint(idp.issuer);
-  } finally {
-    await idp.close();
-  }
+  return withDevIdp(config, () => mint(issuer));
 }

@@ -75,10 +75,12 @@ describe('the CLI reads and starts runs through the gate', { timeout: 120_000 },
   });
 
   it('lists only the runs the caller may view, and refuses their logs to anyone else', async () => {
-    // One at a time: each starts the dev IdP on its port for the length of the command.
-    const lead = await cli('lead@example.com', 'runs', 'list', '--json');
-    const admin = await cli('admin@example.com', 'runs', 'list', '--json');
-    const logs = await cli('admin@example.com', 'runs', 'logs', pendingRun);
+    // At once: no dev IdP runs, and each command starts one on the same port unless another has.
+    const [lead, admin, logs] = await Promise.all([
+      cli('lead@example.com', 'runs', 'list', '--json'),
+      cli('admin@example.com', 'runs', 'list', '--json'),
+      cli('admin@example.com', 'runs', 'logs', pendingRun),
+    ]);
     expect(JSON.parse(lead.stdout).map((r: { id: string }) => r.id)).toEqual([pendingRun]);
     expect(JSON.parse(admin.stdout)).toEqual([]);
     expect(logs.code).toBe(1);
