@@ -33,7 +33,8 @@ export async function cliPrincipal(
 async function tokenFor(config: AirclutchConfig, flags: IdentityFlags): Promise<string> {
   const given = flags.token ?? process.env.AIRCLUTCH_TOKEN;
   if (given) return given;
-  if (flags.as) return devToken(config, flags.as);
+  // cliPrincipal runs this inside withDevIdp, which starts the IdP if none answers.
+  if (flags.as) return devToken(config, flags.as, { startIdp: false });
   try {
     return (await freshAccessToken(new CliTokenStore(), config.identity.cli.refreshBeforeSec)).accessToken;
   } catch (e) {

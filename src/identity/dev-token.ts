@@ -16,7 +16,11 @@ import { withDevIdp } from './start-configured-dev-idp.ts';
 export async function devToken(
   config: AirclutchConfig,
   as: string,
-  options: { scope?: string } = {},
+  options: {
+    scope?: string;
+    /** False when the caller already runs inside `withDevIdp` (then an unreachable IdP is its to handle). */
+    startIdp?: boolean;
+  } = {},
 ): Promise<string> {
   const { mode, devIdp } = config.identity;
   if (mode !== 'dev') {
@@ -26,7 +30,8 @@ export async function devToken(
     );
   }
   const issuer = devIdpIssuer(devIdp.port);
-  const mint = (iss: string) =>
-    as === 'ci-bot' ? requestServiceToken(iss, options) : requestDevToken(iss, as, options);
-  return withDevIdp(config, () => mint(issuer));
+  const scope = options.scope === undefined ? {} : { scope: options.scope };
+  const mint = () =>
+    as === 'ci-bot' ? requestServiceToken(issuer, scope) : requestDevToken(issuer, as, scope);
+  return options.startIdp === false ? mint() : withDevIdp(config, mint);
 }
