@@ -3,31 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AuditEvent } from '../src/audit/audit-types.ts';
 import { SqlAuditLog } from '../src/audit/sql-audit-log.ts';
 import { verifyChain } from '../src/audit/verify-chain.ts';
 import { createDb, type Db } from '../src/store/create-db.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
-
-const event = (i: number): AuditEvent => ({
-  action: 'trigger',
-  actor: {
-    kind: 'user',
-    id: 'ana@example.com',
-    subject: 'sub-ana',
-    issuer: 'https://idp.example.com',
-    groups: ['data-eng'],
-    tokenId: `jti-${i}`,
-  },
-  resource: { env: 'prod', dagId: 'nightly_revenue', dagVersion: 'v1', runId: `run-${i}` },
-  source: 'api',
-  requestId: `req-${i}`,
-  paramsHash: 'a'.repeat(64),
-  decision: { effect: 'allow', policies: ['policy0'], reasons: [] },
-  outcome: 'started',
-});
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+import { triggerEvent } from '../test/audit/audit-fixtures.ts';
+import { median } from './stats.ts';
 
 async function perSecond(n: number, fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -69,24 +50,24 @@ export async function benchAudit(): Promise<{
         await perSecond(10_000, () =>
           Promise.all(
             Array.from({ length: 64 }, async (_, lane) => {
-              for (let i = lane; i < 10_000; i += 64) await audit.append([event(i)]);
+              for (let i = lane; i < 10_000; i += 64) await audit.append([triggerEvent(i)]);
             }),
           ),
         ),
       );
       single.push(
         await perSecond(300, async () => {
-          for (let i = 0; i < 300; i++) await audit.append([event(i)]);
+          for (let i = 0; i < 300; i++) await audit.append([triggerEvent(i)]);
         }),
       );
       batched.push(
         await perSecond(10_000, async () => {
           for (let b = 0; b < 100; b++)
-            await audit.append(Array.from({ length: 100 }, (_, i) => event(b * 100 + i)));
+            await audit.append(Array.from({ length: 100 }, (_, i) => triggerEvent(b * 100 + i)));
         }),
       );
     }
-    await audit.append(Array.from({ length: 100_000 - 60_900 }, (_, i) => event(i)));
+    await audit.append(Array.from({ length: 100_000 - 60_900 }, (_, i) => triggerEvent(i)));
     for (let run = 0; run < 3; run++) {
       let records = 0;
       const rate = await perSecond(1, async () => {

@@ -8,6 +8,7 @@ import type { Principal } from '../src/identity/principal.ts';
 import { CedarPolicyEngine } from '../src/policy/cedar-policy-engine.ts';
 import type { PolicyRequest } from '../src/policy/policy-engine.ts';
 import { CedarPolicyStore } from '../src/policy/policy-store.ts';
+import { median, round } from './stats.ts';
 
 const DAGS = 50;
 const SHARED = 20;
@@ -40,7 +41,7 @@ export async function benchPolicy(): Promise<{ decision_p99_us: number; decision
       p99s.push(samples[Math.floor(samples.length * 0.99)]!);
       p50s.push(samples[Math.floor(samples.length * 0.5)]!);
     }
-    return { decision_p99_us: round(median(p99s)), decision_p50_us: round(median(p50s)) };
+    return { decision_p99_us: round(median(p99s), 1), decision_p50_us: round(median(p50s), 1) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -99,13 +100,4 @@ function request(i: number): PolicyRequest {
     resource: { kind: 'dag', env: 'prod', dagId: `dag_${i}` },
     context: { params: { rows: 1000 * i, region: 'eu', dryRun: false }, now: new Date(), source: 'api' },
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function round(x: number): number {
-  return Math.round(x * 10) / 10;
 }

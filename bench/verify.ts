@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { trustedIssuerSchema } from '../src/identity/identity-config.ts';
 import { OidcTokenVerifier } from '../src/identity/oidc-token-verifier.ts';
 import { startJwksServer } from '../test/identity/helpers/jwks-server.ts';
+import { median } from './stats.ts';
 
 const CLAIMS = {
   sub: 'u-1',
@@ -46,11 +47,6 @@ async function percentiles(
   } finally {
     await idp.close();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /**
