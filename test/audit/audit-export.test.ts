@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signCheckpoint } from '../../src/audit/audit-checkpoint.ts';
-import { canonicalBody } from '../../src/audit/audit-hash.ts';
+import { BODY_KEYS, canonicalBody } from '../../src/audit/audit-hash.ts';
 import { createCheckpoint } from '../../src/audit/create-checkpoint.ts';
 import { exportAudit } from '../../src/audit/export-audit.ts';
 import { queryAudit } from '../../src/audit/query-audit.ts';
@@ -39,6 +39,9 @@ async function exportText(db: TestDb, options: Parameters<typeof exportAudit>[2]
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Every body column but the three the property draws itself; their order does not matter to the oracle. */
+const COLUMNS = BODY_KEYS.filter((k) => k !== 'seq' && k !== 'ts' && k !== 'action');
+
 describe('the canonical encoding', () => {
   it('is exactly RFC 8785 (the canonicalize package) for any row', () => {
     const text = fc.option(fc.string({ unit: 'binary' }), { nil: null });
@@ -47,33 +50,14 @@ describe('the canonical encoding', () => {
         fc.nat(),
         fc.nat(),
         fc.string({ unit: 'binary' }),
-        fc.array(text, { minLength: 22, maxLength: 22 }),
+        fc.array(text, { minLength: COLUMNS.length, maxLength: COLUMNS.length }),
         (seq, ts, action, cols) => {
-          const keys = [
-            'actor_kind',
-            'actor_id',
-            'actor_subject',
-            'actor_issuer',
-            'actor_display_name',
-            'actor_groups',
-            'actor_token_id',
-            'actor_client',
-            'env',
-            'dag_id',
-            'dag_version',
-            'run_id',
-            'task_id',
-            'approval_id',
-            'source',
-            'request_id',
-            'params_hash',
-            'params',
-            'decision_effect',
-            'decision',
-            'outcome',
-            'details',
-          ];
-          const row = { seq, ts, action, ...Object.fromEntries(keys.map((k, i) => [k, cols[i]])) } as never;
+          const row = {
+            seq,
+            ts,
+            action,
+            ...Object.fromEntries(COLUMNS.map((k, i) => [k, cols[i]])),
+          } as never;
           expect(canonicalBody(row)).toBe(canonicalJson(row));
         },
       ),
