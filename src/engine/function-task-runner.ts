@@ -6,21 +6,21 @@
  */
 import { inspect } from 'node:util';
 import { describeThrown } from '../lib/errors.ts';
-import { type AttemptResult, type AttemptWork, abortFailure, type TaskRunner } from './task-runner.ts';
+import {
+  type AttemptResult,
+  type AttemptWork,
+  abortFailure,
+  runFacts,
+  type TaskRunner,
+} from './task-runner.ts';
 
 export class FunctionTaskRunner implements TaskRunner {
   async run(work: AttemptWork): Promise<AttemptResult> {
     const fn = work.task.fn;
     if (!fn) return { state: 'failed', reason: 'error', error: `task ${work.taskId} has no function` };
     const ctx = {
-      params: work.params,
-      env: work.env,
-      dagId: work.dagId,
-      runId: work.runId,
-      taskId: work.taskId,
-      tryNumber: work.tryNumber,
+      ...runFacts(work),
       maxTries: work.maxTries,
-      logicalDate: work.logicalDate === null ? null : new Date(work.logicalDate),
       signal: work.signal,
       log: (...args: unknown[]) =>
         work.log('log', args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 4 }))).join(' ')),

@@ -7,7 +7,13 @@
 import { type SpawnOptions, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describeThrown } from '../lib/errors.ts';
-import { type AttemptResult, type AttemptWork, abortFailure, type TaskRunner } from './task-runner.ts';
+import {
+  type AttemptResult,
+  type AttemptWork,
+  abortFailure,
+  runFacts,
+  type TaskRunner,
+} from './task-runner.ts';
 
 export class ShellTaskRunner implements TaskRunner {
   constructor(private readonly killGraceMs = 5_000) {}
@@ -17,18 +23,7 @@ export class ShellTaskRunner implements TaskRunner {
     if (!spec) return { state: 'failed', reason: 'error', error: `task ${work.taskId} has no command` };
     let command: string | readonly string[];
     try {
-      command =
-        typeof spec.command === 'function'
-          ? spec.command({
-              params: work.params,
-              env: work.env,
-              dagId: work.dagId,
-              runId: work.runId,
-              taskId: work.taskId,
-              tryNumber: work.tryNumber,
-              logicalDate: work.logicalDate === null ? null : new Date(work.logicalDate),
-            } as never)
-          : spec.command;
+      command = typeof spec.command === 'function' ? spec.command(runFacts(work) as never) : spec.command;
     } catch (e) {
       return { state: 'failed', reason: 'error', error: `building the command failed: ${describeThrown(e)}` };
     }

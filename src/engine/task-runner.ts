@@ -27,6 +27,19 @@ export interface AttemptWork {
   ): Promise<{ runId: string | null; outcome: string }>;
 }
 
+/** What a task's code is told about its run, shared by function tasks and shell commands built in code. */
+export function runFacts(work: AttemptWork) {
+  return {
+    params: work.params,
+    env: work.env,
+    dagId: work.dagId,
+    runId: work.runId,
+    taskId: work.taskId,
+    tryNumber: work.tryNumber,
+    logicalDate: work.logicalDate === null ? null : new Date(work.logicalDate),
+  };
+}
+
 /** Why an attempt failed, for records and retry decisions. */
 export type FailureReason = 'error' | 'timeout' | 'cancelled' | 'shutdown' | 'crashed' | 'invalid_output';
 
