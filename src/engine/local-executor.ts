@@ -19,7 +19,7 @@ import { claimTasks } from './sql/claim-tasks.ts';
 import { completeAttempt } from './sql/complete-attempt.ts';
 import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
-import { moveTasks } from './sql/move-tasks.ts';
+import { moveTasks, moveTaskTransitions } from './sql/move-tasks.ts';
 import { startRun } from './sql/start-run.ts';
 import type { TaskState } from './states.ts';
 import { AttemptAbort, type TaskRunner } from './task-runner.ts';
@@ -295,18 +295,7 @@ export class LocalExecutor {
     transitions: readonly EngineTransition[],
     now: number,
   ): Promise<void> {
-    const groups = new Map<string, { runId: string; from: TaskState; to: TaskState; ids: string[] }>();
-    for (const t of transitions) {
-      if (t.kind !== 'task') continue;
-      const key = `${t.runId}\u0000${t.from}\u0000${t.to}`;
-      getOrCreate(groups, key, () => ({
-        runId: t.runId,
-        from: t.from,
-        to: t.to,
-        ids: [] as string[],
-      })).ids.push(t.taskId);
-    }
-    for (const g of groups.values()) await moveTasks(trx, g.runId, g.ids, g.from, g.to, now);
+    await moveTaskTransitions(trx, transitions, now);
     for (const t of transitions) {
       if (t.kind === 'task' && t.to === 'queued') {
         const tracker = this.#trackers.get(t.runId);
