@@ -26,7 +26,12 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-const INTROSPECTION_RACES = new Set(['3F000', '42P01']);
+/**
+ * What Kysely's introspection of every schema can hit while another process drops or alters its own
+ * tables: invalid_schema_name, undefined_table, undefined_column, and "could not open relation with
+ * OID" (XX000, a catalog row gone between two reads).
+ */
+const INTROSPECTION_RACES = new Set(['3F000', '42P01', '42703', 'XX000']);
 const codeOf = (e: unknown) => (e as { code?: unknown } | undefined)?.code as string | undefined;
 
 /** Applies every pending migration. Returns the names applied. */
@@ -45,9 +50,9 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     migrationLockTableName: 'airclutch_migrations_lock',
   });
   let { error, results } = await migrator.migrateToLatest();
-  // Kysely introspects the tables of every schema before it migrates; a schema or table another
-  // process drops meanwhile fails that read (invalid_schema_name, undefined_table). Nothing was
-  // applied yet (no results), so trying again is safe.
+  // Kysely introspects the tables of every schema before it migrates; a schema, table or column
+  // another process drops meanwhile fails that read. Nothing was applied yet (no results), so trying
+  // again is safe.
   for (
     let retry = 0;
     retry < 5 && results === undefined && INTROSPECTION_RACES.has(codeOf(error) ?? '');
