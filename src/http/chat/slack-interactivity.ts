@@ -63,6 +63,18 @@ export async function slackInteractivity(
         summary: 'Slack interactivity callback (signed with the app signing secret)',
         description: `The body must be ${FORM}, as Slack sends it; the v0 signature is checked over its raw bytes.`,
         tags: ['chat'],
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            description: "Slack's answer: an ephemeral message to the clicker",
+            properties: {
+              text: { type: 'string' },
+              response_type: { type: 'string' },
+              replace_original: { type: 'boolean' },
+            },
+          },
+        },
       },
     },
     async (req) => {
