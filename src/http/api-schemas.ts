@@ -1,7 +1,9 @@
 /**
- * JSON Schemas shared by the routes: Fastify validates requests with them and `@fastify/swagger`
- * turns them into the OpenAPI document. Response schemas document the shapes; the responses
- * themselves are serialized with JSON.stringify (see create-server.ts).
+ * JSON Schemas shared by the routes: Fastify validates requests with them, serializes responses
+ * with them (fast-json-stringify: a property a schema does not list is not sent), and
+ * `@fastify/swagger` turns them into the OpenAPI document. A view with a fixed shape says
+ * `additionalProperties: false`, so a field added to it later does not leak until it is listed here.
+ * Nullable fields must say so (`['string', 'null']`): the serializer would turn a null into "".
  * @module
  */
 
@@ -22,10 +24,11 @@ export const problemSchema = {
     requestId: { type: 'string', description: 'also in the x-request-id header and the audit record' },
     details: { type: 'object', additionalProperties: true },
   },
+  additionalProperties: false,
   required: ['type', 'title', 'status', 'code', 'detail', 'requestId'],
 } as const;
 
-const problemRef = { $ref: 'Problem#' } as const;
+export const problemRef = { $ref: 'Problem#' } as const;
 
 /** The refusals every authenticated route may answer with. */
 export const authErrors = {
@@ -35,40 +38,170 @@ export const authErrors = {
   429: { ...problemRef, description: 'RATE_LIMITED' },
 } as const;
 
+/**
+ * A free-form JSON object. Only for parts whose shape is not ours to fix: a DAG's params (and its
+ * params JSON Schema), a problem's `details`, and an audit record's params, decision and details
+ * (hashed as stored, so they must come out exactly as they went in).
+ */
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const strings = { type: 'array', items: str } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+const nullableInt = { type: ['integer', 'null'] } as const;
+
+/** `RunView` (src/gate/views.ts): a run row with its params parsed and masked. */
 export const runSchema = {
   type: 'object',
-  additionalProperties: true,
-  description: 'a run: id, env, dag_id, state, params, requested_by, times in epoch ms',
+  additionalProperties: false,
+  description: 'a run; times are epoch ms; params whose DAG marks them sensitive are masked',
   properties: {
-    id: { type: 'string' },
-    env: { type: 'string' },
-    dag_id: { type: 'string' },
-    state: { type: 'string' },
-    params: {},
+    id: str,
+    env: str,
+    dag_id: str,
+    dag_version: str,
+    state: str,
+    params: { description: 'the validated params (free-form, sensitive values masked)' },
+    params_hash: str,
+    logical_date: nullableInt,
+    schedule_key: nullableStr,
+    source: str,
+    requested_by_kind: str,
+    requested_by: str,
+    note: nullableStr,
+    break_glass: { type: 'boolean' },
+    created_at: int,
+    started_at: nullableInt,
+    ended_at: nullableInt,
+    error: nullableStr,
   },
 } as const;
 
+/** A task instance of a run (the `task_instances` row). */
+export const taskSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    run_id: str,
+    task_id: str,
+    state: str,
+    try_number: int,
+    max_tries: int,
+    next_try_at: nullableInt,
+    output: { ...nullableStr, description: "JSON text of the task's return value" },
+    error: nullableStr,
+    updated_at: int,
+  },
+} as const;
+
+/** `ApprovalView` (src/gate/gate-types.ts): the request and its votes. */
 export const approvalSchema = {
   type: 'object',
-  additionalProperties: true,
-  description: 'an approval request with its votes',
+  additionalProperties: false,
+  description: 'an approval request with its votes; times are epoch ms',
   properties: {
-    id: { type: 'string' },
-    run_id: { type: 'string' },
-    state: { type: 'string' },
-    quorum: { type: 'integer' },
-    reason: { type: ['string', 'null'] },
-    votes: { type: 'array', items: anyObject },
+    id: str,
+    kind: { type: 'string', enum: ['approval', 'review'] },
+    run_id: str,
+    env: str,
+    dag_id: str,
+    dag_version: str,
+    params_hash: str,
+    requested_by_kind: str,
+    requested_by: str,
+    quorum: int,
+    state: str,
+    reason: nullableStr,
+    created_at: int,
+    expires_at: nullableInt,
+    decided_at: nullableInt,
+    votes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { voter: str, voter_kind: str, vote: str, comment: nullableStr, created_at: int },
+      },
+    },
   },
 } as const;
 
 export const decisionSchema = {
   type: 'object',
+  additionalProperties: false,
+  properties: { policies: strings, reasons: strings },
+} as const;
+
+/** A DAG as `listDagsFor` (src/gate/gate-reads.ts) shows it. */
+export const dagSchema = {
+  type: 'object',
+  additionalProperties: false,
   properties: {
-    policies: { type: 'array', items: { type: 'string' } },
-    reasons: { type: 'array', items: { type: 'string' } },
+    env: str,
+    dagId: str,
+    version: str,
+    description: nullableStr,
+    owner: nullableStr,
+    tags: strings,
+    schedule: nullableStr,
+    timezone: nullableStr,
+    tasks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { id: str, kind: str, after: strings, triggerRule: str },
+      },
+    },
+    paramsSchema: { ...anyObject, description: "the params' JSON Schema (free-form)" },
+    trigger: { type: 'string', enum: ['allow', 'approval', 'deny'] },
+  },
+} as const;
+
+/** `AuditRecord` (src/audit/audit-types.ts): a link of the chain, as stored and hashed. */
+export const auditRecordSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    seq: int,
+    ts: int,
+    action: str,
+    actor: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        kind: str,
+        id: str,
+        subject: nullableStr,
+        issuer: nullableStr,
+        displayName: nullableStr,
+        groups: { type: ['array', 'null'], items: str },
+        tokenId: nullableStr,
+        client: nullableStr,
+      },
+    },
+    resource: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        env: nullableStr,
+        dagId: nullableStr,
+        dagVersion: nullableStr,
+        runId: nullableStr,
+        taskId: nullableStr,
+        approvalId: nullableStr,
+      },
+    },
+    source: nullableStr,
+    requestId: nullableStr,
+    paramsHash: nullableStr,
+    params: { type: ['object', 'null'], additionalProperties: true },
+    decision: { type: ['object', 'null'], additionalProperties: true },
+    outcome: nullableStr,
+    details: { type: ['object', 'null'], additionalProperties: true },
+    prevHash: str,
+    hash: str,
   },
 } as const;
 

@@ -81,8 +81,6 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
     // Errors the router raises before any route (bad URL encoding, …) are problems too.
     frameworkErrors: (e, req, reply) => sendProblem(req, reply, toHttpError(e)),
   });
-  // Response schemas document the API; JSON.stringify keeps every field the gate returns.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addSchema(problemSchema);
   installErrorHandling(app);
   // A POST without a body means "no options": the routes' body schemas then see an empty object.

@@ -10,6 +10,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { actorOf } from '../audit/actor-of.ts';
 import type { AuditLog } from '../audit/audit-types.ts';
+import { localReturnPath } from '../identity/local-return-path.ts';
 import type { OidcLogin } from '../identity/oidc-login.ts';
 import type { Session, SessionStore } from '../identity/session-store.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
@@ -69,7 +70,7 @@ export async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOpt
   });
 
   app.get('/auth/login', async (req, reply) => {
-    const returnTo = (req.query as { returnTo?: string }).returnTo ?? '/';
+    const returnTo = localReturnPath((req.query as { returnTo?: unknown }).returnTo, publicUrl);
     const { url, state } = await opts.login.begin(returnTo, now());
     reply.setCookie(LOGIN_COOKIE, state, { ...cookieBase, maxAge: 600 });
     return reply.redirect(url);
@@ -91,7 +92,7 @@ export async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOpt
       ]);
       reply.clearCookie(LOGIN_COOKIE, cookieBase);
       reply.setCookie(name, id, { ...cookieBase, expires: new Date(session.expiresAt) });
-      return reply.redirect(done.returnTo);
+      return reply.redirect(localReturnPath(done.returnTo, publicUrl));
     } catch (e) {
       await opts.audit
         ?.append([

@@ -6,6 +6,7 @@
  */
 import * as oidc from 'openid-client';
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
+import { localReturnPath } from './local-return-path.ts';
 import type { Principal } from './principal.ts';
 import type { PrincipalMapper } from './principal-mapper.ts';
 import type { LoginAttempt, SessionStore } from './session-store.ts';
@@ -45,14 +46,15 @@ export class OidcLogin {
     private readonly verifier: TokenVerifier,
   ) {}
 
-  /** The IdP authorization URL for a new sign-in; `returnTo` must be a local path. */
+  /** The IdP authorization URL for a new sign-in; a `returnTo` that is not a local path becomes `/`. */
   async begin(returnTo: string, now: number): Promise<{ url: string; state: string }> {
     const config = await this.#configuration();
     const attempt: LoginAttempt = {
       state: oidc.randomState(),
       codeVerifier: oidc.randomPKCECodeVerifier(),
       nonce: oidc.randomNonce(),
-      returnTo: returnTo.startsWith('/') && !returnTo.startsWith('//') ? returnTo : '/',
+      // The redirect URI is on this server's public URL, so its origin is the one to stay on.
+      returnTo: localReturnPath(returnTo, this.options.redirectUri),
     };
     await this.store.saveLogin(attempt, now);
     const url = oidc.buildAuthorizationUrl(config, {

@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   // HTTP.
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  MEDIA_TYPE_UNSUPPORTED: { status: 415, title: 'Content type not supported' },
   WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'Webhook signature invalid' },
   DELIVERY_FAILED: { status: 503, title: 'A receiver did not take a delivery; it will be retried' },
 } as const satisfies Record<string, ErrorSpec>;

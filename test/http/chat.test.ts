@@ -272,6 +272,103 @@ describe('chat approvals', () => {
     expect(votes).toEqual([]);
   });
 
+  it('refuses a JSON body whose signature covers an empty string, and counts no vote', async () => {
+    const w = await world();
+    const asked = await askForApproval(w);
+    const payload = JSON.parse(
+      decodeURIComponent(interactivity(asked.json.approval.id, 'approve', 'ULEAD').slice(8)),
+    );
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await w.call('POST', '/slack/interactivity', {
+      body: { payload: JSON.stringify(payload) },
+      headers: {
+        'x-slack-request-timestamp': String(ts),
+        'x-slack-signature': slackSignature(SECRET, ts, ''),
+      },
+    });
+    expect(res.status).toBe(401);
+    expect(res.json).toMatchObject({
+      code: 'WEBHOOK_SIGNATURE_INVALID',
+      detail: expect.stringContaining('does not match'),
+    });
+    expect(await w.world.db.kysely.selectFrom('approval_votes').selectAll().execute()).toEqual([]);
+  });
+
+  it('refuses a correctly signed body that is not form-encoded with 415 naming the content type', async () => {
+    const w = await world();
+    const asked = await askForApproval(w);
+    const form = interactivity(asked.json.approval.id, 'approve', 'ULEAD');
+    const json = JSON.stringify({ payload: decodeURIComponent(form.slice(8)) });
+    const asJson = await postSlack(w, json, { ...signed(json), 'content-type': 'application/json' });
+    expect(asJson.status).toBe(415);
+    expect(asJson.headers.get('content-type')).toContain('application/problem+json');
+    expect(asJson.json).toMatchObject({
+      code: 'MEDIA_TYPE_UNSUPPORTED',
+      detail:
+        'Slack request refused: Content-Type "application/json"; Slack interactivity callbacks are sent as application/x-www-form-urlencoded',
+    });
+    const asText = await postSlack(w, form, { ...signed(form), 'content-type': 'text/plain' });
+    expect(asText.status).toBe(415);
+    expect(asText.json.code).toBe('MEDIA_TYPE_UNSUPPORTED');
+    const ts = Math.floor(Date.now() / 1000);
+    const untyped = await fetch(`${w.base}/slack/interactivity`, {
+      method: 'POST',
+      headers: signed(form, ts),
+      body: new TextEncoder().encode(form),
+    });
+    expect(untyped.status).toBe(415);
+    expect(await untyped.json()).toMatchObject({
+      code: 'MEDIA_TYPE_UNSUPPORTED',
+      detail: expect.stringContaining('no Content-Type'),
+    });
+    expect(await w.world.db.kysely.selectFrom('approval_votes').selectAll().execute()).toEqual([]);
+  });
+
+  it('verifies the signature over the exact bytes received, so a form body altered after signing is refused', async () => {
+    const w = await world();
+    const asked = await askForApproval(w);
+    const body = interactivity(asked.json.approval.id, 'approve', 'ULEAD');
+    const headers = signed(body);
+    // Same form fields once parsed, different bytes: the signature must not survive either change.
+    for (const altered of [`${body}&`, body.replace('payload=', 'payload=%7B%7D&payload='), ` ${body}`]) {
+      const res = await postSlack(w, altered, headers);
+      expect(res.status).toBe(401);
+      expect(res.json).toMatchObject({
+        code: 'WEBHOOK_SIGNATURE_INVALID',
+        detail: expect.stringContaining('does not match'),
+      });
+    }
+    const ok = await postSlack(w, body, {
+      ...headers,
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.json.text).toContain('Approved by lead@example.com: 1/2 approvals');
+  });
+
+  it('records refused Slack requests in the audit trail, counted per code and address', async () => {
+    const w = await world();
+    const body = interactivity('no-such-approval', 'approve', 'ULEAD');
+    await postSlack(w, body, { 'x-slack-request-timestamp': '1', 'x-slack-signature': 'v0=00' });
+    await postSlack(w, body, signed(''));
+    await postSlack(w, body, signed(''));
+    const json = JSON.stringify({ payload: 'x' });
+    await postSlack(w, json, { ...signed(json), 'content-type': 'application/json' });
+    // The counts are written when the window ends or the server closes.
+    await w.app.close();
+    const rows = await w.world.db.kysely
+      .selectFrom('audit_records')
+      .select(['source', 'outcome', 'details'])
+      .where('action', '=', 'chat.rejected')
+      .orderBy('seq')
+      .execute();
+    expect(rows.map((r) => [r.source, r.outcome, JSON.parse(r.details!).count])).toEqual([
+      ['chat', 'WEBHOOK_SIGNATURE_INVALID', 3],
+      ['chat', 'MEDIA_TYPE_UNSUPPORTED', 1],
+    ]);
+    expect(JSON.parse(rows[0]!.details!).ip).toBe('127.0.0.1');
+  });
+
   it('sends an approval message once a receiver that was down is back, even after a restart, with the same event id', async () => {
     const w = await world();
     const { server, warnings } = await onlyWebhook(w, '', 2);

@@ -77,6 +77,58 @@ describe.each(DIALECTS)('sign-in with the dev IdP (%s store)', (dialect) => {
     return hop;
   }
 
+  /** Signs in from `/auth/login?returnTo=<rawQuery>` and answers where the callback sends the browser. */
+  async function landingAfterSignIn(browser: TestBrowser, email: string, rawQuery: string) {
+    const atCallback = (u: string) => u.startsWith(`${base}/auth/callback`);
+    let hop = await browser.follow(`${base}/auth/login?returnTo=${rawQuery}`, (u) =>
+      u.includes('/interaction/'),
+    );
+    hop = await browser.request(hop.location!, {
+      form: { prompt: 'login', login: email, password: 'dev' },
+    });
+    hop = await browser.follow(hop.location!, atCallback);
+    if (hop.body.includes('value="consent"')) {
+      hop = await browser.request(hop.url, { form: { prompt: 'consent' } });
+      hop = await browser.follow(hop.location!, atCallback);
+    }
+    const callback = await browser.request(hop.location!);
+    expect(callback.status).toBe(302);
+    // Hop.location is resolved the way a browser resolves a Location header (WHATWG URL).
+    return callback.location!;
+  }
+
+  // Raw query strings, as an attacker would put them in a link; tabs and newlines percent-encoded
+  // because fetch (like a browser) strips them from a URL before sending it.
+  it.each([
+    '/\\evil.example/x',
+    '/%09/evil.example',
+    '/\\/evil.example',
+    '//evil.example',
+    '/%2F%2Fevil.example',
+    '/%252F%252Fevil.example',
+    '/%5Cevil.example',
+    '/%255Cevil.example',
+    '%2F%09%2Fevil.example',
+    '/%0a/evil.example',
+    '/%250a/evil.example',
+    '/%0d%0a/evil.example',
+    'https://evil.example',
+    'https%3A%2F%2Fevil.example%2Fx',
+    'javascript:alert(1)',
+  ])('sends the browser home instead of off-site after sign-in for returnTo=%s', async (rawQuery) => {
+    const landed = await landingAfterSignIn(new TestBrowser(), 'eng@example.com', rawQuery);
+    expect(landed).toBe(`${base}/`);
+  });
+
+  it('sends the browser back to a local path with its query and fragment after sign-in', async () => {
+    const landed = await landingAfterSignIn(
+      new TestBrowser(),
+      'eng@example.com',
+      encodeURIComponent('/runs/abc?x=1#y'),
+    );
+    expect(landed).toBe(`${base}/runs/abc?x=1#y`);
+  });
+
   it('signs a person in with code + PKCE and keeps the session on the server behind an HttpOnly SameSite cookie', async () => {
     const browser = new TestBrowser();
     const landed = await signIn(browser, 'eng@example.com');

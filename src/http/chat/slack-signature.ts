@@ -7,9 +7,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AirclutchError } from '../../lib/errors.ts';
 
-/** `v0=<hex>` for a body at a timestamp (seconds). */
-export function slackSignature(secret: string, timestampSec: number | string, body: string): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestampSec}:${body}`).digest('hex')}`;
+/** `v0=<hex>` for a body (its exact bytes, or a string as UTF-8) at a timestamp (seconds). */
+export function slackSignature(
+  secret: string,
+  timestampSec: number | string,
+  body: string | Uint8Array,
+): string {
+  const hmac = createHmac('sha256', secret).update(`v0:${timestampSec}:`).update(body);
+  return `v0=${hmac.digest('hex')}`;
 }
 
 /**
@@ -20,7 +25,8 @@ export function slackSignature(secret: string, timestampSec: number | string, bo
  */
 export function verifySlackSignature(input: {
   secret: string;
-  body: string;
+  /** The raw request body, byte for byte as received. */
+  body: string | Uint8Array;
   timestamp: unknown;
   signature: unknown;
   nowMs: number;

@@ -32,6 +32,7 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             properties: {
               actionable: { type: 'array', items: approvalSchema },
               mine: { type: 'array', items: approvalSchema },
@@ -62,6 +63,7 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
           response: {
             200: {
               type: 'object',
+              additionalProperties: false,
               properties: {
                 approval: approvalSchema,
                 approvals: { type: 'integer' },

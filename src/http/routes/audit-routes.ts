@@ -15,7 +15,7 @@ import type { GateContext } from '../../gate/gate-types.ts';
 import { AirclutchError, isAirclutchError } from '../../lib/errors.ts';
 import type { PolicyResource } from '../../policy/policy-engine.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { anyObject, authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
+import { auditRecordSchema, authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
 
 const TIME = {
@@ -52,6 +52,21 @@ const auditQuery = {
     limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
   },
   additionalProperties: false,
+} as const;
+
+/** `VerifyResult` (src/audit/audit-types.ts). */
+const verifySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ok: { type: 'boolean' },
+    records: { type: 'integer' },
+    lastSeq: { type: 'integer' },
+    lastHash: { type: 'string' },
+    firstBadSeq: { type: 'integer' },
+    reason: { type: 'string' },
+    checkpointsVerified: { type: 'integer' },
+  },
 } as const;
 
 export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -94,8 +109,9 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             properties: {
-              records: { type: 'array', items: anyObject },
+              records: { type: 'array', items: auditRecordSchema },
               nextAfter: { type: ['integer', 'null'] },
             },
           },
@@ -135,7 +151,7 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         summary: 'Verify the hash chain: the first bad sequence number, if any',
         tags: ['audit'],
         security: bearer,
-        response: { 200: anyObject, ...authErrors },
+        response: { 200: verifySchema, ...authErrors },
       },
     },
     async (req) => {

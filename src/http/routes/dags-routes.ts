@@ -4,10 +4,10 @@ import { authorize, listDagsFor } from '../../gate/gate-reads.ts';
 import { isAirclutchError } from '../../lib/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import {
-  anyObject,
   approvalSchema,
   authErrors,
   bearer,
+  dagSchema,
   decisionSchema,
   envQuery,
   ID_PATTERN,
@@ -32,6 +32,22 @@ const triggerBody = {
   additionalProperties: false,
 } as const;
 
+const whoamiSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    kind: { type: 'string', enum: ['user', 'service'] },
+    id: { type: 'string' },
+    displayName: { type: ['string', 'null'] },
+    groups: { type: 'array', items: { type: 'string' } },
+    issuer: { type: 'string' },
+    subject: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    tokenExpiresAt: { type: ['integer', 'null'], description: 'epoch ms' },
+    via: { type: 'string', enum: ['bearer', 'session'] },
+  },
+} as const;
+
 export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { gate } = deps.ac;
 
@@ -43,7 +59,7 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         summary: 'The verified caller: principal, groups, issuer, token expiry',
         tags: ['identity'],
         security: bearer,
-        response: { 200: anyObject, ...authErrors },
+        response: { 200: whoamiSchema, ...authErrors },
       },
     },
     async (req) => {
@@ -71,7 +87,14 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         tags: ['dags'],
         security: bearer,
         querystring: envQuery,
-        response: { 200: { type: 'object', properties: { dags: { type: 'array', items: anyObject } } } },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { dags: { type: 'array', items: dagSchema } },
+          },
+          ...authErrors,
+        },
       },
     },
     async (req) => ({ dags: await listDagsFor(gate, gateContext(req), req.query.env) }),
@@ -87,7 +110,7 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         security: bearer,
         params: idParam('dagId'),
         querystring: envQuery,
-        response: { 200: anyObject, ...authErrors },
+        response: { 200: dagSchema, ...authErrors },
       },
     },
     async (req) => {
@@ -111,9 +134,14 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         params: idParam('dagId'),
         body: triggerBody,
         response: {
-          201: { type: 'object', properties: { run: runSchema, decision: decisionSchema } },
+          201: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { run: runSchema, decision: decisionSchema },
+          },
           202: {
             type: 'object',
+            additionalProperties: false,
             properties: { run: runSchema, approval: approvalSchema, decision: decisionSchema },
           },
           ...authErrors,

@@ -8,7 +8,7 @@ import { authorize, explainFor } from '../../gate/gate-reads.ts';
 import type { Principal } from '../../identity/principal.ts';
 import { ACTION_RESOURCES, ACTIONS, type PolicyAction } from '../../policy/cedar-names.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { anyObject, authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
+import { authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
 
 const DAG_ACTIONS = ACTIONS.filter((a) => ACTION_RESOURCES[a].includes('dag'));
@@ -20,6 +20,33 @@ interface ExplainBody {
   params?: Record<string, unknown>;
   as?: { kind?: 'user' | 'service'; id: string; groups?: string[] };
 }
+
+const strings = { type: 'array', items: { type: 'string' } } as const;
+
+const explanationSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    effect: { type: 'string', enum: ['allow', 'deny'] },
+    policies: strings,
+    reasons: strings,
+    errors: strings,
+    determining: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          id: { type: 'string' },
+          effect: { type: 'string', enum: ['permit', 'forbid'] },
+          text: { type: 'string' },
+          annotations: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
+    },
+    wouldAllow: strings,
+  },
+} as const;
 
 export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { gate } = deps.ac;
@@ -53,7 +80,7 @@ export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise
           required: ['action', 'dagId'],
           additionalProperties: false,
         },
-        response: { 200: anyObject, ...authErrors },
+        response: { 200: explanationSchema, ...authErrors },
       },
     },
     async (req) => {

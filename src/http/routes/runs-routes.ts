@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { RUN_STATES, type RunState } from '../../engine/states.ts';
 import { cancelRunFor, getRunFor, listRunsFor } from '../../gate/gate-reads.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { anyObject, authErrors, bearer, ID_PATTERN, idParam, runSchema } from '../api-schemas.ts';
+import { authErrors, bearer, ID_PATTERN, idParam, runSchema, taskSchema } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
 import { logsRoute } from './logs-route.ts';
 
@@ -42,6 +42,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             properties: {
               runs: { type: 'array', items: runSchema },
               nextBefore: { type: ['string', 'null'] },
@@ -75,7 +76,11 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         security: bearer,
         params: idParam('runId'),
         response: {
-          200: { type: 'object', properties: { run: runSchema, tasks: { type: 'array', items: anyObject } } },
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { run: runSchema, tasks: { type: 'array', items: taskSchema } },
+          },
           ...authErrors,
         },
       },
@@ -97,7 +102,10 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           properties: { reason: { type: 'string', maxLength: 2_000 } },
           additionalProperties: false,
         },
-        response: { 200: { type: 'object', properties: { run: runSchema } }, ...authErrors },
+        response: {
+          200: { type: 'object', additionalProperties: false, properties: { run: runSchema } },
+          ...authErrors,
+        },
       },
     },
     async (req) => {

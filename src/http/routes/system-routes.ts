@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { AirclutchError } from '../../lib/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
+import { problemRef } from '../api-schemas.ts';
 import { docsPage } from '../docs-page.ts';
 
 const noLimit = { rateLimit: false } as const;
@@ -13,7 +14,16 @@ export async function systemRoutes(app: FastifyInstance, deps: ApiDeps): Promise
 
   app.get(
     '/healthz',
-    { config: noLimit, schema: { summary: 'The process is up', tags: ['system'] } },
+    {
+      config: noLimit,
+      schema: {
+        summary: 'The process is up',
+        tags: ['system'],
+        response: {
+          200: { type: 'object', additionalProperties: false, properties: { status: { type: 'string' } } },
+        },
+      },
+    },
     async () => ({ status: 'ok' }),
   );
 
@@ -21,7 +31,22 @@ export async function systemRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     '/readyz',
     {
       config: noLimit,
-      schema: { summary: 'The store answers and a policy set is loaded', tags: ['system'] },
+      schema: {
+        summary: 'The store answers and a policy set is loaded',
+        tags: ['system'],
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              status: { type: 'string' },
+              policies: { type: 'integer', description: 'the loaded policy set generation' },
+              dags: { type: 'integer', description: 'loaded DAGs, over all environments' },
+            },
+          },
+          503: { ...problemRef, description: 'STORE_UNAVAILABLE' },
+        },
+      },
     },
     async () => {
       try {
