@@ -1,6 +1,7 @@
 /** The `identity` config section: trusted issuers, claim → principal rules, scopes per action, sessions and the dev IdP. @module */
 import { z } from 'zod';
 import { DEMO_USERS } from './demo-users.ts';
+import { reservedServiceName } from './principal.ts';
 
 /** Signing algorithms a trusted issuer may use. Only asymmetric ones: `none` and HMAC are never accepted. */
 export const ASYMMETRIC_ALGS = [
@@ -34,13 +35,28 @@ export const claimMappingSchema = z.object({
  * template has every claim it names wins. Templates name claims in braces: `{email}`,
  * `gha:{repository}@{ref}`; a fixed name such as `deployer` is a template too.
  */
-export const principalRuleSchema = z.object({
-  kind: z.enum(['user', 'service']),
-  /** Claim → required value (or any of several values). Empty matches every token. */
-  match: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).default({}),
-  id: z.string().min(1),
-  displayName: z.string().optional(),
-});
+export const principalRuleSchema = z
+  .object({
+    kind: z.enum(['user', 'service']),
+    /** Claim → required value (or any of several values). Empty matches every token. */
+    match: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).default({}),
+    id: z.string().min(1),
+    displayName: z.string().optional(),
+  })
+  .superRefine((rule, ctx) => {
+    // The fixed text before the first claim: "dag:{x}" or "scheduler" can only produce engine names.
+    const fixed = rule.id.split('{')[0]!;
+    const why = rule.id.includes('{')
+      ? fixed.toLowerCase().startsWith('dag:') && reservedServiceName(fixed)
+      : reservedServiceName(rule.id);
+    if (rule.kind === 'service' && why) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['id'],
+        message: `a service rule id "${rule.id}" produces Service::"${fixed}…", ${why}; choose another name`,
+      });
+    }
+  });
 export type PrincipalRule = z.infer<typeof principalRuleSchema>;
 
 /** People are `User::"<email>"`; anything else is `Service::"<client_id or sub>"`. */
