@@ -3,10 +3,12 @@
  * a proxy and a key rotation, each answered by Airclutch (problem+json), audited and counted.
  */
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/http/create-server.ts';
 import { type ServerConfig, serverConfigSchema } from '../../src/http/server-config.ts';
-import { trustedIssuerSchema } from '../../src/identity/identity-config.ts';
+import { startHttp } from '../../src/http/start-http.ts';
+import { identityConfigSchema, trustedIssuerSchema } from '../../src/identity/identity-config.ts';
 import { OidcTokenVerifier } from '../../src/identity/oidc-token-verifier.ts';
 import { createWorld, type World } from '../helpers/gate-world.ts';
 import { type JwksServer, startJwksServer } from '../identity/helpers/jwks-server.ts';
@@ -229,5 +231,37 @@ describe('behind a load balancer (server.trustProxy)', () => {
       expect.objectContaining({ outcome: 'KEY_UNKNOWN', count: 6, ip: '127.0.0.1' }),
     ]);
     idp.retireOld();
+  });
+});
+
+describe('production mode against a local issuer (identity.allowInsecureIssuers)', () => {
+  it('runs the production path with a local http issuer and logs a loud INSECURE warning at start', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const identity = identityConfigSchema.parse({
+      mode: 'production',
+      allowInsecureIssuers: true,
+      issuers: [{ issuer: idp.issuer, audiences: ['airclutch'] }],
+    });
+    const http = await startHttp(
+      { ...world, config: { ...world.config, identity, server: { ...world.config.server, port: 0 } } },
+      log,
+    );
+    try {
+      const res = await fetch(`${http.url}/api/v1/dags`, {
+        headers: { authorization: `Bearer ${await idp.sign(ENG)}` },
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await http.close();
+    }
+    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
+    expect(warnings.map((w) => w.msg)).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^INSECURE: identity.allowInsecureIssuers is on in production mode; trusting http issuers ${idp.issuer}`,
+        ),
+      ),
+    );
   });
 });
