@@ -5,7 +5,7 @@
  * Failed token checks count against the client IP; too many and that IP gets 429s for a while.
  * @module
  */
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { TokenFailureRecorder } from '../audit/token-failure-recorder.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
@@ -38,6 +38,8 @@ const TOKEN_FAILURES = new Set([
   'ALGORITHM_REJECTED',
   'TOKEN_MALFORMED',
   'CLAIM_MISSING',
+  'PRINCIPAL_UNMAPPED',
+  'PRINCIPAL_RESERVED',
   'SESSION_INVALID',
 ]);
 
@@ -52,7 +54,7 @@ export function authenticate(
   failures: FailureLimiter,
   recorder?: TokenFailureRecorder,
 ): onRequestAsyncHookHandler {
-  return async function authenticateRequest(req: FastifyRequest) {
+  return async function authenticateRequest(req: FastifyRequest, reply: FastifyReply) {
     const auth = req.routeOptions.config.auth;
     if (!auth) return;
     const wait = failures.blockedFor(req.ip);
@@ -65,12 +67,39 @@ export function authenticate(
     try {
       req.principal = await requestPrincipal(req, verifier, auth === 'any' ? undefined : auth);
     } catch (e) {
+      if (!isAirclutchError(e)) throw e;
+      const challenge = bearerChallenge(e, req.headers.authorization !== undefined);
+      if (challenge) reply.header('www-authenticate', challenge);
       // A missing token is a client that has not signed in yet, not an attack: it does not count.
-      if (isAirclutchError(e) && TOKEN_FAILURES.has(e.code) && e.code !== 'TOKEN_MISSING') {
-        failures.record(req.ip);
+      if (TOKEN_FAILURES.has(e.code) && e.code !== 'TOKEN_MISSING') {
+        // A key the IdP published after the last JWKS fetch is refused until the cooldown ends: every
+        // client with a fresh token meets it at once, so it must not lock out their shared address.
+        if (e.details?.jwksCoolingDown !== true) failures.record(req.ip);
         recorder?.record({ code: e.code, ip: req.ip });
       }
       throw e;
     }
   };
+}
+
+/**
+ * The RFC 6750 `WWW-Authenticate` challenge for a refused bearer token: `invalid_token` for a token
+ * that failed verification or mapping, `insufficient_scope` for a missing scope, none for sessions.
+ */
+function bearerChallenge(e: AirclutchError, hadBearer: boolean): string | undefined {
+  if (e.code === 'TOKEN_MISSING') return 'Bearer realm="airclutch"';
+  if (!hadBearer) return undefined;
+  if (e.code === 'SCOPE_MISSING') {
+    const needed = e.details?.needed;
+    const scope = Array.isArray(needed) ? needed.join(' ') : '';
+    return `Bearer realm="airclutch", error="insufficient_scope", scope="${headerText(scope)}"`;
+  }
+  if (e.status !== 401 || !TOKEN_FAILURES.has(e.code)) return undefined;
+  return `Bearer realm="airclutch", error="invalid_token", error_description="${headerText(e.message)}"`;
+}
+
+/** RFC 6750 §3: quoted values are printable ASCII without `"` and `\`; the full message is in the body. */
+function headerText(text: string): string {
+  const clean = text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
 }

@@ -35,7 +35,7 @@ import { dagsRoutes } from './routes/dags-routes.ts';
 import { explainRoute } from './routes/explain-route.ts';
 import { runsRoutes } from './routes/runs-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
-import type { ServerConfig } from './server-config.ts';
+import { maxHeaderSizeFor, type ServerConfig } from './server-config.ts';
 import { sessionPlugin } from './session-plugin.ts';
 
 export interface CreateServerOptions {
@@ -53,6 +53,8 @@ export interface CreateServerOptions {
   readonly logPollMs?: number;
   /** Node process metrics (event loop, memory) on /metrics; off in tests. */
   readonly processMetrics?: boolean;
+  /** Sizes the HTTP header limit; defaults to `ac.config.identity.maxTokenBytes`. */
+  readonly maxTokenBytes?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -69,6 +71,9 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: cfg.bodyLimitBytes,
+    trustProxy: cfg.trustProxy,
+    // Oversized tokens must reach the verifier (401, audited, counted), not Node's bare 431.
+    http: { maxHeaderSize: maxHeaderSizeFor(options.maxTokenBytes ?? ac.config.identity.maxTokenBytes) },
     requestIdHeader: false,
     genReqId: (raw: IncomingMessage) => {
       const sent = raw.headers['x-request-id'];

@@ -40,6 +40,15 @@ export type OutgoingWebhookConfig = z.output<typeof outgoingWebhookSchema>;
 export const serverConfigSchema = z.object({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(8080),
+  /**
+   * Fastify's `trustProxy`, for a server behind a load balancer or reverse proxy: the proxies'
+   * addresses or CIDRs (`"10.0.0.0/8"`, `["127.0.0.1", "10.1.2.3"]`, or `loopback`, `linklocal`,
+   * `uniquelocal`), or `true` to trust every hop (only when nothing reaches the server except through
+   * the proxy). The client address in `X-Forwarded-For` then keys the token-failure lockout, the rate
+   * limit and the audit records. Default `false`: the socket's address; `X-Forwarded-For` is ignored.
+   * (Hop counts are not offered: Fastify cannot check the immediate peer with them.)
+   */
+  trustProxy: z.union([z.boolean(), z.string().min(1), z.array(z.string().min(1)).min(1)]).default(false),
   /** Largest request body accepted. */
   bodyLimitBytes: z.number().int().min(1_024).max(10_485_760).default(262_144),
   /** Origins allowed to call the API from a browser. Empty (the default) sends no CORS headers at all. */
@@ -57,6 +66,18 @@ export const serverConfigSchema = z.object({
   webhooks: z.array(outgoingWebhookSchema).default([]),
 });
 export type ServerConfig = z.output<typeof serverConfigSchema>;
+
+/**
+ * The HTTP header limit for a token limit: room for a bearer token twice `identity.maxTokenBytes`
+ * plus other headers, never below Node's 16 KiB. A token over `maxTokenBytes` then reaches the
+ * verifier (401 `TOKEN_MALFORMED`, audited and counted) instead of Node's bare 431.
+ *
+ * @example
+ * Fastify({ http: { maxHeaderSize: maxHeaderSizeFor(config.identity.maxTokenBytes) } });
+ */
+export function maxHeaderSizeFor(maxTokenBytes: number): number {
+  return Math.max(16_384, 2 * maxTokenBytes + 8_192);
+}
 
 /**
  * Environment overrides for the server section: `AIRCLUTCH_HOST`, `AIRCLUTCH_PORT`,

@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Airclutch } from '../app/create-airclutch.ts';
 import type { Logger } from '../app/create-logger.ts';
+import { insecureIssuerWarning } from '../identity/identity-config.ts';
 import { OidcTokenVerifier } from '../identity/oidc-token-verifier.ts';
 import { type WebSignIn, webSignIn } from '../identity/web-sign-in.ts';
 import { chatNotifications } from './chat/chat-notifications.ts';
@@ -26,6 +27,8 @@ export interface RunningHttp {
  */
 export async function startHttp(ac: Airclutch, log: Logger): Promise<RunningHttp> {
   const { config } = ac;
+  const insecure = insecureIssuerWarning(config.identity);
+  if (insecure) log.warn(insecure);
   const verifier = OidcTokenVerifier.fromConfig(config.identity);
   let signIn: WebSignIn | undefined;
   try {

@@ -29,6 +29,8 @@ export interface DevIdpSettings {
   readonly accessTokenTtlSec: number;
   /** Extra redirect URIs for `airclutch-web`, beyond any loopback port. */
   readonly webRedirectUris?: readonly string[];
+  /** More client-credentials clients beside `ci-bot` (tests of how service names map). */
+  readonly serviceClients?: readonly { readonly clientId: string; readonly clientSecret: string }[];
 }
 
 type Ctx = any;
@@ -61,14 +63,14 @@ export function devIdpConfiguration(settings: DevIdpSettings, keys: DevIdpKeys):
         grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
         response_types: ['code'],
       },
-      {
-        client_id: DEV_SERVICE_CLIENT.clientId,
-        client_secret: DEV_SERVICE_CLIENT.clientSecret,
+      ...[DEV_SERVICE_CLIENT, ...(settings.serviceClients ?? [])].map((c) => ({
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
         grant_types: ['client_credentials'],
         response_types: [],
         redirect_uris: [],
         scope: apiScope,
-      },
+      })),
       {
         client_id: DEV_TOKEN_CLIENT.clientId,
         client_secret: DEV_TOKEN_CLIENT.clientSecret,

@@ -32,6 +32,8 @@ export interface StartDevIdpOptions {
   readonly audience?: string;
   readonly accessTokenTtlSec?: number;
   readonly webRedirectUris?: readonly string[];
+  /** More client-credentials clients beside `ci-bot`. */
+  readonly serviceClients?: readonly { readonly clientId: string; readonly clientSecret: string }[];
   /**
    * Leaves out oidc-provider's dev-mode warnings (Node version, in-memory adapter, dev
    * interactions): for an IdP a CLI command starts for its own length, where they are only noise.
@@ -45,8 +47,11 @@ export interface DevIdp {
   readonly audience: string;
   /** A signed access token for a demo person, e.g. `eng@example.com`. */
   mintToken(as: string, options?: { scope?: string }): Promise<string>;
-  /** A client-credentials token for the `ci-bot` service client. */
-  serviceToken(options?: { scope?: string }): Promise<string>;
+  /** A client-credentials token for the `ci-bot` service client, or another of `serviceClients`. */
+  serviceToken(options?: {
+    scope?: string;
+    client?: { clientId: string; clientSecret: string };
+  }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -82,6 +87,7 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
     audience,
     accessTokenTtlSec: options.accessTokenTtlSec ?? 300,
     ...(options.webRedirectUris ? { webRedirectUris: options.webRedirectUris } : {}),
+    ...(options.serviceClients ? { serviceClients: options.serviceClients } : {}),
   };
   // Loaded on demand: only dev mode needs it, and it warns on import under Node 20.
   const provider = await withoutProviderWarnings(options.quiet === true, async () => {

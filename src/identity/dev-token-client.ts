@@ -21,9 +21,12 @@ export function requestDevToken(
   });
 }
 
-/** A client-credentials access token for the dev IdP's `ci-bot` service client. */
-export function requestServiceToken(issuer: string, options: { scope?: string } = {}): Promise<string> {
-  return tokenRequest(issuer, DEV_SERVICE_CLIENT, {
+/** A client-credentials access token for the dev IdP's `ci-bot` service client (or another one it knows). */
+export function requestServiceToken(
+  issuer: string,
+  options: { scope?: string; client?: { clientId: string; clientSecret: string } } = {},
+): Promise<string> {
+  return tokenRequest(issuer, options.client ?? DEV_SERVICE_CLIENT, {
     grant_type: 'client_credentials',
     scope: options.scope ?? 'airclutch:view airclutch:trigger',
   });
@@ -41,7 +44,8 @@ async function tokenRequest(
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+        // RFC 6749 §2.3.1: both halves form-urlencoded, so a client id with ":" survives.
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}`,
       },
       body: new URLSearchParams(body),
     });

@@ -1,6 +1,7 @@
 /** The `identity` config section: trusted issuers, claim → principal rules, scopes per action, sessions and the dev IdP. @module */
 import { z } from 'zod';
 import { DEMO_USERS } from './demo-users.ts';
+import { reservedServiceName } from './principal.ts';
 
 /** Signing algorithms a trusted issuer may use. Only asymmetric ones: `none` and HMAC are never accepted. */
 export const ASYMMETRIC_ALGS = [
@@ -34,13 +35,28 @@ export const claimMappingSchema = z.object({
  * template has every claim it names wins. Templates name claims in braces: `{email}`,
  * `gha:{repository}@{ref}`; a fixed name such as `deployer` is a template too.
  */
-export const principalRuleSchema = z.object({
-  kind: z.enum(['user', 'service']),
-  /** Claim → required value (or any of several values). Empty matches every token. */
-  match: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).default({}),
-  id: z.string().min(1),
-  displayName: z.string().optional(),
-});
+export const principalRuleSchema = z
+  .object({
+    kind: z.enum(['user', 'service']),
+    /** Claim → required value (or any of several values). Empty matches every token. */
+    match: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).default({}),
+    id: z.string().min(1),
+    displayName: z.string().optional(),
+  })
+  .superRefine((rule, ctx) => {
+    // The fixed text before the first claim: "dag:{x}" or "scheduler" can only produce engine names.
+    const fixed = rule.id.split('{')[0]!;
+    const why = rule.id.includes('{')
+      ? fixed.toLowerCase().startsWith('dag:') && reservedServiceName(fixed)
+      : reservedServiceName(rule.id);
+    if (rule.kind === 'service' && why) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['id'],
+        message: `a service rule id "${rule.id}" produces Service::"${fixed}…", ${why}; choose another name`,
+      });
+    }
+  });
 export type PrincipalRule = z.infer<typeof principalRuleSchema>;
 
 /** People are `User::"<email>"`; anything else is `Service::"<client_id or sub>"`. */
@@ -131,6 +147,11 @@ export const identityConfigSchema = z
     issuers: z.array(trustedIssuerSchema).default([]),
     /** Action → scopes a token must carry for it, e.g. `{ trigger: ['airclutch:trigger'] }`. */
     requiredScopes: z.record(z.string(), z.array(z.string().min(1))).default({}),
+    /**
+     * Production mode only: accept `http` issuers (and discovery/JWKS URLs). For tests that run the
+     * production path against a local issuer; a loud warning is logged at start. Never in a deployment.
+     */
+    allowInsecureIssuers: z.boolean().default(false),
     /** Tokens above this size are refused before any parsing. */
     maxTokenBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
     devIdp: devIdpConfigSchema.default(devIdpConfigSchema.parse({})),
@@ -140,15 +161,23 @@ export const identityConfigSchema = z
   .superRefine((cfg, ctx) => {
     if (cfg.mode === 'dev') return;
     const dev = devIdpIssuer(cfg.devIdp.port);
-    cfg.issuers.forEach((iss, i) => {
-      if (stripSlash(iss.issuer) === dev || isLoopbackHttp(iss.issuer)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['issuers', i, 'issuer'],
-          message: `production mode refuses to trust ${iss.issuer}: it is the embedded dev IdP or another loopback http issuer. Trust your organisation's IdP instead, or set identity.mode: dev for local work`,
-        });
+    const refuse = (path: (string | number)[], url: string, why: string) =>
+      ctx.addIssue({ code: 'custom', path, message: `production mode refuses to trust ${url}: ${why}` });
+    for (const { path, url } of issuerUrls(cfg)) {
+      if (stripSlash(url) === dev) {
+        refuse(
+          path,
+          url,
+          "it is the embedded dev IdP. Trust your organisation's IdP instead, or set identity.mode: dev for local work",
+        );
+      } else if (!cfg.allowInsecureIssuers && new URL(url).protocol !== 'https:') {
+        refuse(
+          path,
+          url,
+          'issuers, their discovery and JWKS URLs must use https, whatever the host. Use the https URL of your IdP (tests against a local issuer: identity.allowInsecureIssuers: true)',
+        );
       }
-    });
+    }
   });
 
 export type IdentityConfig = z.output<typeof identityConfigSchema>;
@@ -163,9 +192,35 @@ function stripSlash(url: string): string {
   return url.endsWith('/') ? url.slice(0, -1) : url;
 }
 
-function isLoopbackHttp(url: string): boolean {
-  const u = new URL(url);
-  return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+/** Every URL production mode fetches keys or sign-ins from, with its config path. */
+function issuerUrls(cfg: {
+  issuers: readonly TrustedIssuerConfig[];
+  session: { issuer?: string | undefined };
+  cli: { issuer?: string | undefined };
+}): { path: (string | number)[]; url: string }[] {
+  const out: { path: (string | number)[]; url: string }[] = [];
+  cfg.issuers.forEach((iss, i) => {
+    out.push({ path: ['issuers', i, 'issuer'], url: iss.issuer });
+    if (iss.discoveryUrl) out.push({ path: ['issuers', i, 'discoveryUrl'], url: iss.discoveryUrl });
+    if (iss.jwksUri) out.push({ path: ['issuers', i, 'jwksUri'], url: iss.jwksUri });
+  });
+  if (cfg.session.issuer) out.push({ path: ['session', 'issuer'], url: cfg.session.issuer });
+  if (cfg.cli.issuer) out.push({ path: ['cli', 'issuer'], url: cfg.cli.issuer });
+  return out;
+}
+
+/**
+ * The warning to log at start when production mode accepts `http` issuers, or undefined.
+ *
+ * @example
+ * const warning = insecureIssuerWarning(config.identity); if (warning) log.warn(warning);
+ */
+export function insecureIssuerWarning(cfg: IdentityConfig): string | undefined {
+  if (cfg.mode !== 'production' || !cfg.allowInsecureIssuers) return undefined;
+  const http = issuerUrls(cfg)
+    .map((u) => u.url)
+    .filter((u) => new URL(u).protocol !== 'https:');
+  return `INSECURE: identity.allowInsecureIssuers is on in production mode${http.length ? `; trusting http issuers ${http.join(', ')}` : ''}. Anyone on the network path can forge tokens for them. This switch is for tests only: remove it from any real deployment`;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type webcrypto,
 } from 'node:crypto';
 import { AirclutchError } from '../lib/errors.ts';
+import { decodeBase64url } from './token-shape.ts';
 
 interface AlgSpec {
   readonly hash: string | null;
@@ -91,7 +92,8 @@ function prepare(key: KeyObject, alg: string): PreparedKey {
 export function verifySignature(token: string, alg: string, key: PreparedKey): boolean {
   const lastDot = token.lastIndexOf('.');
   const signingInput = Buffer.from(token.slice(0, lastDot), 'latin1');
-  const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
+  const signature = decodeBase64url(token.slice(lastDot + 1));
+  if (!signature) return false;
   try {
     return verify(ALGS[alg]?.hash ?? null, signingInput, key, signature);
   } catch {

@@ -136,11 +136,14 @@ export class OidcTokenVerifier implements TokenVerifier {
     if (!state.algorithms.has(alg)) throw algRejected({ issuer: state.cfg, header });
     const ctx = { issuer: state.cfg, header, payload, nowSec };
     let key: webcrypto.CryptoKey;
+    // Read before the lookup: a lookup outside the cooldown refetches, and the cooldown starts again.
+    let jwksCoolingDown = false;
     try {
       const keys = state.keys ?? (await this.#keysOf(state));
+      jwksCoolingDown = (keys as { coolingDown?: boolean }).coolingDown === true;
       key = (await keys(header as CompactJWSHeaderParameters, NO_TOKEN)) as webcrypto.CryptoKey;
     } catch (e) {
-      throw toVerifyError(e, ctx);
+      throw toVerifyError(e, ctx, { jwksCoolingDown });
     }
     // Signature first: a forged token learns nothing from claim checks.
     if (!verifySignature(token, alg, preparedKey(key, alg))) throw signatureInvalid(ctx);

@@ -5,7 +5,7 @@
  */
 import { AirclutchError } from '../lib/errors.ts';
 import type { ClaimPath, PrincipalRule, TrustedIssuerConfig } from './identity-config.ts';
-import type { Principal, TokenFacts } from './principal.ts';
+import { type Principal, reservedServiceName, type TokenFacts } from './principal.ts';
 
 type Claims = Readonly<Record<string, unknown>>;
 type Part = string | { claim: string };
@@ -43,6 +43,7 @@ export class PrincipalMapper {
       if (c.rule.kind === 'user' && c.usesEmail && claims.email_verified === false) continue;
       const id = render(c.id, claims, this.#claims);
       if (id === undefined) continue;
+      if (c.rule.kind === 'service') this.#refuseReserved(id, c.rule, subject);
       const displayName =
         (c.displayName && render(c.displayName, claims, this.#claims)) ??
         stringClaim(claims, this.#claims.displayName) ??
@@ -60,6 +61,18 @@ export class PrincipalMapper {
     throw new AirclutchError(
       'PRINCIPAL_UNMAPPED',
       `token from ${this.#issuer} (sub ${JSON.stringify(subject)}) matches no principal rule: people need a verified email claim, services a client-credentials token or a rule under identity.issuers[].principals`,
+    );
+  }
+
+  /** A token never speaks for the engine: `Service::"scheduler"`, `Service::"dag:…"` and `Service::"airclutch"` are its own. */
+  #refuseReserved(id: string, rule: PrincipalRule, subject: string): void {
+    const why = reservedServiceName(id);
+    if (!why) return;
+    const claims = [...rule.id.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]);
+    const from = claims.length ? `its ${claims.map((c) => `"${c}"`).join(', ')} claim` : 'the fixed rule id';
+    throw new AirclutchError(
+      'PRINCIPAL_RESERVED',
+      `token from ${this.#issuer} (sub ${JSON.stringify(subject)}) would map through ${from} (rule id "${rule.id}") to Service::${JSON.stringify(id)}, ${why}; no token may act as the engine: rename the client at the IdP, or map it with a rule id such as "client:{client_id}"`,
     );
   }
 }
@@ -119,7 +132,8 @@ function render(
     const path: ClaimPath = p.claim === 'email' ? mapping.email : p.claim;
     const v = stringClaim(claims, path);
     if (v === undefined || v === '') return undefined;
-    out += v;
+    // Emails are compared case-insensitively by people and IdPs alike: one person is one principal.
+    out += p.claim === 'email' ? v.toLowerCase() : v;
   }
   return out;
 }

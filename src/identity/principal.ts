@@ -37,6 +37,22 @@ export function servicePrincipal(name: string): Principal {
   return { kind: 'service', id: name, groups: [], issuer: 'airclutch', subject: name };
 }
 
+/**
+ * Service names the engine acts under, which no token may produce: `scheduler`, `airclutch`, and
+ * every `dag:…` (a DAG triggering another). Compared case-insensitively so that look-alikes such as
+ * `Scheduler` are refused too. Returns why the name is reserved, or undefined when it is free.
+ *
+ * @example
+ * reservedServiceName('dag:dev/month_end'); // 'which is reserved for DAG-to-DAG triggers (dag:<env>/<dag>)'
+ */
+export function reservedServiceName(id: string): string | undefined {
+  const name = id.trim().toLowerCase();
+  if (name === 'scheduler') return 'which is reserved for the engine’s scheduler';
+  if (name === 'airclutch') return 'which is reserved for the engine itself';
+  if (name.startsWith('dag:')) return 'which is reserved for DAG-to-DAG triggers (dag:<env>/<dag>)';
+  return undefined;
+}
+
 /** `User::"ana@example.com"` or `Service::"scheduler"`. */
 export function principalRef(p: Pick<Principal, 'kind' | 'id'>): string {
   return `${p.kind === 'user' ? 'User' : 'Service'}::${JSON.stringify(p.id)}`;

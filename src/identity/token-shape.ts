@@ -44,16 +44,44 @@ export function inspectToken(token: string, maxBytes: number): TokenShape {
 }
 
 function decodeSegment(segment: string, what: string): Record<string, unknown> {
+  const bytes = decodeBase64url(segment);
+  if (!bytes)
+    throw new AirclutchError(
+      'TOKEN_MALFORMED',
+      `token ${what} is not base64url-encoded JSON (invalid base64url characters)`,
+    );
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    value = JSON.parse(UTF8.decode(bytes));
   } catch {
-    throw new AirclutchError('TOKEN_MALFORMED', `token ${what} is not base64url-encoded JSON`);
+    throw new AirclutchError(
+      'TOKEN_MALFORMED',
+      `token ${what} is not base64url-encoded JSON (not UTF-8 JSON once decoded)`,
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new AirclutchError('TOKEN_MALFORMED', `token ${what} is not a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+// Invalid UTF-8 refuses the token (as jose does) instead of turning into U+FFFD.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes base64url exactly as jose does (WHATWG forgiving-base64 over the URL alphabet): ASCII
+ * whitespace is skipped, one or two "=" may close a whole group of four, and any other character
+ * outside `A-Z a-z 0-9 - _` refuses the segment. Buffer's own decoder skips invalid characters
+ * silently, which would let two different strings verify as one token. Undefined when invalid.
+ *
+ * @example
+ * decodeBase64url('eyJhIjoxfQ'); // <Buffer 7b 22 61 22 3a 31 7d>
+ */
+export function decodeBase64url(segment: string): Buffer | undefined {
+  let s = segment.replace(/[\t\n\f\r ]/g, '');
+  if (s.length % 4 === 0) s = s.replace(/={1,2}$/, '');
+  if (s.length % 4 === 1 || !/^[A-Za-z0-9_-]*$/.test(s)) return undefined;
+  return Buffer.from(s, 'base64url');
 }
 
 function checkHeader(header: Record<string, unknown>): void {
@@ -73,12 +101,7 @@ function checkHeader(header: Record<string, unknown>): void {
       `token uses the symmetric algorithm ${alg}; only asymmetric algorithms (RS256, ES256, …) verified against the issuer's JWKS are accepted`,
     );
   }
-  if (header.crit !== undefined || header.b64 !== undefined) {
-    throw new AirclutchError(
-      'TOKEN_MALFORMED',
-      'token header has critical extensions ("crit"/"b64") that Airclutch does not understand',
-    );
-  }
+  checkCritical(header);
   for (const h of KEY_HEADERS) {
     if (header[h] !== undefined) {
       throw new AirclutchError(
@@ -86,5 +109,36 @@ function checkHeader(header: Record<string, unknown>): void {
         `token header carries "${h}", naming its own verification key; keys are taken only from the trusted issuer's JWKS`,
       );
     }
+  }
+}
+
+/**
+ * RFC 7515 §4.1.11 as jose applies it to JWTs: `crit` must be a non-empty list of names Airclutch
+ * understands, and the only one is `b64` (RFC 7797) with the value `true`, a plain JWS. Without
+ * `crit`, a `b64` member means nothing and is ignored.
+ */
+function checkCritical(header: Record<string, unknown>): void {
+  const crit = header.crit;
+  if (crit === undefined) return;
+  if (
+    !Array.isArray(crit) ||
+    crit.length === 0 ||
+    crit.some((c) => typeof c !== 'string' || c.length === 0)
+  ) {
+    throw new AirclutchError('TOKEN_MALFORMED', 'token header "crit" must be a non-empty list of names');
+  }
+  for (const name of crit as string[]) {
+    if (name !== 'b64') {
+      throw new AirclutchError(
+        'TOKEN_MALFORMED',
+        `token header marks the extension ${JSON.stringify(name)} critical, which Airclutch does not understand`,
+      );
+    }
+  }
+  if (header.b64 !== true) {
+    throw new AirclutchError(
+      'TOKEN_MALFORMED',
+      'token header marks "b64" critical but it is not true: JWTs with an unencoded payload are refused',
+    );
   }
 }

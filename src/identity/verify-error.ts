@@ -21,10 +21,22 @@ export interface VerifyErrorContext {
  * @example
  * try { await jwtVerify(...) } catch (e) { throw toVerifyError(e, ctx) }
  */
-export function toVerifyError(e: unknown, ctx: VerifyErrorContext): AirclutchError {
+export function toVerifyError(
+  e: unknown,
+  ctx: VerifyErrorContext,
+  lookup: { readonly jwksCoolingDown?: boolean } = {},
+): AirclutchError {
   if (e instanceof AirclutchError) return e;
   const iss = ctx.issuer.issuer;
   if (e instanceof errors.JWSSignatureVerificationFailed) return signatureInvalid(ctx);
+  if (e instanceof errors.JWKSNoMatchingKey && lookup.jwksCoolingDown) {
+    // Marked so the HTTP failure limiter does not lock out an address for the IdP's key rotation.
+    return new AirclutchError(
+      'KEY_UNKNOWN',
+      `${iss}'s JWKS has no key for kid ${JSON.stringify(ctx.header.kid ?? '(none)')} and alg ${String(ctx.header.alg)} yet; it was fetched less than ${ctx.issuer.jwksCooldownSec}s ago, so a key the IdP just rotated in is picked up within ${ctx.issuer.jwksCooldownSec}s: retry then`,
+      { details: { jwksCoolingDown: true } },
+    );
+  }
   if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) {
     return new AirclutchError(
       'KEY_UNKNOWN',

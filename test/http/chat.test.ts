@@ -263,7 +263,7 @@ describe('chat approvals', () => {
     expect(missing.json.code).toBe('WEBHOOK_SIGNATURE_INVALID');
     const strangerBody = interactivity(id, 'approve', 'UNKNOWN');
     const stranger = await postSlack(w, strangerBody, signed(strangerBody, Math.floor(now / 1000)));
-    expect(stranger.status).toBe(403);
+    expect(stranger.status).toBe(401);
     expect(stranger.json).toMatchObject({
       code: 'PRINCIPAL_UNMAPPED',
       detail: expect.stringContaining('server.slack.users'),

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import {
   effectiveIssuers,
   identityConfigSchema,
+  insecureIssuerWarning,
   trustedIssuerSchema,
 } from '../../src/identity/identity-config.ts';
 import { PrincipalMapper } from '../../src/identity/principal-mapper.ts';
@@ -127,5 +128,72 @@ describe('webSignIn', () => {
     expect(() => webSignIn(identity, {} as never, { verify: async () => ({}) as never })).toThrow(
       /identity\.session\.issuer is required/,
     );
+  });
+});
+
+describe('production issuer guard', () => {
+  const production = (issuer: string, extra: Record<string, unknown> = {}) =>
+    identityConfigSchema.safeParse({
+      mode: 'production',
+      issuers: [{ issuer, audiences: ['airclutch'] }],
+      ...extra,
+    });
+
+  it('refuses every http issuer in production mode, loopback look-alikes included', () => {
+    for (const url of [
+      'http://127.0.0.1:9000',
+      'http://127.0.0.2',
+      'http://0.0.0.0',
+      'http://[::ffff:127.0.0.1]',
+      'http://[::1]:8443',
+      'http://localhost.',
+      'http://LOCALHOST',
+      'http://idp.example.com',
+    ]) {
+      const r = production(url);
+      expect(r.success, url).toBe(false);
+      expect(r.error?.issues[0]?.path).toEqual(['issuers', 0, 'issuer']);
+      expect(r.error?.issues[0]?.message).toContain(`production mode refuses to trust ${url}`);
+      expect(r.error?.issues[0]?.message).toContain('must use https, whatever the host');
+    }
+  });
+
+  it('refuses http discovery, JWKS, session and CLI issuer URLs behind an https issuer', () => {
+    const r = identityConfigSchema.safeParse({
+      mode: 'production',
+      issuers: [
+        {
+          issuer: 'https://idp.example.com',
+          discoveryUrl: 'http://idp.example.com/.well-known/openid-configuration',
+          jwksUri: 'http://idp.example.com/keys',
+          audiences: ['airclutch'],
+        },
+      ],
+      session: { issuer: 'http://idp.example.com' },
+      cli: { issuer: 'http://127.0.0.2' },
+    });
+    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'issuers.0.discoveryUrl',
+      'issuers.0.jwksUri',
+      'session.issuer',
+      'cli.issuer',
+    ]);
+  });
+
+  it('accepts https issuers in production with no warning', () => {
+    const r = production('https://idp.example.com/');
+    expect(r.success).toBe(true);
+    expect(insecureIssuerWarning(r.data!)).toBeUndefined();
+  });
+
+  it('lets identity.allowInsecureIssuers run production against a local http issuer, with a loud warning', () => {
+    const r = production('http://127.0.0.1:9000', { allowInsecureIssuers: true });
+    expect(r.success).toBe(true);
+    expect(insecureIssuerWarning(r.data!)).toMatch(
+      /^INSECURE: identity.allowInsecureIssuers is on in production mode; trusting http issuers http:\/\/127.0.0.1:9000.*tests only/,
+    );
+    // The switch never lets production trust the embedded dev IdP.
+    const dev = production('http://127.0.0.1:4455', { allowInsecureIssuers: true });
+    expect(dev.error?.issues[0]?.message).toContain('it is the embedded dev IdP');
   });
 });

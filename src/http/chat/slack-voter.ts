@@ -33,7 +33,8 @@ export function slackVoter(
     [];
   return {
     kind: 'user',
-    id: email,
+    // Lower case, as tokens' emails are (principal-mapper.ts): one person is one voter.
+    id: email.toLowerCase(),
     displayName: typeof user.name === 'string' ? user.name : email,
     groups,
     issuer: 'slack',
