@@ -11,7 +11,7 @@ import type { DagSource } from '../engine/engine-types.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { nearMatches } from '../lib/near-matches.ts';
 import { type DagImportError, type LoadedDag, loadDagFolder } from './load-dag-folder.ts';
-import { watchFolders } from './watch-folders.ts';
+import { type FolderWatch, watchFolders } from './watch-folders.ts';
 
 /** An import error, with the environment whose folder holds the file. */
 export type RegistryImportError = DagImportError & { readonly env: string };
@@ -124,9 +124,10 @@ export class DagRegistry
 
   /**
    * Reloads when a file under a DAG folder changes (debounced), emitting `'change'` when the DAGs or
-   * the errors differ. Returns a function that stops watching.
+   * the errors differ. Survives atomic saves (write a temp file, rename it over the DAG file). Returns
+   * the watch: await `ready` before relying on it, and `close()` it.
    */
-  watch(options: { debounceMs?: number } = {}): () => void {
+  watch(options: { debounceMs?: number } = {}): FolderWatch {
     return watchFolders(
       this.#folders().map((f) => f.dir),
       {

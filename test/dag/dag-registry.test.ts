@@ -1,17 +1,41 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DagRegistry, type DagRegistryChange } from '../../src/dag/dag-registry.ts';
+import type { FolderWatch } from '../../src/dag/watch-folders.ts';
 import { isAirclutchError } from '../../src/lib/errors.ts';
 import { nearMatches } from '../../src/lib/near-matches.ts';
 import { dagSource, type FixtureDir, fixtureDir } from './dag-fixtures.ts';
 
 let fx: FixtureDir;
-let stop: (() => void) | undefined;
-afterEach(() => {
-  stop?.();
-  stop = undefined;
+let watching: FolderWatch | undefined;
+afterEach(async () => {
+  await watching?.close();
+  watching = undefined;
   fx?.remove();
 });
+
+/** Saves `text` as `sed -i` and editors do: a temp file in the same folder, renamed over the target. */
+function atomicSave(dir: string, name: string, text: string): void {
+  const temp = join(dir, `sed${Math.random().toString(36).slice(2, 8)}`);
+  writeFileSync(temp, text);
+  renameSync(temp, join(dir, name));
+}
+
+/** The next `'change'` of `r`, or a failure naming what was awaited after a generous timeout. */
+function nextChange(r: DagRegistry, what: string, timeoutMs = 20_000): Promise<DagRegistryChange> {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => {
+      r.off('change', on);
+      fail(new Error(`no reload within ${timeoutMs} ms after ${what}`));
+    }, timeoutMs);
+    const on = (c: DagRegistryChange) => {
+      clearTimeout(timer);
+      ok(c);
+    };
+    r.once('change', on);
+  });
+}
 
 function registry(envs: Record<string, string[]> = { dev: ['dags'] }): DagRegistry {
   return new DagRegistry({
@@ -113,12 +137,65 @@ describe('DagRegistry', () => {
     fx = fixtureDir({ 'dags/a.ts': dagSource('a'), 'dags/lib/v.ts': 'export const v = 1;\n' });
     const r = registry();
     await r.reload();
-    stop = r.watch({ debounceMs: 20 });
+    watching = r.watch({ debounceMs: 20 });
+    await watching.ready;
     const changed = new Promise<DagRegistryChange>((ok) => r.once('change', ok));
     fx.write({ 'dags/new.ts': dagSource('fresh') });
     const change = await changed;
     expect(change.added).toEqual(['dev/fresh']);
     expect(r.get('dev', 'fresh').dag.id).toBe('fresh');
+  });
+
+  it('picks up every edit of a DAG file saved atomically (temp file renamed over it), one after another', async () => {
+    fx = fixtureDir({ 'dags/a.ts': dagSource('a', 0) });
+    const r = registry();
+    await r.reload();
+    watching = r.watch({ debounceMs: 20 });
+    await watching.ready;
+    const versions = [r.get('dev', 'a').version];
+    for (let edit = 1; edit <= 4; edit++) {
+      const changed = nextChange(r, `atomic save number ${edit}`);
+      atomicSave(join(fx.dir, 'dags'), 'a.ts', dagSource('a', edit));
+      const change = await changed;
+      expect(change.changed).toEqual(['dev/a']);
+      const loaded = r.get('dev', 'a');
+      expect(await loaded.dag.tasks.get('a')!.fn!({} as never)).toBe(edit);
+      versions.push(loaded.version);
+    }
+    expect(new Set(versions).size).toBe(5);
+  });
+
+  it('ends with the last of several atomic saves made in quick succession', async () => {
+    fx = fixtureDir({ 'dags/a.ts': dagSource('a', 0) });
+    const r = registry();
+    await r.reload();
+    watching = r.watch({ debounceMs: 20 });
+    await watching.ready;
+    const first = nextChange(r, 'the first save');
+    atomicSave(join(fx.dir, 'dags'), 'a.ts', dagSource('a', 1));
+    await first;
+    // Within chokidar's 50 ms window, where it drops a second change event of the same file.
+    for (let edit = 2; edit <= 4; edit++) atomicSave(join(fx.dir, 'dags'), 'a.ts', dagSource('a', edit));
+    const task = () => r.get('dev', 'a').dag.tasks.get('a')!.fn!({} as never);
+    while ((await task()) !== 4) await nextChange(r, 'three saves in a row');
+    expect(await task()).toBe(4);
+  });
+
+  it('reloads a DAG file that is deleted and then created again', async () => {
+    fx = fixtureDir({ 'dags/a.ts': dagSource('a'), 'dags/b.ts': dagSource('b') });
+    const r = registry();
+    await r.reload();
+    watching = r.watch({ debounceMs: 20 });
+    await watching.ready;
+    const removed = nextChange(r, 'deleting dags/a.ts');
+    rmSync(join(fx.dir, 'dags/a.ts'));
+    expect((await removed).removed).toEqual(['dev/a']);
+    const added = nextChange(r, 'creating dags/a.ts again');
+    atomicSave(join(fx.dir, 'dags'), 'a.ts', dagSource('a', 'back'));
+    expect((await added).added).toEqual(['dev/a']);
+    const edited = nextChange(r, 'editing the re-created dags/a.ts');
+    atomicSave(join(fx.dir, 'dags'), 'a.ts', dagSource('a', 'edited'));
+    expect((await edited).changed).toEqual(['dev/a']);
   });
 });
 
