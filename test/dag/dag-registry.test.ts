@@ -133,6 +133,33 @@ describe('DagRegistry', () => {
     expect(third.fixedErrors).toHaveLength(1);
   });
 
+  it('gives the same files the same version wherever the folder lives and whenever it loads, as the server and the CLI need', async () => {
+    const files = {
+      'dags/a.ts': dagSource('a', 1, "import { v } from './lib/v.ts'; void v;"),
+      'dags/lib/v.ts': 'export const v = 1;\n',
+    };
+    fx = fixtureDir(files);
+    const other = fixtureDir(files);
+    try {
+      const server = registry();
+      await server.reload();
+      const cli = new DagRegistry({
+        rootDir: other.dir,
+        dataDir: join(other.dir, '.airclutch'),
+        environments: { dev: { dags: ['dags'], policies: [] } },
+      });
+      await cli.reload();
+      expect(cli.get('dev', 'a').version).toBe(server.get('dev', 'a').version);
+      await server.reload();
+      expect(server.get('dev', 'a').version).toBe(cli.get('dev', 'a').version);
+      other.write({ 'dags/lib/v.ts': 'export const v = 2;\n' });
+      await cli.reload();
+      expect(cli.get('dev', 'a').version).not.toBe(server.get('dev', 'a').version);
+    } finally {
+      other.remove();
+    }
+  });
+
   it('emits a change when a watched file is edited', async () => {
     fx = fixtureDir({ 'dags/a.ts': dagSource('a'), 'dags/lib/v.ts': 'export const v = 1;\n' });
     const r = registry();
