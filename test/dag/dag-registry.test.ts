@@ -160,6 +160,59 @@ describe('DagRegistry', () => {
     }
   });
 
+  it('keeps a working DAG loaded in every environment when a new file reuses its id, and makes the newcomer the import error', async () => {
+    fx = fixtureDir({ 'dags/nightly.ts': dagSource('nightly', 'good') });
+    const r = registry({ dev: ['dags'], prod: ['dags'] });
+    await r.reload();
+    const good = r.get('prod', 'nightly');
+    // Sorts first, so path order alone would pick it.
+    fx.write({ 'dags/a_copy.ts': dagSource('nightly', 'impostor') });
+    const change = await r.reload();
+    expect([change.added, change.changed, change.removed]).toEqual([[], [], []]);
+    for (const env of ['dev', 'prod']) {
+      const kept = r.get(env, 'nightly');
+      expect([kept.file, kept.version]).toEqual([good.file, good.version]);
+      expect(await kept.dag.tasks.get('a')!.fn!({} as never)).toBe('good');
+    }
+    const message =
+      'duplicate DAG id nightly: already defined in nightly.ts, which stays loaded; give this DAG another id';
+    expect(change.newErrors.map((e) => [e.env, e.file, e.line, e.dagId, e.message])).toEqual([
+      ['dev', join(fx.dir, 'dags/a_copy.ts'), 3, 'nightly', message],
+      ['prod', join(fx.dir, 'dags/a_copy.ts'), 3, 'nightly', message],
+    ]);
+    // Still so on the next reload, and once the newcomer is renamed both load.
+    await r.reload();
+    expect(r.get('dev', 'nightly').file).toBe(good.file);
+    fx.write({ 'dags/a_copy.ts': dagSource('nightly_copy', 'impostor') });
+    const fixed = await r.reload();
+    expect(fixed.added).toEqual(['dev/nightly_copy', 'prod/nightly_copy']);
+    expect(fixed.fixedErrors).toHaveLength(2);
+  });
+
+  it('keeps the DAG the store last saw in a file on a cold start, across folders of one environment', async () => {
+    fx = fixtureDir({ 'a/x.ts': dagSource('x', 'a'), 'b/x.ts': dagSource('x', 'b') });
+    const holder = join(fx.dir, 'b/x.ts');
+    const r = new DagRegistry(
+      {
+        rootDir: fx.dir,
+        dataDir: join(fx.dir, '.airclutch'),
+        environments: { dev: { dags: ['a', 'b'], policies: [] } },
+      },
+      { incumbents: new Map([['dev/x', holder]]) },
+    );
+    await r.reload();
+    expect(r.get('dev', 'x').file).toBe(holder);
+    expect(r.errors().map((e) => [e.file, e.message])).toEqual([
+      [
+        join(fx.dir, 'a/x.ts'),
+        'duplicate DAG id x: already defined in b/x.ts, which stays loaded; give this DAG another id',
+      ],
+    ]);
+    const cold = registry({ dev: ['a', 'b'] });
+    await cold.reload();
+    expect(cold.get('dev', 'x').file).toBe(join(fx.dir, 'a/x.ts'));
+  });
+
   it('emits a change when a watched file is edited', async () => {
     fx = fixtureDir({ 'dags/a.ts': dagSource('a'), 'dags/lib/v.ts': 'export const v = 1;\n' });
     const r = registry();
