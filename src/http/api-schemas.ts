@@ -47,6 +47,7 @@ export const runSchema = {
     dag_id: { type: 'string' },
     state: { type: 'string' },
     params: {},
+    dag_loaded: { type: 'boolean', description: 'false once the DAG is no longer loaded; its runs stay' },
   },
 } as const;
 
