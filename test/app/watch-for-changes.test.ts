@@ -110,6 +110,27 @@ describe('watchForChanges (dev mode reloading)', () => {
     expect(cli.get('dev', 'revenue').version).toBe(w.registry.get('dev', 'revenue').version);
   });
 
+  it('keeps the working DAG when a newly saved file reuses its id, and records no removal', async () => {
+    world = await createWorld('sqlite');
+    const w = world;
+    watching = watchForChanges(w, silent, { debounceMs: 20 });
+    await watching.ready;
+    const good = w.registry.get('dev', 'revenue');
+    const reloaded = until(watching, 'dags', () => w.registry.errors().length > 0, 'saving dags/a_copy.ts');
+    atomicSave(w, 'dags/a_copy.ts', revenue(5));
+    await reloaded;
+    const kept = w.registry.get('dev', 'revenue');
+    expect([kept.file, kept.version]).toEqual([good.file, good.version]);
+    expect(w.registry.errors().map((e) => [e.file, e.message])).toEqual([
+      [
+        join(w.dir, 'dags/a_copy.ts'),
+        'duplicate DAG id revenue: already defined in revenue.ts, which stays loaded; give this DAG another id',
+      ],
+    ]);
+    const { records } = await queryAudit(w.db, { action: 'dag.load', limit: 100 });
+    expect(records).toEqual([]);
+  });
+
   it('loads each atomic save of a policy file, including after it is deleted and created again', async () => {
     world = await createWorld('sqlite');
     const w = world;
