@@ -37,7 +37,8 @@ export interface FolderWatch {
 
 /**
  * Watches `dirs` recursively and calls `onChange` once per burst of events (add, change, unlink, of
- * files and folders). Folders that do not exist yet are watched for their creation.
+ * files and folders). A folder that does not exist when watching starts is not watched (as before:
+ * restart once it exists).
  *
  * @example
  * const w = watchFolders(['dags'], { debounceMs: 100, onChange: reload, onError: console.error });
