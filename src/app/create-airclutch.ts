@@ -11,6 +11,7 @@ import type { AirclutchConfig } from '../config/config-schema.ts';
 import { DagRegistry } from '../dag/dag-registry.ts';
 import { Engine } from '../engine/engine.ts';
 import { Scheduler } from '../engine/scheduler.ts';
+import { readDagFiles } from '../engine/sql/read-dag-files.ts';
 import { transitionEvents } from '../gate/audit-events.ts';
 import { Gate } from '../gate/gate.ts';
 import { CedarPolicyEngine } from '../policy/cedar-policy-engine.ts';
@@ -52,7 +53,7 @@ export async function createAirclutch(
   options: CreateOptions = {},
 ): Promise<Airclutch> {
   const db = options.db ?? (await openStore(config));
-  const registry = new DagRegistry(config);
+  const registry = new DagRegistry(config, { incumbents: await readDagFiles(db.kysely) });
   await registry.reload();
   const policies = new CedarPolicyStore(() => policySourcesFromRegistry(config, registry));
   const loaded = await policies.load();

@@ -4,15 +4,13 @@
  * working one. `airclutch dev` and `airclutch server` call it; embedders can too.
  * @module
  */
-import { resolve } from 'node:path';
-import type { AuditEvent } from '../audit/audit-types.ts';
 import { startAuditSinks } from '../audit/create-audit-sinks.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
-import { watchFolders } from '../dag/watch-folders.ts';
 import { configEvent, dagChangeEvents, policyLoadEvent } from '../gate/change-events.ts';
 import { expireApprovals } from '../gate/vote.ts';
 import { type Airclutch, createAirclutch } from './create-airclutch.ts';
 import type { Logger } from './create-logger.ts';
+import { watchForChanges } from './watch-for-changes.ts';
 
 export interface AirclutchApp extends Airclutch {
   /** Stops scheduling, lets running tasks finish within the grace period, closes the store. */
@@ -67,7 +65,8 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
   const sweep = setInterval(() => {
     expireApprovals(gate).catch((e) => log.error({ err: e }, 'approval expiry sweep failed'));
   }, EXPIRY_SWEEP_MS);
-  const stopWatching = options.dev ? watchForChanges(ac, log) : () => {};
+  const watching = options.dev ? watchForChanges(ac, log) : null;
+  await watching?.ready;
   log.info(
     { store: ac.db.description, dags: registry.list().length, policies: policies.current()?.generation },
     'Airclutch started',
@@ -75,63 +74,13 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
   return {
     ...ac,
     async stop() {
-      stopWatching();
+      await watching?.close();
       clearInterval(sweep);
       await Promise.all(sinks.map((p) => p.stop()));
       await scheduler.stop();
       await engine.stop();
       await ac.close();
     },
-  };
-}
-
-function watchForChanges(ac: Airclutch, log: Logger): () => void {
-  const { registry, policies, scheduler, config } = ac;
-  const record = (events: AuditEvent[]) => {
-    ac.audit
-      .append(events)
-      .catch((e) => log.error({ err: e }, 'could not record a change in the audit trail'));
-  };
-  const reloadPolicies = async () => {
-    const r = await policies.load();
-    record([policyLoadEvent(r, policies.current())]);
-    if (r.ok) log.info({ generation: r.generation, policies: r.policyCount }, 'policies reloaded');
-    else log.error(`policies NOT reloaded, the previous set stays active:\n${r.error.message}`);
-  };
-  const stopDags = registry.watch();
-  registry.on('change', (c) => {
-    log.info({ added: c.added, changed: c.changed, removed: c.removed }, 'DAG files reloaded');
-    const found = (ids: readonly string[]) =>
-      ids.flatMap((id) => registry.list().filter((d) => `${d.env}/${d.dag.id}` === id));
-    record([
-      ...dagChangeEvents('added', found(c.added)),
-      ...dagChangeEvents('changed', found(c.changed)),
-      ...c.removed.map((id) => ({
-        action: 'dag.load',
-        actor: { kind: 'service' as const, id: 'airclutch' },
-        source: 'engine',
-        resource: { env: id.split('/')[0], dagId: id.split('/').slice(1).join('/') },
-        outcome: 'removed',
-      })),
-    ]);
-    for (const e of c.newErrors) log.error(`import error: ${e.file}:${e.line ?? '?'} ${e.message}`);
-    scheduler.tick().catch((e) => log.error({ err: e }, 'scheduler error'));
-    reloadPolicies().catch((e) => log.error({ err: e }, 'policy reload failed'));
-  });
-  registry.on('error', (e) => log.error({ err: e }, 'DAG reload failed'));
-  const policyDirs = Object.values(config.environments).flatMap((e) =>
-    [...e.policies, ...e.dags].map((d) => resolve(config.rootDir, d)),
-  );
-  const stopPolicies = watchFolders(policyDirs, {
-    debounceMs: 150,
-    onChange: () => {
-      reloadPolicies().catch((e) => log.error({ err: e }, 'policy reload failed'));
-    },
-    onError: (e) => log.error({ err: e }, 'policy watch failed'),
-  });
-  return () => {
-    stopDags();
-    stopPolicies();
   };
 }
 

@@ -32,7 +32,10 @@ export interface BundledDagFile {
   readonly sourceMap: string;
   /** Absolute paths of the DAG file and every local module bundled with it. */
   readonly inputs: readonly string[];
-  /** sha256 (16 hex) over the inputs' paths (relative to `root`) and contents. */
+  /**
+   * sha256 (16 hex) over the inputs' paths (relative to `root`) and the very bytes bundled: a file
+   * saved again while bundling cannot give the code of one save the version of the next.
+   */
   readonly version: string;
 }
 
@@ -55,6 +58,7 @@ export type BundleResult = { ok: true; bundle: BundledDagFile } | { ok: false; p
  * if (r.ok) console.log(r.bundle.version);
  */
 export async function bundleDagFile(file: string, root: string): Promise<BundleResult> {
+  const read = new Map<string, Buffer>();
   try {
     const result = await build({
       entryPoints: [file],
@@ -71,7 +75,7 @@ export async function bundleDagFile(file: string, root: string): Promise<BundleR
       outfile: `${file}.bundle.mjs`,
       absWorkingDir: dirname(file),
       logLevel: 'silent',
-      plugins: [localSourcesPlugin(), externalPackagesPlugin()],
+      plugins: [localSourcesPlugin(read), externalPackagesPlugin()],
     });
     const map = JSON.parse(result.outputFiles.find((o) => o.path.endsWith('.map'))!.text) as {
       sources: string[];
@@ -88,7 +92,7 @@ export async function bundleDagFile(file: string, root: string): Promise<BundleR
     const inputs = Object.keys(result.metafile.inputs)
       .map((p) => resolve(dirname(file), p.replace(/^[a-z-]+:/, '')))
       .sort();
-    return { ok: true, bundle: { code, sourceMap, inputs, version: await hashInputs(inputs, root) } };
+    return { ok: true, bundle: { code, sourceMap, inputs, version: await hashInputs(inputs, root, read) } };
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;
     if (!Array.isArray(errors)) throw e;
@@ -106,12 +110,16 @@ function toProblem(m: Message, file: string): BundleProblem {
   };
 }
 
-async function hashInputs(inputs: readonly string[], root: string): Promise<string> {
+async function hashInputs(
+  inputs: readonly string[],
+  root: string,
+  read: ReadonlyMap<string, Buffer>,
+): Promise<string> {
   const h = createHash('sha256');
   for (const p of inputs) {
     h.update(relative(root, p))
       .update('\0')
-      .update(await readFile(p))
+      .update(read.get(p) ?? (await readFile(p)))
       .update('\0');
   }
   return h.digest('hex').slice(0, 16);
@@ -119,17 +127,21 @@ async function hashInputs(inputs: readonly string[], root: string): Promise<stri
 
 /**
  * Loads local sources itself so that `import.meta.url`, `.dirname` and `.filename` keep naming the
- * original file, not the bundle (DAG files that read files next to them keep working). The
+ * original file, not the bundle (DAG files that read files next to them keep working), and records
+ * the bytes it read in `read`, for the version. The
  * replacement keeps every line in place, so reported line numbers stay right.
  */
-function localSourcesPlugin(): Plugin {
+function localSourcesPlugin(read: Map<string, Buffer>): Plugin {
   return {
     name: 'airclutch-local-sources',
     setup(b) {
       b.onLoad({ filter: /.*/, namespace: 'file' }, async (args) => {
         const loader = LOADERS[extname(args.path)];
-        if (!loader || loader === 'json') return undefined;
-        const text = await readFile(args.path, 'utf8');
+        if (!loader) return undefined;
+        const bytes = await readFile(args.path);
+        read.set(resolve(args.path), bytes);
+        const text = bytes.toString('utf8');
+        if (loader === 'json') return { contents: text, loader, resolveDir: dirname(args.path) };
         const contents = text
           .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(args.path).href))
           .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)))

@@ -11,7 +11,8 @@ import type { DagSource } from '../engine/engine-types.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { nearMatches } from '../lib/near-matches.ts';
 import { type DagImportError, type LoadedDag, loadDagFolder } from './load-dag-folder.ts';
-import { watchFolders } from './watch-folders.ts';
+import { resolveDuplicateIds } from './resolve-duplicate-ids.ts';
+import { type FolderWatch, watchFolders } from './watch-folders.ts';
 
 /** An import error, with the environment whose folder holds the file. */
 export type RegistryImportError = DagImportError & { readonly env: string };
@@ -32,6 +33,14 @@ export interface DagRegistryChange {
 
 export type DagRegistryConfig = Pick<AirclutchConfig, 'environments' | 'rootDir' | 'dataDir'>;
 
+export interface DagRegistryOptions {
+  /**
+   * Which file held each DAG (`env/dagId` to absolute path) before this process started, as the store
+   * last saw it. When two files declare one id, the one that held it keeps it, even on a cold start.
+   */
+  readonly incumbents?: ReadonlyMap<string, string>;
+}
+
 /**
  * Holds the loaded DAGs. Emits `'change'` (a `DagRegistryChange`) after a reload that changed something,
  * and `'error'` if watching fails.
@@ -46,14 +55,16 @@ export class DagRegistry
   implements DagSource
 {
   readonly #config: DagRegistryConfig;
+  readonly #incumbents: ReadonlyMap<string, string>;
   #dags = new Map<string, LoadedDag>();
   #errors: RegistryImportError[] = [];
   #reloading: Promise<DagRegistryChange> | null = null;
   #again = false;
 
-  constructor(config: DagRegistryConfig) {
+  constructor(config: DagRegistryConfig, options: DagRegistryOptions = {}) {
     super();
     this.#config = config;
+    this.#incumbents = options.incumbents ?? new Map();
   }
 
   /** The DAG `dagId` of `env`, or undefined. */
@@ -124,9 +135,10 @@ export class DagRegistry
 
   /**
    * Reloads when a file under a DAG folder changes (debounced), emitting `'change'` when the DAGs or
-   * the errors differ. Returns a function that stops watching.
+   * the errors differ. Survives atomic saves (write a temp file, rename it over the DAG file). Returns
+   * the watch: await `ready` before relying on it, and `close()` it.
    */
-  watch(options: { debounceMs?: number } = {}): () => void {
+  watch(options: { debounceMs?: number } = {}): FolderWatch {
     return watchFolders(
       this.#folders().map((f) => f.dir),
       {
@@ -153,23 +165,19 @@ export class DagRegistry
     const cacheDir = join(this.#config.dataDir, 'cache', 'dags');
     const dags = new Map<string, LoadedDag>();
     const errors: RegistryImportError[] = [];
-    for (const { env, dir } of this.#folders()) {
-      const folder = await loadDagFolder(dir, { env, cacheDir });
-      for (const d of folder.dags) {
-        const key = `${env}/${d.dag.id}`;
-        const other = dags.get(key);
-        if (other) {
-          errors.push({
-            env,
-            file: d.file,
-            line: d.definedAt?.line ?? null,
-            column: d.definedAt?.column ?? null,
-            message: `DAG id ${d.dag.id} is also defined in ${other.file} (another folder of environment ${env}); the first one loads`,
-            dagId: d.dag.id,
-          });
-        } else dags.set(key, d);
+    for (const env of Object.keys(this.#config.environments)) {
+      // The DAG loaded now keeps its id against any newcomer, in every folder of the environment.
+      const incumbent = (id: string) =>
+        this.#dags.get(`${env}/${id}`)?.file ?? this.#incumbents.get(`${env}/${id}`);
+      const found: LoadedDag[] = [];
+      for (const { dir } of this.#folders().filter((f) => f.env === env)) {
+        const folder = await loadDagFolder(dir, { env, cacheDir, incumbent });
+        found.push(...folder.dags);
+        errors.push(...folder.errors.map((e) => ({ ...e, env })));
       }
-      errors.push(...folder.errors.map((e) => ({ ...e, env })));
+      const across = resolveDuplicateIds(found, incumbent, this.#config.rootDir);
+      for (const d of across.kept) dags.set(`${env}/${d.dag.id}`, d);
+      errors.push(...across.errors.map((e) => ({ ...e, env })));
     }
     const change = diff(this.#dags, dags, this.#errors, errors);
     this.#dags = dags;

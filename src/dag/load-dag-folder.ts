@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { type DagImportError, type LoadedDag, loadDagFile } from './load-dag-file.ts';
+import { type IncumbentFile, resolveDuplicateIds } from './resolve-duplicate-ids.ts';
 
 export type { DagImportError, LoadedDag } from './load-dag-file.ts';
 
@@ -16,6 +17,11 @@ export interface LoadDagFolderOptions {
   env: string;
   /** Where bundles are written before import (default: a folder under the OS temp dir). */
   cacheDir?: string;
+  /**
+   * The file that holds each DAG id now: when another file declares the same id, the holder keeps it
+   * and the other is the import error. Without one, the first file in path order keeps it.
+   */
+  incumbent?: IncumbentFile;
 }
 
 export interface DagFolder {
@@ -50,11 +56,14 @@ export async function loadDagFolder(dir: string, options: LoadDagFolderOptions):
   const loaded = await Promise.all(
     files.map((file) => loadDagFile(file, { root, env: options.env, cacheDir })),
   );
-  return rejectDuplicates(
+  const { kept, errors } = resolveDuplicateIds(
     loaded.flatMap((l) => l.dags),
-    loaded.flatMap((l) => l.errors),
+    options.incumbent ?? (() => undefined),
     root,
   );
+  errors.push(...loaded.flatMap((l) => l.errors));
+  errors.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
+  return { dags: kept, errors };
 }
 
 /** The DAG files under `root`, sorted so loading order (and error order) is stable. */
@@ -70,32 +79,4 @@ export async function listDagFiles(root: string): Promise<string[]> {
           .some((s) => s === 'node_modules' || s.startsWith('.')),
     )
     .sort();
-}
-
-/**
- * A DAG id defined in two files loads from neither: which definition an approval or a policy meant
- * would be a guess. Both files get an error naming the other.
- */
-function rejectDuplicates(dags: LoadedDag[], errors: DagImportError[], root: string): DagFolder {
-  const byId = new Map<string, LoadedDag[]>();
-  for (const d of dags) byId.set(d.dag.id, [...(byId.get(d.dag.id) ?? []), d]);
-  const kept: LoadedDag[] = [];
-  for (const [id, group] of byId) {
-    if (group.length === 1) {
-      kept.push(group[0]!);
-      continue;
-    }
-    for (const d of group) {
-      const others = group.filter((o) => o !== d).map((o) => relative(root, o.file));
-      errors.push({
-        file: d.file,
-        line: d.definedAt?.file === d.file ? d.definedAt.line : null,
-        column: d.definedAt?.file === d.file ? d.definedAt.column : null,
-        message: `DAG id ${id} is also defined in ${others.join(', ')}; DAG ids must be unique, so neither loads`,
-        dagId: id,
-      });
-    }
-  }
-  errors.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
-  return { dags: kept, errors };
 }

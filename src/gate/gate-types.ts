@@ -34,7 +34,12 @@ export interface TriggerInput {
 }
 
 /** A run as callers see it: params parsed, times as epoch ms. */
-export type RunView = Omit<RunsTable, 'params' | 'break_glass'> & { params: unknown; break_glass: boolean };
+export type RunView = Omit<RunsTable, 'params' | 'break_glass'> & {
+  params: unknown;
+  break_glass: boolean;
+  /** False once the run's DAG is no longer loaded (deleted, renamed, broken): its history stays. */
+  dag_loaded: boolean;
+};
 
 export type ApprovalView = ApprovalRequestsTable & {
   readonly votes: ReadonlyArray<{

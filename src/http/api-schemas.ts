@@ -75,6 +75,7 @@ export const runSchema = {
     started_at: nullableInt,
     ended_at: nullableInt,
     error: nullableStr,
+    dag_loaded: { type: 'boolean', description: 'false once the DAG is no longer loaded; its runs stay' },
   },
 } as const;
 

@@ -71,7 +71,13 @@ export function buildCedarRequest(
 
   const principalEntity = principalEntityOf(principal, usage?.groups);
   const attrs = !usage || usage.resourceAttrs;
-  const dagEntity = attrs ? dag?.entity : dag?.slimEntity;
+  const dagEntity = dag
+    ? attrs
+      ? dag.entity
+      : dag.slimEntity
+    : resource.kind === 'env'
+      ? undefined
+      : goneDagEntity(resource.env, resource.dagId);
   const entities: EntityJson[] = [];
   // An entity with no attributes and no parents answers every scope test as its absence does; leaving
   // it out saves its conversion. Kept whenever a condition reads it, where the two could differ.
@@ -92,12 +98,18 @@ export function buildCedarRequest(
       resourceUid = { type: cedarType(ENTITY.run), id: resource.runId };
       resourceEntities.push(
         dagEntity!,
-        dagChildEntity(resourceUid, resource, dag!, attrs, resource.state ? { state: resource.state } : {}),
+        dagChildEntity(
+          resourceUid,
+          resource,
+          dagEntity!.uid,
+          attrs,
+          resource.state ? { state: resource.state } : {},
+        ),
       );
       break;
     case 'approvalRequest':
       resourceUid = { type: cedarType(ENTITY.approvalRequest), id: resource.requestId };
-      resourceEntities.push(dagEntity!, dagChildEntity(resourceUid, resource, dag!, attrs, {}));
+      resourceEntities.push(dagEntity!, dagChildEntity(resourceUid, resource, dagEntity!.uid, attrs, {}));
       break;
     default: {
       const never: never = resource;
@@ -163,11 +175,16 @@ function pick(record: Record<string, CedarValueJson>, read: FieldUse): Record<st
   return out;
 }
 
+/** A DAG that is no longer loaded: in its environment, with no attributes, since none are known. */
+function goneDagEntity(env: string, dagId: string): EntityJson {
+  return { uid: { type: DAG, id: `${env}/${dagId}` }, attrs: {}, parents: [{ type: ENV, id: env }] };
+}
+
 /** A run or approval request: a child of its DAG, with `dag` and `requestedBy` when policies read attributes. */
 function dagChildEntity(
   uid: EntityUidJson,
   resource: { readonly env: string; readonly dagId: string; readonly requestedBy: string },
-  dag: CompiledDag,
+  dagUid: EntityUidJson,
   withAttrs: boolean,
   extra: Record<string, CedarValueJson>,
 ): EntityJson {
@@ -180,6 +197,6 @@ function dagChildEntity(
           ...extra,
         }
       : {},
-    parents: [dag.entity.uid],
+    parents: [dagUid],
   };
 }

@@ -3,7 +3,8 @@
  *
  * Deny is the default and forbid overrides permit (Cedar's semantics). Two choices go beyond Cedar:
  * a request that cannot be built (missing context, unknown DAG, no policies loaded) is a deny with the
- * error, and a forbid policy that fails to evaluate turns an allow into a deny, since Cedar skips
+ * error (except on a run of a DAG no longer loaded: the environment's policies decide it, see
+ * `scopeFor`), and a forbid policy that fails to evaluate turns an allow into a deny, since Cedar skips
  * erroring policies and a broken forbid must not open access.
  * @module
  */
@@ -53,7 +54,12 @@ export class CedarPolicyEngine implements PolicyEngine {
       const errors = answer.errors.map((e) => `${e.message}${e.help ? ` (hint: ${e.help})` : ''}`);
       return denyWith(errors, decidedAt, active.generation);
     }
-    return toDecision(active, request, answer.response, decidedAt, slice.policyIds);
+    const decision = toDecision(active, request, answer.response, decidedAt, slice.policyIds);
+    const r = request.resource;
+    if (decision.effect !== 'deny' || r.kind !== 'run' || scope.dag) return decision;
+    const dag = `${r.env}/${r.dagId}`;
+    const gone = `DAG ${dag} is no longer loaded, so policies see Dag::"${dag}" without attributes (owner, tags)`;
+    return { ...decision, reasons: [...decision.reasons, gone] };
   }
 
   reads(request: PolicyRequest): ScopeUsage | undefined {
@@ -75,7 +81,12 @@ export function scopeFor(active: ActivePolicies, request: PolicyRequest): Prepar
   const key = r.kind === 'env' ? r.env : `${r.env}/${r.dagId}`;
   const scope = active.scopes.get(key);
   if (scope) return scope;
-  return active.scopes.has(r.env)
+  const envScope = active.scopes.get(r.env);
+  // A run outlives its DAG: once the DAG is gone (deleted, renamed, broken), the environment's shared
+  // policies decide on its runs, seeing `Dag::"env/id"` without attributes. Anything that reads them
+  // errors, and an erroring permit never allows.
+  if (envScope && r.kind === 'run') return envScope;
+  return envScope
     ? `DAG ${key} has no policies loaded: it is unknown in environment ${r.env}`
     : `environment ${r.env} is not configured`;
 }

@@ -51,13 +51,34 @@ describe('loadDagFolder', () => {
 });
 
 describe('loadDagFolder on edge cases', () => {
-  it('names both files when two files define the same DAG id, and loads neither', async () => {
+  it('keeps the first file in path order when two files define one DAG id on a cold start, and names it in the other', async () => {
     fx = fixtureDir({ 'a.ts': dagSource('dup'), 'b.ts': dagSource('dup'), 'c.ts': dagSource('other') });
     const { dags, errors } = await loadDagFolder(fx.dir, { env: 'dev', cacheDir: cacheDir() });
-    expect(dags.map((d) => d.dag.id)).toEqual(['other']);
+    expect(dags.map((d) => [d.dag.id, d.file.slice(fx.dir.length + 1)])).toEqual([
+      ['dup', 'a.ts'],
+      ['other', 'c.ts'],
+    ]);
     expect(errors.map((e) => [e.file.slice(fx.dir.length + 1), e.line, e.dagId, e.message])).toEqual([
-      ['a.ts', 3, 'dup', 'DAG id dup is also defined in b.ts; DAG ids must be unique, so neither loads'],
-      ['b.ts', 3, 'dup', 'DAG id dup is also defined in a.ts; DAG ids must be unique, so neither loads'],
+      [
+        'b.ts',
+        3,
+        'dup',
+        'duplicate DAG id dup: already defined in a.ts, which stays loaded; give this DAG another id',
+      ],
+    ]);
+  });
+
+  it('keeps the file that holds a DAG id now when a file earlier in path order declares it too', async () => {
+    fx = fixtureDir({ 'a.ts': dagSource('dup'), 'b.ts': dagSource('dup') });
+    const holder = join(fx.dir, 'b.ts');
+    const { dags, errors } = await loadDagFolder(fx.dir, {
+      env: 'dev',
+      cacheDir: cacheDir(),
+      incumbent: (id) => (id === 'dup' ? holder : undefined),
+    });
+    expect(dags.map((d) => d.file)).toEqual([holder]);
+    expect(errors.map((e) => [e.file.slice(fx.dir.length + 1), e.message])).toEqual([
+      ['a.ts', 'duplicate DAG id dup: already defined in b.ts, which stays loaded; give this DAG another id'],
     ]);
   });
 

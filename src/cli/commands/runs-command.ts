@@ -48,13 +48,13 @@ export function runsCommand(): Command {
         rows.map((r) => ({
           id: r.id,
           env: r.env,
-          dag: r.dag_id,
+          dag: r.dag_loaded || opts.json ? r.dag_id : `${r.dag_id} (no longer loaded)`,
           state: r.state,
           source: r.source,
           by: r.requested_by,
           created: iso(r.created_at),
           ended: iso(r.ended_at),
-          ...(opts.json ? { params: r.params, error: r.error } : {}),
+          ...(opts.json ? { params: r.params, error: r.error, dag_loaded: r.dag_loaded } : {}),
         })),
         opts.json,
       );
@@ -74,6 +74,9 @@ export function runsCommand(): Command {
       }
       process.stdout.write(
         `run ${run.id}  ${run.env}/${run.dag_id}  ${run.state}\n` +
+          (run.dag_loaded
+            ? ''
+            : '  DAG no longer loaded: its file was removed, renamed or fails to load (see `airclutch dags list`)\n') +
           `  requested by ${run.requested_by_kind}:${run.requested_by} via ${run.source} at ${iso(run.created_at)}\n` +
           `  params ${JSON.stringify(run.params)}\n${run.error ? `  error: ${run.error}\n` : ''}\n`,
       );
