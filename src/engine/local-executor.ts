@@ -362,6 +362,7 @@ export class LocalExecutor {
     if (!(await finishRun(trx, row.id, 'failed', now, error, [from]))) return [];
     const base = { runId: row.id, env: row.env, dagId: row.dag_id };
     return [
+      { kind: 'run', ...base, from, to: 'failed', error, code: refusal.code },
       ...(await cancelTasks(trx, row.id, now)).map((t) => ({
         kind: 'task' as const,
         ...base,
@@ -369,7 +370,6 @@ export class LocalExecutor {
         from: t.from,
         to: 'cancelled' as const,
       })),
-      { kind: 'run', ...base, from, to: 'failed', error, code: refusal.code },
     ];
   }
 
