@@ -95,43 +95,65 @@ describe.each(DIALECTS)('the audit trail of one run on %s', (dialect) => {
     expect((await verifyChain(w.db)).ok).toBe(true);
   });
 
-  it('fails a run whose DAG no longer loads after a kill -9, cancelling its unfinished tasks, and records each change', async () => {
-    w = await createWorld(dialect, { files: CRASHY });
-    const c = startChild(w);
-    child = c.child;
-    await c.waitFor('ready');
-    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'crashy' });
-    await c.waitFor('attempt slow 1');
-    child.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
-    rmSync(join(w.dir, 'dags/crashy.ts'));
-    expect((await w.registry.reload()).removed).toEqual(['dev/crashy']);
+  it.each([
+    {
+      change: 'no longer loads',
+      code: 'DAG_NOT_FOUND',
+      edit: (w: World) => rmSync(join(w.dir, 'dags/crashy.ts')),
+      error: /^DAG_NOT_FOUND: DAG crashy is not loaded in environment dev: fix its file/,
+    },
+    {
+      change: 'changed',
+      code: 'DAG_CHANGED',
+      edit: (w: World) => w.write({ 'dags/crashy.ts': CRASHY['dags/crashy.ts'].replace("'two'", "'TWO'") }),
+      error:
+        /^DAG_CHANGED: DAG dev\/crashy changed after this run was decided \(decided version \w+, loaded version \w+\)/,
+    },
+  ])(
+    'fails a run whose DAG $change after a kill -9, cancelling its unfinished tasks, and records each change',
+    async ({ code, edit, error }) => {
+      w = await createWorld(dialect, { files: CRASHY });
+      const c = startChild(w);
+      child = c.child;
+      await c.waitFor('ready');
+      const res = await w.gate.trigger(w.ctx(eng), { dagId: 'crashy' });
+      await c.waitFor('attempt slow 1');
+      child.kill('SIGKILL');
+      await new Promise((r) => child!.once('exit', r));
+      edit(w);
+      await w.registry.reload();
 
-    await w.engine.start();
-    expect(await w.engine.waitForRun(res.run.id)).toBe('failed');
-    const rows = await w.db.kysely
-      .selectFrom('audit_records')
-      .select(['action', 'outcome', 'task_id', 'details'])
-      .where('run_id', '=', res.run.id)
-      .orderBy('seq')
-      .execute();
-    const tail = rows.slice(5).map((r) => {
-      const d = r.details ? JSON.parse(r.details) : {};
-      return [r.action, r.task_id, d.from ?? null, r.outcome, d.code ?? null];
-    });
-    expect(tail).toEqual([
-      ['task.state', 'slow', 'running', 'up_for_retry', null],
-      ['run.state', null, 'running', 'failed', 'DAG_NOT_FOUND'],
-      ['task.state', 'last', 'pending', 'cancelled', null],
-      ['task.state', 'slow', 'up_for_retry', 'cancelled', null],
-    ]);
-    const run = await w.db.kysely
-      .selectFrom('runs')
-      .select('error')
-      .where('id', '=', res.run.id)
-      .executeTakeFirstOrThrow();
-    expect(run.error).toBe(
-      'DAG_NOT_FOUND: DAG crashy is not loaded in environment dev: fix its file (`airclutch dags list` shows import errors) and trigger it again',
-    );
-  });
+      await w.engine.start();
+      expect(await w.engine.waitForRun(res.run.id)).toBe('failed');
+      const rows = await w.db.kysely
+        .selectFrom('audit_records')
+        .select(['action', 'outcome', 'task_id', 'details'])
+        .where('run_id', '=', res.run.id)
+        .orderBy('seq')
+        .execute();
+      const tail = rows.slice(5).map((r) => {
+        const d = r.details ? JSON.parse(r.details) : {};
+        return [r.action, r.task_id, d.from ?? null, r.outcome, d.code ?? null];
+      });
+      expect(tail).toEqual([
+        ['task.state', 'slow', 'running', 'up_for_retry', null],
+        ['run.state', null, 'running', 'failed', code],
+        ['task.state', 'last', 'pending', 'cancelled', null],
+        ['task.state', 'slow', 'up_for_retry', 'cancelled', null],
+      ]);
+      const run = await w.db.kysely
+        .selectFrom('runs')
+        .select('error')
+        .where('id', '=', res.run.id)
+        .executeTakeFirstOrThrow();
+      expect(run.error).toMatch(error);
+      // Only the version that was decided ran: no attempt after the restart.
+      const attempts = await w.db.kysely
+        .selectFrom('attempts')
+        .select('task_id')
+        .where('run_id', '=', res.run.id)
+        .execute();
+      expect(attempts.map((a) => a.task_id).sort()).toEqual(['first', 'slow']);
+    },
+  );
 });
