@@ -1,14 +1,16 @@
 /**
- * Embedding Airclutch in a program: build or start it from a config, or run the engine on a fixed
- * set of DAGs. Import it as `airclutch/embed`; DAG files import only `airclutch`, which stays light.
+ * Embedding Airclutch in a program: build it from a config and use the gate, the one way in. The raw
+ * engine is not exported: a run that did not pass the gate has no decision record, and the engine
+ * refuses to start it (`RUN_UNDECIDED`). Import it as `airclutch/embed`; DAG files import only
+ * `airclutch`, which stays light.
  * @module
  */
-export { type Airclutch, createAirclutch } from './app/create-airclutch.ts';
-export { type AirclutchApp, startAirclutch } from './app/start-airclutch.ts';
+export { type EmbeddedAirclutch, embedAirclutch } from './app/embed-airclutch.ts';
 export type { AirclutchConfig } from './config/config-schema.ts';
 export { loadConfig } from './config/load-config.ts';
-export { Engine, type EngineOptions } from './engine/engine.ts';
 export type { RunSource } from './engine/engine-types.ts';
-export { StaticDagSource } from './engine/static-dag-source.ts';
-export type { GateContext, TriggerResult } from './gate/gate-types.ts';
+export type { Gate } from './gate/gate.ts';
+export { cancelRunFor, getRunFor, listRunsFor } from './gate/gate-reads.ts';
+export type { GateContext, TriggerInput, TriggerResult } from './gate/gate-types.ts';
+export { voteOnApproval } from './gate/vote.ts';
 export type { Principal } from './identity/principal.ts';

@@ -56,6 +56,8 @@ export type EngineTransition =
       readonly from: RunState;
       readonly to: RunState;
       readonly error?: string | null;
+      /** The error code when the engine refused to start or go on (`DAG_CHANGED`, `RUN_UNDECIDED`, …). */
+      readonly code?: string;
     }
   | {
       readonly kind: 'task';

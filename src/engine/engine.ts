@@ -1,12 +1,19 @@
 /**
- * The engine: the front of what runs. It validates and creates runs, cancels them, recovers what a
- * crashed process left behind, picks up runs other processes queued, and reports every transition as
- * events. The claim-run-complete loop itself is the `LocalExecutor`.
+ * The engine: the front of what runs. It validates run requests for the gate, cancels runs in the
+ * gate's transaction, recovers what a crashed process left behind, picks up runs other processes
+ * queued, and reports every transition as events. The claim-run-complete loop itself is the
+ * `LocalExecutor`.
+ *
+ * The engine never creates a run: the gate does, with its decision record in the same transaction,
+ * and the executor refuses to start a run without one (`RUN_UNDECIDED`). It is internal: embedders
+ * get the gate through `airclutch/embed`.
  *
  * @example
- * const engine = new Engine({ db, dags: registry });
+ * const engine = new Engine({ db, dags: registry, hooks });
+ * const gate = new Gate({ db, engine, dags: registry, policy, audit, config });
+ * engine.setSubmitter(gate.submitter());
  * await engine.start();
- * const run = await engine.trigger({ env: 'dev', dagId: 'nightly_revenue', source: 'cli', principal });
+ * const { run } = await gate.trigger(ctx, { dagId: 'nightly_revenue' });
  * await engine.waitForRun(run.id);
  * await engine.stop();
  * @module
@@ -23,8 +30,8 @@ import type { DagSource, EngineHooks, EngineTransition, RunRequest, RunSubmitter
 import { FunctionTaskRunner } from './function-task-runner.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { ShellTaskRunner } from './shell-task-runner.ts';
-import { cancelRun } from './sql/cancel-run.ts';
-import { insertRun, type NewRun } from './sql/insert-run.ts';
+import { type CancelledRun, cancelRun } from './sql/cancel-run.ts';
+import type { NewRun } from './sql/insert-run.ts';
 import { failInterruptedAttempts } from './sql/recover-interrupted.ts';
 import { FINAL_RUN_STATES, type RunState, type TaskState } from './states.ts';
 import type { TaskRunner } from './task-runner.ts';
@@ -44,6 +51,15 @@ export interface EngineOptions {
   runners?: { function?: TaskRunner; shell?: TaskRunner };
   clock?: () => number;
 }
+
+/** Until the gate is set, the engine's own requests (schedules, `ctx.trigger()`) are refused: nothing starts a run without a decision. */
+const NO_GATE: RunSubmitter = {
+  submit: async (req) => {
+    throw new TypeError(
+      `the engine has no gate to submit ${req.env}/${req.dagId} through: build Airclutch with createAirclutch() or call engine.setSubmitter(gate.submitter())`,
+    );
+  },
+};
 
 export interface EngineEvents {
   run: [{ runId: string; env: string; dagId: string; state: RunState; error?: string | null }];
@@ -76,7 +92,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#hooks = options.hooks ?? {};
     this.#now = options.clock ?? Date.now;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${newId()}`;
-    this.#submitter = { submit: (req) => this.#submitDirect(req) };
+    this.#submitter = NO_GATE;
     this.#lease = new EngineLease(options.db, this.workerId);
     this.#executor = new LocalExecutor({
       db: options.db,
@@ -151,25 +167,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       started_at: null,
       ended_at: null,
       error: null,
+      decision_seq: null,
     };
-  }
-
-  /** Inserts a prepared run, in the caller's transaction when given one. Call `notify()` after commit. */
-  async insertRun(run: NewRun, trx?: Transaction<Database>): Promise<void> {
-    await insertRun(trx ?? this.#db.kysely, run);
-  }
-
-  /** Creates a queued run directly, without the gate: for tests, benchmarks and the default submitter. */
-  async trigger(request: RunRequest): Promise<NewRun> {
-    const run = await this.prepareRun(request);
-    await this.insertRun(run);
-    this.notify(run);
-    return run;
-  }
-
-  async #submitDirect(request: RunRequest): Promise<{ runId: string | null; outcome: string }> {
-    const run = await this.trigger(request);
-    return { runId: run.id, outcome: 'allow' };
   }
 
   /** Tells the engine that a run was queued (or approved) in this process, so it starts at once. */
@@ -177,13 +176,21 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (run && this.#started) this.#executor.enqueueRuns([run]);
   }
 
-  /** Cancels a run: pending work is dropped and running attempts are aborted. */
-  async cancelRun(runId: string, reason = 'cancelled'): Promise<boolean> {
-    const done = await cancelRun(this.#db.kysely, runId, reason, this.#now(), this.#hooks);
-    if (!done) return false;
-    this.#executor.runsEnded([runId]);
-    this.emit('run', { runId, env: done.env, dagId: done.dag_id, state: 'cancelled', error: reason });
-    return true;
+  /**
+   * Cancels a run in the caller's transaction (the gate's, with its decision record): the run and its
+   * unstarted tasks become `cancelled` and their records are appended through the hooks. Returns null
+   * when the run had already ended. Call `cancelled()` after the transaction commits.
+   */
+  async cancelRun(trx: Transaction<Database>, runId: string, reason: string): Promise<CancelledRun | null> {
+    const done = await cancelRun(trx, runId, reason, this.#now());
+    if (done) await this.#hooks.onTransitions?.(trx, done.transitions);
+    return done;
+  }
+
+  /** After a cancel committed: running attempts are aborted and the transitions are emitted. */
+  cancelled(done: CancelledRun): void {
+    this.#executor.runsEnded([done.run.id]);
+    for (const t of done.transitions) this.#emitTransition(t);
   }
 
   /** Resolves when the run reaches a final state. */
@@ -268,7 +275,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   async #recover(): Promise<void> {
     const q = this.#db.kysely;
-    await failInterruptedAttempts(q, this.#dags, this.workerId, this.#now());
+    await failInterruptedAttempts(q, this.#dags, this.workerId, this.#now(), this.#hooks);
     const runs = await q.selectFrom('runs').selectAll().where('state', '=', 'running').execute();
     for (const row of runs) await this.#executor.resume(row);
   }

@@ -15,11 +15,13 @@ import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './e
 import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
 import { type AttemptSpec, runAttempt } from './run-attempt.ts';
 import { RunTracker } from './run-tracker.ts';
+import { cancelTasks } from './sql/cancel-tasks.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
 import { completeAttempt } from './sql/complete-attempt.ts';
+import { dagRefusal, findStartRefusal, type StartRefusal } from './sql/find-start-refusal.ts';
 import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
-import { moveTasks, moveTaskTransitions } from './sql/move-tasks.ts';
+import { moveTaskTransitions } from './sql/move-tasks.ts';
 import { startRun } from './sql/start-run.ts';
 import type { TaskState } from './states.ts';
 import { AttemptAbort, type TaskRunner } from './task-runner.ts';
@@ -240,7 +242,7 @@ export class LocalExecutor {
       await this.#writeTaskTransitions(trx, toWrite, now);
       // 2. Runs that may start (their first tasks are inserted already queued).
       for (const run of queuedRuns) {
-        const tracker = await this.#startRun(trx, run, now);
+        const tracker = await this.#startRun(trx, run, now, transitions);
         if (!tracker) continue;
         touched.add(tracker);
         transitions.push({
@@ -308,24 +310,23 @@ export class LocalExecutor {
     trx: Transaction<Database>,
     run: Pick<RunsTable, 'id' | 'env' | 'dag_id'>,
     now: number,
+    transitions: EngineTransition[],
   ): Promise<RunTracker | null> {
     if (this.#trackers.has(run.id)) return null;
     const found = this.#dags.find(run.env, run.dag_id);
     const row = await trx.selectFrom('runs').selectAll().where('id', '=', run.id).executeTakeFirst();
     if (row?.state !== 'queued') return null;
-    if (!found) {
-      await finishRun(
-        trx,
-        run.id,
-        'failed',
-        now,
-        `DAG ${run.dag_id} is not loaded in environment ${run.env}`,
-        ['queued'],
-      );
+    if (found) {
+      const max = found.dag.options.maxActiveRuns ?? this.#defaultMaxActiveRuns;
+      if (this.#activeRunsOf(run.env, run.dag_id) >= max) return null;
+    }
+    // Checked when the run would start, whatever queued it: a run waiting for a slot, approved, or
+    // found after a restart never starts code that was not decided.
+    const refusal = await findStartRefusal(trx, row, found);
+    if (refusal || !found) {
+      transitions.push(...(await this.#refuse(trx, row, 'queued', refusal!, now)));
       return null;
     }
-    const max = found.dag.options.maxActiveRuns ?? this.#defaultMaxActiveRuns;
-    if (this.#activeRunsOf(run.env, run.dag_id) >= max) return null;
     const tracker = RunTracker.fromRows(
       row,
       found.dag,
@@ -347,6 +348,29 @@ export class LocalExecutor {
     this.#trackers.set(run.id, tracker);
     for (const t of initial) if (t.to === 'queued') this.#ready.push({ tracker, taskId: t.taskId });
     return tracker;
+  }
+
+  /** Ends a run the engine may not start or go on with: failed with the refusal's code, its unstarted tasks cancelled. */
+  async #refuse(
+    trx: Transaction<Database>,
+    row: Pick<RunsTable, 'id' | 'env' | 'dag_id'>,
+    from: 'queued' | 'running',
+    refusal: StartRefusal,
+    now: number,
+  ): Promise<EngineTransition[]> {
+    const error = `${refusal.code}: ${refusal.message}`;
+    if (!(await finishRun(trx, row.id, 'failed', now, error, [from]))) return [];
+    const base = { runId: row.id, env: row.env, dagId: row.dag_id };
+    return [
+      { kind: 'run', ...base, from, to: 'failed', error, code: refusal.code },
+      ...(await cancelTasks(trx, row.id, now)).map((t) => ({
+        kind: 'task' as const,
+        ...base,
+        taskId: t.taskId,
+        from: t.from,
+        to: 'cancelled' as const,
+      })),
+    ];
   }
 
   #activeRunsOf(env: string, dagId: string): number {
@@ -436,62 +460,68 @@ export class LocalExecutor {
       .execute();
   }
 
-  /** Picks up a run a previous process left running (after its interrupted attempts were failed). */
+  /**
+   * Picks up a run a previous process left running (after its interrupted attempts were failed). A
+   * run whose DAG is gone or changed since it was decided ends `failed`; every change is recorded.
+   */
   async resume(row: RunsTable): Promise<void> {
     const now = this.#now();
     const found = this.#dags.find(row.env, row.dag_id);
-    const tis = await this.#db.kysely
-      .selectFrom('task_instances')
-      .selectAll()
-      .where('run_id', '=', row.id)
-      .execute();
-    if (!found) {
-      await finishRun(
-        this.#db.kysely,
-        row.id,
-        'failed',
-        now,
-        `DAG ${row.dag_id} no longer loads in environment ${row.env}`,
-      );
-      return;
-    }
-    const missing = tis.filter((t) => !found.dag.tasks.has(t.task_id) && t.state !== 'success');
-    if (missing.length) {
-      await moveTasks(
-        this.#db.kysely,
-        row.id,
-        missing.map((t) => t.task_id),
-        ['pending', 'queued', 'up_for_retry'],
-        'failed',
-        now,
-      );
-      for (const t of missing) t.state = 'failed';
-    }
-    const tracker = RunTracker.fromRows(row, found.dag, tis);
-    this.#trackers.set(row.id, tracker);
-    const settled = tracker.settleAll();
-    await this.#db.kysely
-      .transaction()
-      .execute((trx) => this.#writeTaskTransitions(trx, taskEvents(tracker, settled), now));
-    for (const t of tis) {
-      const state = tracker.states.get(t.task_id);
-      if (state === 'queued' && !settled.some((s) => s.taskId === t.task_id))
-        this.#ready.push({ tracker, taskId: t.task_id });
-      if (state === 'up_for_retry') this.#scheduleRetry(tracker, t.task_id, (t.next_try_at ?? now) - now);
-    }
-    if (tracker.isComplete) {
-      const state = tracker.outcome();
-      if (await finishRun(this.#db.kysely, row.id, state, now)) {
-        this.#trackers.delete(row.id);
-        this.#o.onTransition({
-          kind: 'run',
-          runId: row.id,
-          env: row.env,
-          dagId: row.dag_id,
-          from: 'running',
-          to: state,
-        });
+    const transitions: EngineTransition[] = [];
+    const tracker = await this.#db.kysely.transaction().execute(async (trx) => {
+      const refusal = dagRefusal(row, found);
+      let t: RunTracker | undefined;
+      if (refusal || !found) transitions.push(...(await this.#refuse(trx, row, 'running', refusal!, now)));
+      else t = await this.#resumeTasks(trx, row, found.dag, now, transitions);
+      if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions);
+      return t;
+    });
+    if (tracker && !tracker.isComplete) {
+      this.#trackers.set(row.id, tracker);
+      for (const [taskId, state] of tracker.states) {
+        if (state === 'queued') this.#ready.push({ tracker, taskId });
       }
     }
+    for (const t of transitions) this.#o.onTransition(t);
+    if (tracker && !tracker.isComplete) {
+      const retries = await this.#db.kysely
+        .selectFrom('task_instances')
+        .select(['task_id', 'next_try_at'])
+        .where('run_id', '=', row.id)
+        .where('state', '=', 'up_for_retry')
+        .execute();
+      for (const r of retries) this.#scheduleRetry(tracker, r.task_id, (r.next_try_at ?? now) - now);
+    }
+  }
+
+  /** Fails tasks the DAG no longer has, settles what became ready, and finishes a complete run. */
+  async #resumeTasks(
+    trx: Transaction<Database>,
+    row: RunsTable,
+    dag: RunTracker['dag'],
+    now: number,
+    transitions: EngineTransition[],
+  ): Promise<RunTracker> {
+    const tis = await trx.selectFrom('task_instances').selectAll().where('run_id', '=', row.id).execute();
+    const base = { runId: row.id, env: row.env, dagId: row.dag_id };
+    const missing: EngineTransition[] = tis
+      .filter((t) => !dag.tasks.has(t.task_id) && ['pending', 'queued', 'up_for_retry'].includes(t.state))
+      .map((t) => ({ kind: 'task', ...base, taskId: t.task_id, from: t.state, to: 'failed' }));
+    await moveTaskTransitions(trx, missing, now);
+    transitions.push(...missing);
+    for (const m of missing) {
+      const ti = tis.find((t) => m.kind === 'task' && t.task_id === m.taskId);
+      if (ti) ti.state = 'failed';
+    }
+    const tracker = RunTracker.fromRows(row, dag, tis);
+    const settled = taskEvents(tracker, tracker.settleAll());
+    await moveTaskTransitions(trx, settled, now);
+    transitions.push(...settled);
+    if (tracker.isComplete) {
+      const state = tracker.outcome();
+      if (await finishRun(trx, row.id, state, now))
+        transitions.push({ kind: 'run', ...base, from: 'running', to: state });
+    }
+    return tracker;
   }
 }

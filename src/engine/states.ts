@@ -11,6 +11,10 @@
  * ```
  * - `queued`: created and allowed; waits for a slot under the DAG's `maxActiveRuns`.
  * - `running`: the scheduler started it (set once, with `started_at`).
+ * - `queued → failed`: the executor refuses to start it: no decision record (`RUN_UNDECIDED`), its
+ *   DAG is not loaded (`DAG_NOT_FOUND`) or changed since the decision (`DAG_CHANGED`).
+ * - `running → failed`: on resume after a restart, its DAG is gone or changed; its unstarted tasks
+ *   are cancelled.
  * - A run ends exactly once: the update to a final state only matches a non-final row.
  *
  * ## Task instance (one per task in a run)
@@ -18,7 +22,7 @@
  *   pending ──upstream done, rule met──▶ queued ──claimed by executor──▶ running
  *      │                                                                  │
  *      ├──rule can never be met──▶ upstream_failed | skipped              ├──▶ success
- *      └──run cancelled──▶ cancelled                                      ├──▶ failed (no tries left)
+ *      └──run cancelled or refused──▶ cancelled                                      ├──▶ failed (no tries left)
  *                                                                         └──▶ up_for_retry ──backoff──▶ queued
  * ```
  *

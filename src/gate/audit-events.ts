@@ -35,6 +35,7 @@ export function transitionEvents(transitions: readonly EngineTransition[]): Audi
         from: t.from,
         ...(t.kind === 'task' && t.tryNumber ? { try: t.tryNumber } : {}),
         ...(t.error ? { error: t.error } : {}),
+        ...(t.kind === 'run' && t.code ? { code: t.code } : {}),
       },
     });
   }

@@ -5,16 +5,19 @@
  * @module
  */
 
+import type { Transaction } from 'kysely';
+import { closeRequest } from '../approvals/approval-store.ts';
 import { actorOf } from '../audit/actor-of.ts';
 import { getRun, listRuns, type RunFilter, readLogs } from '../engine/sql/read-runs.ts';
 import { principalRef } from '../identity/principal.ts';
 import type { PolicyAction } from '../policy/cedar-names.ts';
 import type { Decision, Explanation, PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
-import type { RunsTable } from '../store/database.ts';
+import type { Database, RunsTable } from '../store/database.ts';
 import { auditDecision } from './audit-events.ts';
 import type { Gate } from './gate.ts';
 import type { GateContext, RunView, TriggerAbility } from './gate-types.ts';
 import { toRunView } from './views.ts';
+import { approvalView } from './vote.ts';
 
 function runResource(run: RunsTable): PolicyResource {
   return {
@@ -139,7 +142,11 @@ export async function readLogsFor(
   return readLogs(gate.db.kysely, runId, options);
 }
 
-/** Cancels a run if Cedar allows `cancel`; the decision is recorded before the engine acts. */
+/**
+ * Cancels a run if Cedar allows `cancel`. The decision record, the run and its tasks becoming
+ * `cancelled` (with their records) and its open approval request closing as `cancelled` (with its
+ * record) commit in one transaction: no record, no cancel.
+ */
 export async function cancelRunFor(
   gate: Gate,
   ctx: GateContext,
@@ -164,20 +171,68 @@ export async function cancelRunFor(
       .catch(() => {});
     throw gate.denied('cancel', `run ${runId}`, req, decision);
   }
-  await gate.audit.append([
-    {
-      ...event,
-      decision: auditDecision('allow', decision),
-      outcome: 'cancelling',
-      details: reason ? { reason } : null,
-    },
-  ]);
-  const done = await gate.engine.cancelRun(runId, reason ?? `cancelled by ${ctx.principal.id}`);
+  const why = reason ?? `cancelled by ${ctx.principal.id}`;
+  const now = gate.now();
+  const { done, closed } = await gate.writes.run(async (trx) => {
+    await gate.audit.append(
+      [
+        {
+          ...event,
+          decision: auditDecision('allow', decision),
+          outcome: 'cancelling',
+          details: reason ? { reason } : null,
+        },
+      ],
+      { trx },
+    );
+    const done = await gate.engine.cancelRun(trx, runId, why);
+    const closed = done ? await closeOpenApproval(trx, done.run, now) : null;
+    if (closed) {
+      await gate.audit.append(
+        [
+          {
+            action: 'approval.cancel',
+            actor: actorOf(ctx.principal),
+            resource: { ...event.resource, approvalId: closed.id },
+            source: ctx.source,
+            requestId: ctx.requestId,
+            paramsHash: run.params_hash,
+            outcome: 'cancelled',
+            details: { reason: why },
+          },
+        ],
+        { trx },
+      );
+    }
+    return { done, closed };
+  });
+  if (done) gate.engine.cancelled(done);
+  if (closed) {
+    gate.emit('approvalClosed', { approval: await approvalView(gate, closed.id), state: 'cancelled' });
+  }
   if (!done) {
     const { run: now } = await getRun(gate.db.kysely, runId);
     return toRunView(now, gate.dags);
   }
   return (await getRunFor(gate, ctx, runId)).run;
+}
+
+/** Closes the run's pending approval request as `cancelled`, with its record, so no vote counts on it. */
+async function closeOpenApproval(
+  trx: Transaction<Database>,
+  run: Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'state'>,
+  now: number,
+): Promise<{ id: string } | null> {
+  if (run.state !== 'awaiting_approval') return null;
+  const open = await trx
+    .selectFrom('approval_requests')
+    .select('id')
+    .where('run_id', '=', run.id)
+    .where('kind', '=', 'approval')
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  if (!open || !(await closeRequest(trx, open.id, 'cancelled', now))) return null;
+  return open;
 }
 
 /** A what-if decision: the answer, the determining policies, and what would allow a deny. */

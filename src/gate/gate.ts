@@ -6,7 +6,7 @@
  *
  * @example
  * const gate = new Gate({ db, engine, dags: registry, policy, audit, config });
- * engine.setSubmitter(gate.submitterFor('schedule'));
+ * engine.setSubmitter(gate.submitter());
  * const result = await gate.trigger({ principal, source: 'api', requestId }, { dagId: 'nightly_revenue', params });
  * @module
  */
@@ -18,7 +18,8 @@ import type { AuditEvent, AuditLog } from '../audit/audit-types.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { DagSource, RunRequest, RunSubmitter, SourcedDag } from '../engine/engine-types.ts';
-import type { NewRun } from '../engine/sql/insert-run.ts';
+import { insertRun, type NewRun } from '../engine/sql/insert-run.ts';
+import { setDecision } from '../engine/sql/set-decision.ts';
 import { principalRef } from '../identity/principal.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
 import type { RequestSource } from '../policy/cedar-names.ts';
@@ -101,11 +102,12 @@ export class Gate extends EventEmitter<GateEvents> {
     }
     if (outcome === 'allow') {
       await this.writes.run(async (trx) => {
-        await this.engine.insertRun(run, trx);
-        await this.audit.append(
+        // The decision record first: the run row names it, and the executor starts no run without one.
+        const [record] = await this.audit.append(
           [{ ...base, decision: auditDecision('allow', decision), outcome: 'started' }],
           { trx },
         );
+        await insertRun(trx, { ...run, decision_seq: record!.seq });
       });
       this.engine.notify(run);
       return { outcome: 'started', run: toRunView(run, this.dags), decision };
@@ -124,7 +126,7 @@ export class Gate extends EventEmitter<GateEvents> {
         reason: reasons.join('; ') || null,
         expiresAt: this.now() + rule.expiresAfterMs,
       });
-      await this.audit.append(
+      const records = await this.audit.append(
         [
           {
             ...base,
@@ -136,6 +138,7 @@ export class Gate extends EventEmitter<GateEvents> {
         ],
         { trx },
       );
+      await setDecision(trx, waiting.id, records);
       return a;
     });
     const view = { ...approval, votes: [] };
@@ -184,7 +187,7 @@ export class Gate extends EventEmitter<GateEvents> {
         reason: `break-glass: ${input.reason}`,
         expiresAt: null,
       });
-      await this.audit.append(
+      const records = await this.audit.append(
         [
           {
             ...base,
@@ -195,6 +198,7 @@ export class Gate extends EventEmitter<GateEvents> {
         ],
         { trx },
       );
+      await setDecision(trx, flagged.id, records);
       return r;
     });
     this.engine.notify(flagged);
@@ -326,7 +330,7 @@ export class Gate extends EventEmitter<GateEvents> {
     ctx: GateContext,
     request: Pick<NewApprovalRequest, 'kind' | 'quorum' | 'reason' | 'expiresAt'>,
   ) {
-    await this.engine.insertRun(run, trx);
+    await insertRun(trx, run);
     return createApprovalRequest(
       trx,
       {

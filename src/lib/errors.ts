@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable' },
   REQUEST_INVALID: { status: 400, title: 'Request is invalid' },
   NOT_FOUND: { status: 404, title: 'Not found' },
+  DAG_CHANGED: { status: 409, title: 'DAG changed since the run was decided' },
+  RUN_UNDECIDED: { status: 409, title: 'Run has no decision record' },
   // Identity.
   TOKEN_MISSING: { status: 401, title: 'No token was presented' },
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },

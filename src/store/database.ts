@@ -50,6 +50,11 @@ export interface RunsTable {
   started_at: number | null;
   ended_at: number | null;
   error: string | null;
+  /**
+   * The seq of the audit record of the gate's decision that created the run, written in the same
+   * transaction: the executor refuses to start a run without one (`RUN_UNDECIDED`).
+   */
+  decision_seq: number | null;
 }
 
 export interface TaskInstancesTable {

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.ts';
-import { StaticDagSource } from '../../src/engine/static-dag-source.ts';
 import { servicePrincipal } from '../../src/identity/principal.ts';
-import { crashDag } from '../fixtures/engine-child.ts';
+import { crashSource } from '../fixtures/engine-child.ts';
+import { decidedRuns } from '../helpers/decided-runs.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 
 function startChild(
@@ -33,15 +33,13 @@ function startChild(
 
 /** Queues a run of the crash DAG without starting an engine in this process. */
 async function queueCrashyRun(db: TestDb) {
-  const seed = new Engine({ db, dags: new StaticDagSource([crashDag()]) });
-  const run = await seed.prepareRun({
+  const seed = new Engine({ db, dags: crashSource() });
+  return decidedRuns(db, seed).trigger({
     env: 'dev',
     dagId: 'crashy',
     source: 'cli',
     principal: servicePrincipal('test'),
   });
-  await seed.insertRun(run);
-  return run;
 }
 
 describe.each(DIALECTS)('crash recovery on %s', (dialect) => {
@@ -66,7 +64,7 @@ describe.each(DIALECTS)('crash recovery on %s', (dialect) => {
     child.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
 
-    engine = new Engine({ db, dags: new StaticDagSource([crashDag()]), pollIntervalMs: 50 });
+    engine = new Engine({ db, dags: crashSource(), pollIntervalMs: 50 });
     await engine.start();
     expect(await engine.waitForRun(run.id)).toBe('success');
     const attempts = await db.kysely
@@ -109,7 +107,7 @@ describe.each(DIALECTS)('crash recovery on %s', (dialect) => {
     expect(slow.state).toBe('failed');
     expect(slow.error).toBe('Airclutch shut down before the attempt finished (grace 200 ms)');
 
-    engine = new Engine({ db, dags: new StaticDagSource([crashDag()]), pollIntervalMs: 50 });
+    engine = new Engine({ db, dags: crashSource(), pollIntervalMs: 50 });
     await engine.start();
     expect(await engine.waitForRun(run.id)).toBe('success');
   });
@@ -129,13 +127,13 @@ describe.each(DIALECTS)('the engine lease on %s', (dialect) => {
     const c = startChild(db);
     child = c.child;
     await c.waitFor('ready');
-    const second = new Engine({ db, dags: new StaticDagSource([crashDag()]) });
+    const second = new Engine({ db, dags: crashSource() });
     const err = await second.start().catch((e) => e);
     expect(err.code).toBe('STATE_CONFLICT');
     expect(err.message).toContain(`another Airclutch engine (pid ${child.pid}`);
     child.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
-    const third = new Engine({ db, dags: new StaticDagSource([crashDag()]) });
+    const third = new Engine({ db, dags: crashSource() });
     await third.start();
     await third.stop(100);
   });

@@ -189,8 +189,8 @@ describe.each(DIALECTS)('engine on %s', (dialect) => {
         if (e.runId === runId && e.state === 'running') r();
       }),
     );
-    expect(await h.engine.cancelRun(runId, 'stopped by test')).toBe(true);
-    expect(await h.engine.cancelRun(runId)).toBe(false);
+    expect(await h.runs.cancel(runId, 'stopped by test')).toBe(true);
+    expect(await h.runs.cancel(runId)).toBe(false);
     expect(await h.engine.waitForRun(runId)).toBe('cancelled');
     await new Promise((r) => setTimeout(r, 200));
     const tasks = await h.tasks(runId);

@@ -3,6 +3,7 @@ import { dag } from '../../src/dag/dag.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { Scheduler, ticksBetween } from '../../src/engine/scheduler.ts';
 import { StaticDagSource } from '../../src/engine/static-dag-source.ts';
+import { decidedRuns } from '../helpers/decided-runs.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
@@ -33,9 +34,10 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
     const list = dags();
     const source = new StaticDagSource(list);
     const engine = new Engine({ db, dags: source, clock: () => now });
+    const { submitter } = decidedRuns(db, engine);
     const scheduler = new Scheduler({
       db,
-      submitter: () => engine.submitter,
+      submitter: () => submitter,
       listDags: () =>
         list.map((d) => ({ env: 'dev', dag: d, version: source.find('dev', d.id)!.version, file: 'x.ts' })),
       clock: () => now,

@@ -5,11 +5,14 @@ import type { RunRequest } from '../../src/engine/engine-types.ts';
 import { StaticDagSource } from '../../src/engine/static-dag-source.ts';
 import { servicePrincipal } from '../../src/identity/principal.ts';
 import type { DialectName } from '../../src/store/create-db.ts';
+import { type DecidedRuns, decidedRuns } from './decided-runs.ts';
 import { createTestDb, type TestDb } from './test-db.ts';
 
 export interface Harness {
   db: TestDb;
   engine: Engine;
+  /** Creates and cancels runs the way the gate does (with a decision record). */
+  runs: DecidedRuns;
   run(dagId: string, params?: unknown, extra?: Partial<RunRequest>): Promise<string>;
   runAndWait(dagId: string, params?: unknown): Promise<{ runId: string; state: string }>;
   tasks(
@@ -44,12 +47,15 @@ export async function startHarness(
   engine.on('error', (e) => {
     throw e;
   });
+  const runs = decidedRuns(db, engine);
+  engine.setSubmitter(runs.submitter);
   await engine.start();
   const h: Harness = {
     db,
     engine,
+    runs,
     async run(dagId, params, extra) {
-      const run = await engine.trigger({ env: 'dev', dagId, params, source: 'api', principal, ...extra });
+      const run = await runs.trigger({ env: 'dev', dagId, params, source: 'api', principal, ...extra });
       return run.id;
     },
     async runAndWait(dagId, params) {

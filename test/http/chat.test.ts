@@ -428,6 +428,22 @@ describe('chat approvals', () => {
     });
   });
 
+  it('tells receivers when an approval request closes because its run was cancelled, so it leaves inboxes', async () => {
+    const w = await world();
+    const asked = await askForApproval(w);
+    await receiver!.next(); // the Slack message
+    const event = receiver!.next();
+    const cancelled = await w.call('POST', `/api/v1/runs/${asked.json.run.id}/cancel`, {
+      token: await w.token('eng@example.com'),
+      body: { reason: 'not needed' },
+    });
+    expect(cancelled.status).toBe(200);
+    expect(JSON.parse((await event).body)).toMatchObject({
+      type: 'approval.closed',
+      data: { state: 'cancelled', approval: { id: asked.json.approval.id, state: 'cancelled' } },
+    });
+  });
+
   it('reports an event a receiver refuses for good (4xx) and goes on with the next one', async () => {
     const w = await world();
     const { warnings } = await onlyWebhook(w, '?refuses=1', 3);

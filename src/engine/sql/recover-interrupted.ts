@@ -1,12 +1,13 @@
 /**
  * Crash recovery: attempts left `running` by a process that is gone are failed (`crashed`), and their
- * task instances go to `up_for_retry` or `failed` by the usual retry rule. Runs in one transaction.
+ * task instances go to `up_for_retry` or `failed` by the usual retry rule. Runs in one transaction,
+ * with the records of those task transitions (through the engine's hooks).
  * @module
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/database.ts';
 import { afterFailure } from '../after-failure.ts';
-import type { DagSource } from '../engine-types.ts';
+import type { DagSource, EngineHooks, EngineTransition } from '../engine-types.ts';
 import { completeAttempt } from './complete-attempt.ts';
 import type { Queryable } from './executor-db.ts';
 
@@ -44,9 +45,11 @@ export async function failInterruptedAttempts(
   dags: DagSource,
   workerId: string,
   now: number,
+  hooks: EngineHooks = {},
 ): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const interrupted = await findInterrupted(trx, workerId);
+    const transitions: EngineTransition[] = [];
     for (const a of interrupted) {
       const run = await trx
         .selectFrom('runs')
@@ -55,7 +58,8 @@ export async function failInterruptedAttempts(
         .executeTakeFirst();
       const task = run ? dags.find(run.env, run.dag_id)?.dag.tasks.get(a.taskId) : undefined;
       const next = afterFailure(task, a.tryNumber, a.maxTries, 'crashed', now);
-      await completeAttempt(
+      const error = 'crashed: the process running this attempt stopped before it finished';
+      const completed = await completeAttempt(
         trx,
         {
           attemptId: a.attemptId,
@@ -63,14 +67,28 @@ export async function failInterruptedAttempts(
           taskId: a.taskId,
           attemptState: 'failed',
           taskState: next.state,
-          error: 'crashed: the process running this attempt stopped before it finished',
+          error,
           exitCode: null,
           outputJson: null,
           nextTryAt: next.retryAt,
         },
         now,
       );
+      if (completed && run) {
+        transitions.push({
+          kind: 'task',
+          runId: a.runId,
+          env: run.env,
+          dagId: run.dag_id,
+          taskId: a.taskId,
+          from: 'running',
+          to: next.state,
+          tryNumber: a.tryNumber,
+          error,
+        });
+      }
     }
+    if (transitions.length) await hooks.onTransitions?.(trx, transitions);
     return interrupted.length;
   });
 }

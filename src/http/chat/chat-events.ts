@@ -1,7 +1,7 @@
 /**
  * Chat and webhook events, read from the audit trail: the trail is written in the same transaction
  * as every change, so it is the outbox. Events: `approval.requested`, `approval.closed` (approved,
- * denied, reviewed, expired) and `run.<state>`. An event's id comes from its record's sequence
+ * denied, reviewed, expired, cancelled) and `run.<state>`. An event's id comes from its record's sequence
  * number, so a delivery sent again after a failure or a restart carries the same id.
  * @module
  */
@@ -52,7 +52,8 @@ export async function approvalRequestData(
 export function chatEventType(r: AuditRecord): string | undefined {
   const approvalId = r.resource?.approvalId;
   if (r.action === 'trigger' && r.outcome === 'awaiting_approval' && approvalId) return 'approval.requested';
-  if (r.action === 'approval.expire' && approvalId) return 'approval.closed';
+  if ((r.action === 'approval.expire' || r.action === 'approval.cancel') && approvalId)
+    return 'approval.closed';
   const closing = r.decision?.effect === 'allow' && r.outcome !== null && CLOSING.has(r.outcome);
   if (closing && approvalId) return 'approval.closed';
   if (r.action === 'run.state' && r.resource?.runId) return `run.${r.outcome}`;
@@ -72,7 +73,8 @@ export async function chatEventOf(
     return { ...base, type, data, paramsSchema };
   }
   if (type === 'approval.closed') {
-    const state = r.action === 'approval.expire' ? 'expired' : r.outcome;
+    const state =
+      r.action === 'approval.expire' ? 'expired' : r.action === 'approval.cancel' ? 'cancelled' : r.outcome;
     return { ...base, type, data: { approval: await approvalView(ac, approvalId), state } };
   }
   const { runId, env, dagId } = r.resource ?? {};

@@ -1,0 +1,64 @@
+/**
+ * The one check before a run starts: it was decided by the gate (its decision record is in the audit
+ * trail) and the DAG loaded now is the version that was decided (and, for approvals, approved).
+ * @module
+ */
+import type { RunsTable } from '../../store/database.ts';
+import type { SourcedDag } from '../engine-types.ts';
+import type { Queryable } from './executor-db.ts';
+
+/** Why a run may not start: the code goes into the run's error and its audit record. */
+export interface StartRefusal {
+  readonly code: 'DAG_CHANGED' | 'DAG_NOT_FOUND' | 'RUN_UNDECIDED';
+  readonly message: string;
+}
+
+/** Gate records that create a run. */
+const DECISION_ACTIONS = ['trigger', 'breakGlass'];
+
+/** Returns why `row` may not start with `found`, or null. One query (the decision record), none per task. */
+export async function findStartRefusal(
+  q: Queryable,
+  row: Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'decision_seq'>,
+  found: Pick<SourcedDag, 'version'> | undefined,
+): Promise<StartRefusal | null> {
+  const dag = `${row.env}/${row.dag_id}`;
+  const decided =
+    row.decision_seq !== null &&
+    (await q
+      .selectFrom('audit_records')
+      .select('seq')
+      .where('seq', '=', row.decision_seq)
+      .where('run_id', '=', row.id)
+      .where('dag_version', '=', row.dag_version)
+      .where('action', 'in', DECISION_ACTIONS)
+      .executeTakeFirst()) !== undefined;
+  if (!decided) {
+    return {
+      code: 'RUN_UNDECIDED',
+      message: `run ${row.id} of ${dag} has no decision record in the audit trail${row.decision_seq === null ? '' : ` (record ${row.decision_seq} does not decide this run at version ${row.dag_version})`}; it was written around the gate, so it will not start: trigger the DAG through the gate (API, CLI or airclutch/embed)`,
+    };
+  }
+  return dagRefusal(row, found);
+}
+
+/** Why a run may not go on with the DAG loaded now (not loaded, or another version), or null. */
+export function dagRefusal(
+  row: Pick<RunsTable, 'env' | 'dag_id' | 'dag_version'>,
+  found: Pick<SourcedDag, 'version'> | undefined,
+): StartRefusal | null {
+  const dag = `${row.env}/${row.dag_id}`;
+  if (!found) {
+    return {
+      code: 'DAG_NOT_FOUND',
+      message: `DAG ${row.dag_id} is not loaded in environment ${row.env}: fix its file (\`airclutch dags list\` shows import errors) and trigger it again`,
+    };
+  }
+  if (found.version !== row.dag_version) {
+    return {
+      code: 'DAG_CHANGED',
+      message: `DAG ${dag} changed after this run was decided (decided version ${row.dag_version}, loaded version ${found.version}); the run did not execute code nobody decided on: trigger it again so the new version is decided (and approved)`,
+    };
+  }
+  return null;
+}
