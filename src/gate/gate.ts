@@ -310,6 +310,14 @@ export class Gate extends EventEmitter<GateEvents> {
     };
   }
 
+  /**
+   * Records a refusal outside any transaction, so that it is not rolled back with the refused change
+   * (votes the approvals store refuses use it too).
+   */
+  recordRefusal(event: AuditEvent): Promise<void> {
+    return this.#recordRefusal(event);
+  }
+
   /** Records a refusal. The refusal stands even when the trail is down; that failure is reported. */
   async #recordRefusal(event: AuditEvent): Promise<void> {
     try {

@@ -59,6 +59,8 @@ export const approvalSchema = {
     run_id: { type: 'string' },
     state: { type: 'string' },
     quorum: { type: 'integer' },
+    params_hash: { type: 'string', description: 'send it back as paramsHash to vote' },
+    dag_version: { type: 'string', description: 'send it back as dagVersion to vote' },
     reason: { type: ['string', 'null'] },
     votes: { type: 'array', items: anyObject },
   },

@@ -3,9 +3,25 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { cancelRunFor, getRunFor, listDagsFor, readLogsFor } from '../../src/gate/gate-reads.ts';
 import { expireApprovals, voteOnApproval } from '../../src/gate/vote.ts';
+import type { Principal } from '../../src/identity/principal.ts';
 import { servicePrincipal } from '../../src/identity/principal.ts';
-import { createWorld, eng, eng2, lead, lead2, oncall, outsider, type World } from '../helpers/gate-world.ts';
+import {
+  createWorld,
+  eng,
+  eng2,
+  lead,
+  lead2,
+  oncall,
+  outsider,
+  user,
+  type World,
+} from '../helpers/gate-world.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
+
+/** What a voter is shown of a request: its params hash and DAG version, sent back with the vote. */
+function shown(a: { params_hash: string; dag_version: string }, comment?: string) {
+  return { paramsHash: a.params_hash, dagVersion: a.dag_version, ...(comment ? { comment } : {}) };
+}
 
 async function auditRows(w: World, action?: string) {
   let q = w.db.kysely.selectFrom('audit_records').selectAll().orderBy('seq');
@@ -111,12 +127,30 @@ describe.each(DIALECTS)('the gate on %s', (dialect) => {
     ).catch((e) => e);
     expect(service.code).toBe('POLICY_DENIED');
 
-    const first = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'approve', 'looks fine');
+    const first = await voteOnApproval(
+      w.gate,
+      w.ctx(lead),
+      res.approval.id,
+      'approve',
+      shown(res.approval, 'looks fine'),
+    );
     expect(first).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
-    const twice = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'approve').catch((e) => e);
+    const twice = await voteOnApproval(
+      w.gate,
+      w.ctx(lead),
+      res.approval.id,
+      'approve',
+      shown(res.approval),
+    ).catch((e) => e);
     expect(twice.code).toBe('APPROVAL_DUPLICATE_VOTE');
     expect(twice.message).toContain('one identity counts once');
-    const second = await voteOnApproval(w.gate, w.ctx(lead2), res.approval.id, 'approve');
+    const second = await voteOnApproval(
+      w.gate,
+      w.ctx(lead2),
+      res.approval.id,
+      'approve',
+      shown(res.approval),
+    );
     expect(second).toMatchObject({ approvals: 2, runState: 'queued' });
     expect(second.approval.state).toBe('approved');
     expect(await w.engine.waitForRun(res.run.id)).toBe('success');
@@ -126,6 +160,7 @@ describe.each(DIALECTS)('the gate on %s', (dialect) => {
       ['eng2@example.com', 'denied'],
       ['ci-bot', 'denied'],
       ['lead@example.com', 'recorded'],
+      ['lead@example.com', 'refused'],
       ['lead2@example.com', 'approved'],
     ]);
   });
@@ -166,7 +201,7 @@ describe.each(DIALECTS)('the gate on %s', (dialect) => {
     w = await createWorld(dialect);
     const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
     if (res.outcome !== 'awaiting_approval') throw new Error('expected approval');
-    const denied = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'deny', 'too big');
+    const denied = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'deny', { comment: 'too big' });
     expect(denied).toMatchObject({ runState: 'rejected' });
     expect(denied.approval.state).toBe('denied');
     const late = await voteOnApproval(w.gate, w.ctx(lead2), res.approval.id, 'approve').catch((e) => e);
@@ -205,6 +240,133 @@ describe.each(DIALECTS)('the gate on %s', (dialect) => {
     expect(stale.message).toContain('trigger the run again');
   });
 
+  it('refuses an approval bound to a params hash or DAG version other than the request’s with APPROVAL_STALE, and counts nothing', async () => {
+    w = await createWorld(dialect);
+    const small = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
+    const big = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 9_000_000 } });
+    if (small.outcome !== 'awaiting_approval' || big.outcome !== 'awaiting_approval')
+      throw new Error('expected approval');
+    // The lead was shown the small run's request, but the vote names the big one.
+    const stale = await voteOnApproval(
+      w.gate,
+      w.ctx(lead),
+      big.approval.id,
+      'approve',
+      shown(small.approval),
+    ).catch((e) => e);
+    expect(stale.code).toBe('APPROVAL_STALE');
+    expect(stale.message).toBe(
+      `you were shown params hash ${small.approval.params_hash} (the request's is ${big.approval.params_hash}) of approval request ${big.approval.id}: what you saw is not what would run. Look at the request again and vote on what it holds`,
+    );
+    const version = await voteOnApproval(w.gate, w.ctx(lead), big.approval.id, 'approve', {
+      ...shown(big.approval),
+      dagVersion: 'an-older-version',
+    }).catch((e) => e);
+    expect(version.code).toBe('APPROVAL_STALE');
+    expect(version.message).toContain(
+      `you were shown DAG version an-older-version (the request's is ${big.approval.dag_version})`,
+    );
+    const denyStale = await voteOnApproval(
+      w.gate,
+      w.ctx(lead),
+      big.approval.id,
+      'deny',
+      shown(small.approval),
+    ).catch((e) => e);
+    expect(denyStale.code).toBe('APPROVAL_STALE');
+    expect(await w.db.kysely.selectFrom('approval_votes').selectAll().execute()).toEqual([]);
+    const counted = await voteOnApproval(
+      w.gate,
+      w.ctx(lead),
+      big.approval.id,
+      'approve',
+      shown(big.approval),
+    );
+    expect(counted).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
+  });
+
+  it('refuses an approval that does not say which params hash and DAG version the voter was shown, naming what to send', async () => {
+    w = await createWorld(dialect);
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
+    if (res.outcome !== 'awaiting_approval') throw new Error('expected approval');
+    const bare = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'approve', {
+      paramsHash: res.approval.params_hash,
+    }).catch((e) => e);
+    expect(bare.code).toBe('REQUEST_INVALID');
+    expect(bare.message).toBe(
+      `to approve request ${res.approval.id}, send the params hash and DAG version you were shown (paramsHash and dagVersion: the request's params_hash and dag_version), so that the approval binds to what you saw`,
+    );
+    expect(bare.details).toEqual({ missing: ['dagVersion'] });
+    // A denial needs no binding: it can only stop a run.
+    const denied = await voteOnApproval(w.gate, w.ctx(lead), res.approval.id, 'deny');
+    expect(denied.runState).toBe('rejected');
+  });
+
+  it('records every refused vote with its code, outside the refused transaction', async () => {
+    let now = Date.parse('2026-11-02T10:00:00Z');
+    w = await createWorld(dialect, { clock: () => now });
+    // One who asks and may approve: only the store's self-vote rule stops them.
+    const both = user('both@example.com', ['data-eng', 'data-leads']);
+    const own = await w.gate.trigger(w.ctx(both), { dagId: 'revenue', params: { rows: 2_000_000 } });
+    const open = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 3_000_000 } });
+    const closing = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 4_000_000 } });
+    if (own.outcome !== 'awaiting_approval' || open.outcome !== 'awaiting_approval')
+      throw new Error('approval');
+    if (closing.outcome !== 'awaiting_approval') throw new Error('expected approval');
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (e) => e.code as string,
+      );
+    const vote = (who: Principal, id: string, v: 'approve' | 'deny', s: object = {}) =>
+      refusal(voteOnApproval(w!.gate, w!.ctx(who), id, v, s));
+    expect(await vote(both, own.approval.id, 'approve', shown(own.approval))).toBe('APPROVAL_SELF_VOTE');
+    expect(await vote(eng2, open.approval.id, 'approve', shown(open.approval))).toBe('POLICY_DENIED');
+    expect(await vote(lead, open.approval.id, 'approve', shown(open.approval))).toBe('accepted');
+    expect(await vote(lead, open.approval.id, 'approve', shown(open.approval))).toBe(
+      'APPROVAL_DUPLICATE_VOTE',
+    );
+    expect(await vote(lead2, open.approval.id, 'approve', shown(own.approval))).toBe('APPROVAL_STALE');
+    expect(await vote(lead, closing.approval.id, 'deny')).toBe('accepted');
+    expect(await vote(lead2, closing.approval.id, 'deny')).toBe('APPROVAL_CLOSED');
+    expect(await vote(lead, 'no-such-request', 'deny')).toBe('APPROVAL_NOT_FOUND');
+    now += 3_600_000 + 1;
+    expect(await vote(lead2, open.approval.id, 'approve', shown(open.approval))).toBe('APPROVAL_EXPIRED');
+
+    const votes = await w.db.kysely
+      .selectFrom('audit_records')
+      .selectAll()
+      .where('action', 'in', ['approve', 'deny'])
+      .orderBy('seq')
+      .execute();
+    expect(
+      votes.map((r) => [
+        r.action,
+        r.actor_id,
+        r.approval_id,
+        r.outcome,
+        r.details && JSON.parse(r.details).code,
+      ]),
+    ).toEqual([
+      ['approve', 'both@example.com', own.approval.id, 'refused', 'APPROVAL_SELF_VOTE'],
+      ['approve', 'eng2@example.com', open.approval.id, 'denied', 'POLICY_DENIED'],
+      ['approve', 'lead@example.com', open.approval.id, 'recorded', undefined],
+      ['approve', 'lead@example.com', open.approval.id, 'refused', 'APPROVAL_DUPLICATE_VOTE'],
+      ['approve', 'lead2@example.com', open.approval.id, 'refused', 'APPROVAL_STALE'],
+      ['deny', 'lead@example.com', closing.approval.id, 'denied', undefined],
+      ['deny', 'lead2@example.com', closing.approval.id, 'refused', 'APPROVAL_CLOSED'],
+      ['deny', 'lead@example.com', 'no-such-request', 'refused', 'APPROVAL_NOT_FOUND'],
+      ['approve', 'lead2@example.com', open.approval.id, 'refused', 'APPROVAL_EXPIRED'],
+    ]);
+    const stale = JSON.parse(votes[4]!.details!);
+    expect(stale.message).toContain('what you saw is not what would run');
+    expect(stale.shown).toEqual({
+      paramsHash: own.approval.params_hash,
+      dagVersion: own.approval.dag_version,
+    });
+    expect((await verifyChain(w.db)).ok).toBe(true);
+  });
+
   it('lets on-call break glass: the run starts flagged and a review stays pending until someone else does it', async () => {
     w = await createWorld(dialect);
     await w.engine.start();
@@ -226,7 +388,7 @@ describe.each(DIALECTS)('the gate on %s', (dialect) => {
     expect(await w.engine.waitForRun(run.id)).toBe('success');
     const self = await voteOnApproval(w.gate, w.ctx(oncall), review.id, 'review').catch((e) => e);
     expect(self.code).toBe('POLICY_DENIED');
-    const done = await voteOnApproval(w.gate, w.ctx(lead), review.id, 'review', 'justified');
+    const done = await voteOnApproval(w.gate, w.ctx(lead), review.id, 'review', { comment: 'justified' });
     expect(done.approval.state).toBe('reviewed');
   });
 

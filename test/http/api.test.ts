@@ -256,19 +256,60 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
         403,
         'POLICY_DENIED',
       );
+      // What the lead was shown is what the vote carries back.
+      const listed = forLead.json.actionable.find((a: { id: string }) => a.id === id);
+      const shownToLead = { paramsHash: listed.params_hash, dagVersion: listed.dag_version };
+      expect(shownToLead.paramsHash).toMatch(/^[0-9a-f]{64}$/);
       const first = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
         token: lead,
-        body: { comment: 'ok' },
+        body: { comment: 'ok', ...shownToLead },
       });
       expect(first.json).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
       expectProblem(
-        await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead, body: {} }),
+        await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead, body: shownToLead }),
         409,
         'APPROVAL_DUPLICATE_VOTE',
       );
-      const second = await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead2 });
+      const second = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
+        token: lead2,
+        body: shownToLead,
+      });
       expect(second.json).toMatchObject({ approvals: 2, runState: 'queued' });
       expect(second.json.approval.state).toBe('approved');
+    });
+
+    it('answers 409 APPROVAL_STALE to an approval carrying a params hash the request does not hold, and counts nothing', async () => {
+      const asked = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 5_000_000 } },
+      });
+      const { id, params_hash, dag_version } = asked.json.approval;
+      const staleHash = params_hash.replace(/^./, (c: string) => (c === '0' ? '1' : '0'));
+      const stale = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
+        token: lead,
+        body: { paramsHash: staleHash, dagVersion: dag_version },
+      });
+      expectProblem(stale, 409, 'APPROVAL_STALE');
+      expect(stale.json.detail).toBe(
+        `you were shown params hash ${staleHash} (the request's is ${params_hash}) of approval request ${id}: what you saw is not what would run. Look at the request again and vote on what it holds`,
+      );
+      const missing = await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead, body: {} });
+      expectProblem(missing, 400, 'REQUEST_INVALID');
+      expect(missing.json.detail).toContain('send the params hash and DAG version you were shown');
+      const view = await h.call('GET', '/api/v1/approvals', { token: eng });
+      const mine = view.json.mine.find((a: { id: string }) => a.id === id);
+      expect(mine).toMatchObject({ state: 'pending', votes: [] });
+      const trail = await h.world.db.kysely
+        .selectFrom('audit_records')
+        .select(['outcome', 'details'])
+        .where('approval_id', '=', id)
+        .where('action', '=', 'approve')
+        .orderBy('seq')
+        .execute();
+      expect(trail.map((r) => [r.outcome, JSON.parse(r.details!).code])).toEqual([
+        ['refused', 'APPROVAL_STALE'],
+        ['refused', 'REQUEST_INVALID'],
+      ]);
     });
 
     it('ends a request with one denial', async () => {

@@ -12,7 +12,7 @@ import type { IdentityConfig } from '../../identity/identity-config.ts';
 import { AirclutchError, describeThrown } from '../../lib/errors.ts';
 import type { SlackConfig } from '../server-config.ts';
 import { approvalRequestData } from './chat-events.ts';
-import { approvalMessage, votedMessage } from './slack-message.ts';
+import { approvalMessage, parseApprovalButton, votedMessage } from './slack-message.ts';
 import { verifySlackSignature } from './slack-signature.ts';
 import { slackVoter } from './slack-voter.ts';
 import { deliverWebhook } from './webhook-delivery.ts';
@@ -64,12 +64,13 @@ export async function slackInteractivity(
         );
       }
       const principal = slackVoter(opts.slack, opts.identity, payload.user ?? {});
+      const shown = parseApprovalButton(action.value);
       const outcome = await voteOnApproval(
         opts.ac.gate,
         { principal, source: 'chat', requestId: req.id },
-        action.value,
+        shown.id,
         vote,
-        `via Slack`,
+        { comment: 'via Slack', paramsHash: shown.paramsHash, dagVersion: shown.dagVersion },
       );
       const responseUrl = payload.response_url;
       if (typeof responseUrl === 'string' && allowedOrigin(responseUrl, opts.slack.responseUrlOrigins)) {
