@@ -40,7 +40,7 @@ async function auditOfVotes() {
   }
 }
 
-describe('voting from the CLI', { timeout: 120_000 }, () => {
+describe('the CLI for voters, and for callers who may not view a DAG', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'airclutch-vote-cli-'));
     const files: Record<string, string> = {
@@ -100,5 +100,19 @@ describe('voting from the CLI', { timeout: 120_000 }, () => {
     );
     expect(res.stdout).not.toContain('sk-cli-secret');
     expect((await auditOfVotes()).map((r) => r.outcome)).toEqual(['refused', 'recorded']);
+  });
+
+  it('answers a trigger of a DAG the caller may not view as for one that does not exist', async () => {
+    // The dev IdP's admin is in no group these policies name.
+    const [hidden, missing] = await Promise.all([
+      cli('admin@example.com', 'trigger', 'revenue', '-p', 'rows=lots'),
+      cli('admin@example.com', 'trigger', 'no_such_dag', '-p', 'rows=lots'),
+    ]);
+    expect(hidden.code).toBe(1);
+    expect(hidden.stderr).toBe(
+      'error[DAG_NOT_FOUND]: DAG revenue not found in environment dev; you may view no DAG in this environment\n',
+    );
+    expect(missing.stderr.replace('no_such_dag', 'revenue')).toBe(hidden.stderr);
+    expect(missing.stdout).toBe(hidden.stdout);
   });
 });

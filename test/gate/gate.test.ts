@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
-import { cancelRunFor, getRunFor, listDagsFor, readLogsFor } from '../../src/gate/gate-reads.ts';
+import { cancelRunFor, explainFor, getRunFor, listDagsFor, readLogsFor } from '../../src/gate/gate-reads.ts';
 import { expireApprovals, voteOnApproval } from '../../src/gate/vote.ts';
 import type { Principal } from '../../src/identity/principal.ts';
 import { servicePrincipal } from '../../src/identity/principal.ts';
@@ -55,18 +55,103 @@ describe.each(DIALECTS)('the gate on %s', (dialect) => {
 
   it('refuses a denied trigger naming the policy and its reason, and records the refusal; no run exists', async () => {
     w = await createWorld(dialect);
-    const err = await w.gate.trigger(w.ctx(outsider), { dagId: 'revenue' }).catch((e) => e);
+    // Leads may view every DAG but not run one.
+    const err = await w.gate.trigger(w.ctx(lead), { dagId: 'revenue' }).catch((e) => e);
     expect(err.code).toBe('POLICY_DENIED');
-    expect(err.message).toContain('User::"guest@example.com" may not trigger dev/revenue');
+    expect(err.message).toContain('User::"lead@example.com" may not trigger dev/revenue');
     expect(err.message).toContain('deny by default');
     expect(err.message).toContain('what would allow it');
     expect(await w.db.kysely.selectFrom('runs').selectAll().execute()).toEqual([]);
     const [record] = await auditRows(w, 'trigger');
     expect(record).toMatchObject({
-      actor_id: 'guest@example.com',
+      actor_id: 'lead@example.com',
       outcome: 'denied',
       decision_effect: 'deny',
     });
+  });
+
+  it('answers a caller who may not view a DAG exactly as for a DAG that does not exist, and records the refusal', async () => {
+    w = await createWorld(dialect);
+    const answer = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (e) => ({ code: e.code, status: e.status, message: e.message, details: e.details }),
+      );
+    const missing = await answer(w.gate.trigger(w.ctx(outsider), { dagId: 'nosuch' }));
+    const expected = (dagId: string) => ({
+      code: 'DAG_NOT_FOUND',
+      status: 404,
+      message: `DAG ${dagId} not found in environment dev; you may view no DAG in this environment`,
+      details: { env: 'dev', dagId, suggestions: [] },
+    });
+    expect(missing).toEqual(expected('nosuch'));
+    // Denied by policy, invalid params, a near miss, break-glass: the same answer as for a missing DAG.
+    expect(await answer(w.gate.trigger(w.ctx(outsider), { dagId: 'revenue' }))).toEqual(expected('revenue'));
+    expect(
+      await answer(w.gate.trigger(w.ctx(outsider), { dagId: 'revenue', params: { rows: 'lots', rowz: 1 } })),
+    ).toEqual(expected('revenue'));
+    expect(await answer(w.gate.trigger(w.ctx(outsider), { dagId: 'revenu' }))).toEqual(expected('revenu'));
+    expect(await answer(w.gate.breakGlass(w.ctx(outsider), { dagId: 'revenue', reason: 'outage' }))).toEqual(
+      expected('revenue'),
+    );
+    expect(
+      await answer(explainFor(w.gate, w.ctx(outsider), { action: 'trigger', dagId: 'revenue' })),
+    ).toEqual(expected('revenue'));
+    expect(await w.db.kysely.selectFrom('runs').selectAll().execute()).toEqual([]);
+    const records = await w.db.kysely
+      .selectFrom('audit_records')
+      .selectAll()
+      .where('actor_id', '=', outsider.id)
+      .orderBy('seq')
+      .execute();
+    expect(
+      records.map((r) => [
+        r.action,
+        r.dag_id,
+        r.outcome,
+        r.decision_effect,
+        r.details && JSON.parse(r.details),
+      ]),
+    ).toEqual([
+      ['trigger', 'nosuch', 'refused', null, { code: 'DAG_NOT_FOUND', message: expected('nosuch').message }],
+      ['trigger', 'revenue', 'denied', 'deny', null],
+      [
+        'trigger',
+        'revenue',
+        'refused',
+        null,
+        { code: 'DAG_NOT_FOUND', message: expected('revenue').message, hiddenFromCaller: true },
+      ],
+      ['trigger', 'revenu', 'refused', null, { code: 'DAG_NOT_FOUND', message: expected('revenu').message }],
+      ['breakGlass', 'revenue', 'denied', 'deny', { reason: 'outage' }],
+      [
+        'explain',
+        'revenue',
+        'refused',
+        null,
+        { code: 'DAG_NOT_FOUND', message: expected('revenue').message, hiddenFromCaller: true },
+      ],
+    ]);
+  });
+
+  it('names near matches only among the DAGs the caller may view', async () => {
+    w = await createWorld(dialect, {
+      files: {
+        'policies/visitors.cedar':
+          'permit (principal in Group::"visitors", action == Action::"view", resource == Dag::"dev/cleanup");\n',
+      },
+    });
+    const hidden = await w.gate.trigger(w.ctx(outsider), { dagId: 'revenu' }).catch((e) => e);
+    expect(hidden.code).toBe('DAG_NOT_FOUND');
+    expect(hidden.message).toBe('DAG revenu not found in environment dev; DAGs you may view: cleanup');
+    const near = await w.gate.trigger(w.ctx(outsider), { dagId: 'cleanu' }).catch((e) => e);
+    expect(near.code).toBe('DAG_NOT_FOUND');
+    expect(near.message).toBe('DAG cleanu not found in environment dev; did you mean cleanup?');
+    expect(near.details.suggestions).toEqual(['cleanup']);
+    // A DAG the caller may view keeps the refusal that says what to fix.
+    const denied = await w.gate.trigger(w.ctx(outsider), { dagId: 'cleanup' }).catch((e) => e);
+    expect(denied.code).toBe('POLICY_DENIED');
+    expect(denied.message).toContain('User::"guest@example.com" may not trigger dev/cleanup');
   });
 
   it('lets a forbid override a permit and says which policy decided', async () => {

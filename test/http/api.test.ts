@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestServiceToken } from '../../src/identity/dev-token-client.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
 import { type HttpWorld, startHttpWorld } from './http-world.ts';
 
@@ -327,6 +328,66 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
         404,
         'APPROVAL_NOT_FOUND',
       );
+    });
+  });
+
+  describe('DAGs a caller may not view', () => {
+    /** The answer with the DAG's name and the request's id taken out: what tells one 404 from another. */
+    function shape(res: { status: number; headers: Headers; text: string }, dagId: string) {
+      const requestId = res.headers.get('x-request-id') ?? '';
+      return {
+        status: res.status,
+        contentType: res.headers.get('content-type'),
+        body: res.text.replaceAll(requestId, '<request>').replaceAll(dagId, '<dag>'),
+      };
+    }
+
+    it('answers a real token that may not view a DAG byte for byte as for a DAG that does not exist', async () => {
+      // The dev IdP's ci-bot service, with a real client-credentials token: no policy lets it view a DAG.
+      const bot = await requestServiceToken(h.idp.issuer);
+      const missing = await h.call('POST', '/api/v1/dags/no_such_dag/runs', {
+        token: bot,
+        body: { params: { rows: 10 } },
+      });
+      expectProblem(missing, 404, 'DAG_NOT_FOUND');
+      expect(missing.json.detail).toBe(
+        'DAG no_such_dag not found in environment dev; you may view no DAG in this environment',
+      );
+      const expected = shape(missing, 'no_such_dag');
+      const denied = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: bot,
+        body: { params: { rows: 10 } },
+      });
+      expect(shape(denied, 'revenue')).toEqual(expected);
+      const badParams = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: bot,
+        body: { params: { rows: 'lots', rowz: 1 } },
+      });
+      expect(shape(badParams, 'revenue')).toEqual(expected);
+      const nearMiss = await h.call('POST', '/api/v1/dags/revenu/runs', {
+        token: bot,
+        body: { params: { rows: 10 } },
+      });
+      expect(shape(nearMiss, 'revenu')).toEqual(expected);
+      const shown = await h.call('GET', '/api/v1/dags/revenue', { token: bot });
+      const shownMissing = await h.call('GET', '/api/v1/dags/no_such_dag', { token: bot });
+      expectProblem(shown, 404, 'DAG_NOT_FOUND');
+      expect(shape(shown, 'revenue')).toEqual(shape(shownMissing, 'no_such_dag'));
+      const explained = await h.call('POST', '/api/v1/authorize/explain', {
+        token: bot,
+        body: { action: 'trigger', dagId: 'revenue', params: { rows: 'lots' } },
+      });
+      const explainedMissing = await h.call('POST', '/api/v1/authorize/explain', {
+        token: bot,
+        body: { action: 'trigger', dagId: 'no_such_dag', params: { rows: 'lots' } },
+      });
+      expectProblem(explained, 404, 'DAG_NOT_FOUND');
+      expect(shape(explained, 'revenue')).toEqual(shape(explainedMissing, 'no_such_dag'));
+      // Someone who may view it still learns what to fix.
+      const forEng = await h.call('POST', '/api/v1/dags/revenu/runs', { token: eng, body: {} });
+      expect(forEng.json.detail).toContain('did you mean revenue?');
+      const leadShown = await h.call('GET', '/api/v1/dags/revenue', { token: lead });
+      expect(leadShown.status).toBe(200);
     });
   });
 
