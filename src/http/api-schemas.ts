@@ -61,6 +61,7 @@ export const approvalSchema = {
     quorum: { type: 'integer' },
     params_hash: { type: 'string', description: 'send it back as paramsHash to vote' },
     dag_version: { type: 'string', description: 'send it back as dagVersion to vote' },
+    params: { ...anyObject, description: "the run's params (sensitive ones masked), in listings" },
     reason: { type: ['string', 'null'] },
     votes: { type: 'array', items: anyObject },
   },

@@ -261,6 +261,7 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
       const listed = forLead.json.actionable.find((a: { id: string }) => a.id === id);
       const shownToLead = { paramsHash: listed.params_hash, dagVersion: listed.dag_version };
       expect(shownToLead.paramsHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(listed.params).toEqual({ rows: 3_000_000, dryRun: false });
       const first = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
         token: lead,
         body: { comment: 'ok', ...shownToLead },
