@@ -28,7 +28,7 @@ import type { Db } from '../store/create-db.ts';
 import type { Database } from '../store/database.ts';
 import { WriteBatcher } from '../store/write-batcher.ts';
 import { auditDecision } from './audit-events.ts';
-import { dagNotFound, mayReveal, mayView, refusalOf } from './dag-visibility.ts';
+import { dagNotFound, mayReveal, refusalOf } from './dag-visibility.ts';
 import type { ApprovalView, GateContext, TriggerInput, TriggerResult } from './gate-types.ts';
 import { toRunView } from './views.ts';
 
@@ -98,7 +98,7 @@ export class Gate extends EventEmitter<GateEvents> {
     const base = this.#event(ctx, 'trigger', env, found, run, params);
     if (outcome === 'deny') {
       await this.#recordRefusal({ ...base, decision: auditDecision('deny', decision), outcome: 'denied' });
-      if (!mayView(this, ctx, env, input.dagId)) throw dagNotFound(this, ctx, env, input.dagId);
+      if (!(await mayReveal(this, ctx, 'trigger', found))) throw dagNotFound(this, ctx, env, input.dagId);
       throw this.denied('trigger', `${env}/${input.dagId}`, { ...request, action: 'trigger' }, decision);
     }
     if (outcome === 'allow') {
@@ -176,7 +176,7 @@ export class Gate extends EventEmitter<GateEvents> {
     };
     if (decision.effect !== 'allow') {
       await this.#recordRefusal({ ...base, decision: auditDecision('deny', decision), outcome: 'denied' });
-      if (!mayView(this, ctx, env, input.dagId)) throw dagNotFound(this, ctx, env, input.dagId);
+      if (!(await mayReveal(this, ctx, 'breakGlass', found))) throw dagNotFound(this, ctx, env, input.dagId);
       throw this.denied('breakGlass', `${env}/${input.dagId}`, request, decision);
     }
     const flagged: NewRun = { ...run, break_glass: 1, note: input.note ?? input.reason };

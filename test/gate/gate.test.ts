@@ -134,6 +134,28 @@ describe.each(DIALECTS)('the gate on %s', (dialect) => {
     ]);
   });
 
+  it('still tells a service that may trigger a DAG it may not view what to fix, since a trigger reveals the DAG anyway', async () => {
+    w = await createWorld(dialect);
+    // cleanup's service may start revenue, and no policy lets it view anything.
+    const service = servicePrincipal('dag:dev/cleanup');
+    const err = await w.gate
+      .trigger(
+        { principal: service, source: 'dag', requestId: 'r' },
+        { dagId: 'revenue', params: { rows: 2_000_000 } },
+      )
+      .catch((e) => e);
+    expect(err.code).toBe('POLICY_DENIED');
+    expect(err.message).toContain('over a million rows needs approval');
+    const bad = await w.gate
+      .trigger(
+        { principal: service, source: 'dag', requestId: 'r' },
+        { dagId: 'revenue', params: { rows: 'lots' } },
+      )
+      .catch((e) => e);
+    expect(bad.code).toBe('PARAMS_INVALID');
+    expect(bad.details.issues.map((i: { path: string }) => i.path)).toEqual(['rows']);
+  });
+
   it('names near matches only among the DAGs the caller may view', async () => {
     w = await createWorld(dialect, {
       files: {
