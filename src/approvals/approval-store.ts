@@ -1,8 +1,9 @@
 /**
  * Approval requests and votes, with their invariants enforced here, in the data layer, not in a UI:
  * the requester never counts, one identity counts once, a vote is bound to the params hash and DAG
- * version the request was made for, and one eligible denial ends the request. Who is eligible is
- * Cedar's `approve`, asked by the gate before it calls `castVote`.
+ * version the voter was shown (an approval must name both, and they must be the request's), and one
+ * eligible denial ends the request. Who is eligible is Cedar's `approve`, asked by the gate before
+ * it calls `castVote`.
  *
  * ## Approval request
  * ```
@@ -36,6 +37,12 @@ export interface NewApprovalRequest {
   readonly quorum: number;
   readonly reason: string | null;
   readonly expiresAt: number | null;
+}
+
+/** What the voter was shown of a request: the votes are bound to it. */
+export interface ShownRequest {
+  readonly paramsHash?: string | undefined;
+  readonly dagVersion?: string | undefined;
 }
 
 export interface VoteResult {
@@ -86,14 +93,21 @@ export async function getApprovalRequest(q: Q, id: string): Promise<ApprovalRequ
 /**
  * Records one vote and closes the request when it decides it. Checks, in order: the request is
  * open and not expired, the voter is not the requester, the DAG version is the one the request was
- * made for, and the voter has not voted already.
+ * made for, the params hash and DAG version the voter was shown (`shown`, required to approve) are
+ * the request's (`APPROVAL_STALE` otherwise), and the voter has not voted already. The vote row
+ * keeps the params hash and DAG version it is bound to.
  */
 export async function castVote(
   trx: Transaction<Database>,
   request: ApprovalRequest,
   voter: Pick<Principal, 'kind' | 'id'>,
   vote: Vote,
-  options: { comment?: string | undefined; currentDagVersion: string; now: number },
+  options: {
+    comment?: string | undefined;
+    currentDagVersion: string;
+    now: number;
+    shown?: ShownRequest | undefined;
+  },
 ): Promise<VoteResult> {
   const { now } = options;
   if (request.state !== 'pending') {
@@ -123,6 +137,7 @@ export async function castVote(
       `DAG ${request.dag_id} changed since the request (version ${request.dag_version}, now ${options.currentDagVersion}); votes no longer apply: trigger the run again`,
     );
   }
+  const shown = boundTo(request, vote, options.shown ?? {});
   try {
     await trx
       .insertInto('approval_votes')
@@ -132,8 +147,8 @@ export async function castVote(
         voter: voter.id,
         vote,
         comment: options.comment ?? null,
-        params_hash: request.params_hash,
-        dag_version: request.dag_version,
+        params_hash: shown.paramsHash,
+        dag_version: shown.dagVersion,
         created_at: now,
       })
       .execute();
@@ -160,6 +175,49 @@ export async function castVote(
     throw new AirclutchError('APPROVAL_CLOSED', `approval request ${request.id} was closed by another vote`);
   }
   return { approvals, quorum: request.quorum, closedAs: closeAs, votes };
+}
+
+/**
+ * The params hash and DAG version a vote is bound to: what the voter was shown, which must be the
+ * request's. An approval must name both; a denial or review that names neither binds to the request.
+ */
+function boundTo(
+  request: ApprovalRequest,
+  vote: Vote,
+  shown: ShownRequest,
+): { paramsHash: string; dagVersion: string } {
+  if (vote === 'approve' && (!shown.paramsHash || !shown.dagVersion)) {
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `to approve request ${request.id}, send the params hash and DAG version you were shown (paramsHash and dagVersion: the request's params_hash and dag_version), so that the approval binds to what you saw`,
+      {
+        details: {
+          missing: [!shown.paramsHash && 'paramsHash', !shown.dagVersion && 'dagVersion'].filter(Boolean),
+        },
+      },
+    );
+  }
+  const stale = [
+    shown.paramsHash !== undefined && shown.paramsHash !== request.params_hash
+      ? `params hash ${shown.paramsHash} (the request's is ${request.params_hash})`
+      : '',
+    shown.dagVersion !== undefined && shown.dagVersion !== request.dag_version
+      ? `DAG version ${shown.dagVersion} (the request's is ${request.dag_version})`
+      : '',
+  ].filter(Boolean);
+  if (stale.length) {
+    throw new AirclutchError(
+      'APPROVAL_STALE',
+      `you were shown ${stale.join(' and ')} of approval request ${request.id}: what you saw is not what would run. Look at the request again and vote on what it holds`,
+      {
+        details: {
+          shown: { paramsHash: shown.paramsHash ?? null, dagVersion: shown.dagVersion ?? null },
+          request: { paramsHash: request.params_hash, dagVersion: request.dag_version },
+        },
+      },
+    );
+  }
+  return { paramsHash: request.params_hash, dagVersion: request.dag_version };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { PolicyAction } from '../policy/cedar-names.ts';
 import type { Decision, Explanation, PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import { auditDecision } from './audit-events.ts';
+import { revealDag } from './dag-visibility.ts';
 import type { Gate } from './gate.ts';
 import type { GateContext, RunView, TriggerAbility } from './gate-types.ts';
 import { toRunView } from './views.ts';
@@ -235,7 +236,10 @@ async function closeOpenApproval(
   return open;
 }
 
-/** A what-if decision: the answer, the determining policies, and what would allow a deny. */
+/**
+ * A what-if decision: the answer, the determining policies, and what would allow a deny. A DAG the
+ * caller may not learn about answers `DAG_NOT_FOUND`, as a missing one does.
+ */
 export async function explainFor(
   gate: Gate,
   ctx: GateContext,
@@ -248,7 +252,9 @@ export async function explainFor(
   },
 ): Promise<Explanation> {
   const env = gate.envOf(input.env);
-  const { dag } = gate.dags.get(env, input.dagId);
+  // Params errors name the DAG's fields: only for a caller who may learn that the DAG exists.
+  const asked = input.action === 'breakGlass' ? 'breakGlass' : input.action === 'view' ? 'view' : 'trigger';
+  const { dag } = await revealDag(gate, ctx, asked, env, input.dagId, 'explain');
   const params = (await dag.parseParams(input.params ?? {})) as Record<string, unknown>;
   const principal = input.as ?? ctx.principal;
   return gate.policy.explain({

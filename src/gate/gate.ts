@@ -29,6 +29,7 @@ import type { Db } from '../store/create-db.ts';
 import type { Database } from '../store/database.ts';
 import { WriteBatcher } from '../store/write-batcher.ts';
 import { auditDecision } from './audit-events.ts';
+import { dagNotFound, mayReveal, refusalOf } from './dag-visibility.ts';
 import type { ApprovalView, GateContext, TriggerInput, TriggerResult } from './gate-types.ts';
 import { toRunView } from './views.ts';
 
@@ -98,6 +99,7 @@ export class Gate extends EventEmitter<GateEvents> {
     const base = this.#event(ctx, 'trigger', env, found, run, params);
     if (outcome === 'deny') {
       await this.#recordRefusal({ ...base, decision: auditDecision('deny', decision), outcome: 'denied' });
+      if (!(await mayReveal(this, ctx, 'trigger', found))) throw dagNotFound(this, ctx, env, input.dagId);
       throw this.denied('trigger', `${env}/${input.dagId}`, { ...request, action: 'trigger' }, decision);
     }
     if (outcome === 'allow') {
@@ -177,6 +179,7 @@ export class Gate extends EventEmitter<GateEvents> {
     };
     if (decision.effect !== 'allow') {
       await this.#recordRefusal({ ...base, decision: auditDecision('deny', decision), outcome: 'denied' });
+      if (!(await mayReveal(this, ctx, 'breakGlass', found))) throw dagNotFound(this, ctx, env, input.dagId);
       throw this.denied('breakGlass', `${env}/${input.dagId}`, request, decision);
     }
     const flagged: NewRun = { ...run, break_glass: 1, note: input.note ?? input.reason };
@@ -258,10 +261,14 @@ export class Gate extends EventEmitter<GateEvents> {
     });
   }
 
-  /** Validates the DAG and params; a refusal here is recorded before it is thrown. */
+  /**
+   * Validates the DAG and params; a refusal here is recorded before it is thrown. A caller who may
+   * neither view the DAG nor do `action` with it gets the same `DAG_NOT_FOUND` as for a missing DAG,
+   * whatever went wrong: params errors would name its fields. Only failures pay for that check.
+   */
   async #prepare(
     ctx: GateContext,
-    action: string,
+    action: 'trigger' | 'breakGlass',
     env: string,
     input: TriggerInput,
   ): Promise<{ found: SourcedDag; run: NewRun }> {
@@ -279,18 +286,12 @@ export class Gate extends EventEmitter<GateEvents> {
       });
       return { found, run };
     } catch (e) {
-      if (isAirclutchError(e)) {
-        await this.#recordRefusal({
-          action,
-          actor: actorOf(ctx.principal),
-          resource: { env, dagId: input.dagId },
-          source: ctx.source,
-          requestId: ctx.requestId,
-          outcome: 'refused',
-          details: { code: e.code, message: e.message },
-        });
-      }
-      throw e;
+      if (!isAirclutchError(e)) throw e;
+      const found = this.dags.find(env, input.dagId);
+      const hidden = found !== undefined && !(await mayReveal(this, ctx, action, found));
+      const answer = hidden || !found ? dagNotFound(this, ctx, env, input.dagId) : e;
+      await this.#recordRefusal(refusalOf(ctx, action, env, input.dagId, answer, hidden));
+      throw answer;
     }
   }
 
@@ -312,6 +313,14 @@ export class Gate extends EventEmitter<GateEvents> {
       params,
       paramsSchema: found.dag.paramsJsonSchema,
     };
+  }
+
+  /**
+   * Records a refusal outside any transaction, so that it is not rolled back with the refused change
+   * (votes the approvals store refuses use it too).
+   */
+  recordRefusal(event: AuditEvent): Promise<void> {
+    return this.#recordRefusal(event);
   }
 
   /** Records a refusal. The refusal stands even when the trail is down; that failure is reported. */

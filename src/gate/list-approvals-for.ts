@@ -1,18 +1,23 @@
 /**
  * The approvals a caller should see: pending requests Cedar lets it vote on (never its own), and
- * its own requests in any state. The HTTP API and chat tools list them the same way.
+ * its own requests in any state, each with its run's params (sensitive ones masked) beside the
+ * params hash and DAG version a vote sends back. The HTTP API and chat tools list them the same way.
  * @module
  */
 import { principalRef } from '../identity/principal.ts';
 import type { Gate } from './gate.ts';
 import type { ApprovalView, GateContext } from './gate-types.ts';
+import { toRunView } from './views.ts';
 import { approvalView } from './vote.ts';
+
+/** An approval request as a voter is shown it: with the params its hash stands for, masked. */
+export type ListedApproval = ApprovalView & { readonly params: unknown };
 
 export interface ApprovalsForCaller {
   /** Pending requests the caller may approve or deny now. */
-  readonly actionable: ApprovalView[];
+  readonly actionable: ListedApproval[];
   /** The caller's own requests, newest first. */
-  readonly mine: ApprovalView[];
+  readonly mine: ListedApproval[];
 }
 
 /**
@@ -61,5 +66,21 @@ export async function listApprovalsFor(
     .limit(limit)
     .execute();
   const mine = await Promise.all(own.map((o) => approvalView(gate, o.id)));
-  return { actionable, mine };
+  return { actionable: await withParams(gate, actionable), mine: await withParams(gate, mine) };
+}
+
+/** Each request with its run's params, masked as the run views mask them. */
+async function withParams(gate: Gate, approvals: ApprovalView[]): Promise<ListedApproval[]> {
+  if (!approvals.length) return [];
+  const runs = await gate.db.kysely
+    .selectFrom('runs')
+    .selectAll()
+    .where(
+      'id',
+      'in',
+      approvals.map((a) => a.run_id),
+    )
+    .execute();
+  const params = new Map(runs.map((r) => [r.id, toRunView(r, gate.dags).params]));
+  return approvals.map((a) => ({ ...a, params: params.get(a.run_id) ?? {} }));
 }

@@ -1,7 +1,8 @@
 /**
  * Votes on approval requests through the gate: Cedar `approve` decides who is eligible (services
- * only where a policy names them), the approvals store enforces the invariants, and the vote and
- * its consequence (the run queued or rejected) commit with their audit record.
+ * only where a policy names them), the approvals store enforces the invariants (an approval binds to
+ * the params hash and DAG version the voter was shown), and the vote and its consequence (the run
+ * queued or rejected) commit with their audit record. A refused vote is recorded on its own.
  * @module
  */
 import {
@@ -14,9 +15,10 @@ import {
   type Vote,
 } from '../approvals/approval-store.ts';
 import { actorOf } from '../audit/actor-of.ts';
+import type { AuditEvent } from '../audit/audit-types.ts';
 import { finishRun } from '../engine/sql/finish-run.ts';
 import { principalRef, servicePrincipal } from '../identity/principal.ts';
-import { AirclutchError } from '../lib/errors.ts';
+import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
 import type { PolicyRequest } from '../policy/policy-engine.ts';
 import type { ApprovalVotesTable } from '../store/database.ts';
 import { auditDecision } from './audit-events.ts';
@@ -31,14 +33,68 @@ export interface VoteOutcome {
   readonly runState: string;
 }
 
-/** Approve, deny or (for break-glass runs) review. */
+/** A vote's words beside its kind: the comment, and what the voter was shown of the request. */
+export interface VoteInput {
+  readonly comment?: string | undefined;
+  /** The params hash the voter was shown (the request's `params_hash`). Required to approve. */
+  readonly paramsHash?: string | undefined;
+  /** The DAG version the voter was shown (the request's `dag_version`). Required to approve. */
+  readonly dagVersion?: string | undefined;
+}
+
+/**
+ * Approve, deny or (for break-glass runs) review. Every refusal (not eligible, self-vote, duplicate,
+ * expired, closed, stale, unknown request) is an audit record with its code, written outside the
+ * refused transaction so that it is not rolled back with it.
+ *
+ * @example
+ * await voteOnApproval(gate, ctx, id, 'approve', { paramsHash: a.params_hash, dagVersion: a.dag_version });
+ */
 export async function voteOnApproval(
   gate: Gate,
   ctx: GateContext,
   approvalId: string,
   vote: Vote,
-  comment?: string,
+  input: VoteInput = {},
 ): Promise<VoteOutcome> {
+  let event: AuditEvent = {
+    action: vote,
+    actor: actorOf(ctx.principal),
+    resource: { approvalId },
+    source: ctx.source,
+    requestId: ctx.requestId,
+  };
+  try {
+    return await castThroughGate(gate, ctx, approvalId, vote, input, (e) => {
+      event = { ...event, ...e };
+    });
+  } catch (e) {
+    if (isAirclutchError(e)) {
+      const shown = { paramsHash: input.paramsHash ?? null, dagVersion: input.dagVersion ?? null };
+      await gate.recordRefusal({
+        outcome: 'refused',
+        ...event,
+        details: {
+          code: e.code,
+          message: e.message,
+          shown,
+          ...(input.comment ? { comment: input.comment } : {}),
+        },
+      });
+    }
+    throw e;
+  }
+}
+
+async function castThroughGate(
+  gate: Gate,
+  ctx: GateContext,
+  approvalId: string,
+  vote: Vote,
+  input: VoteInput,
+  refusalEvent: (e: Partial<AuditEvent>) => void,
+): Promise<VoteOutcome> {
+  const { comment } = input;
   const now = gate.now();
   const request = await getApprovalRequest(gate.db.kysely, approvalId);
   const run = await gate.db.kysely
@@ -78,9 +134,7 @@ export async function voteOnApproval(
     paramsHash: request.params_hash,
   };
   if (decision.effect !== 'allow') {
-    await gate.audit
-      .append([{ ...base, decision: auditDecision('deny', decision), outcome: 'denied' }])
-      .catch(() => {});
+    refusalEvent({ ...base, decision: auditDecision('deny', decision), outcome: 'denied' });
     throw gate.denied(
       vote === 'approve' ? 'approve' : `${vote} (which needs approve)`,
       `approval request ${request.id}`,
@@ -88,6 +142,7 @@ export async function voteOnApproval(
       decision,
     );
   }
+  refusalEvent({ ...base, decision: auditDecision('allow', decision) });
   if (request.expires_at !== null && now >= request.expires_at && request.state === 'pending') {
     await expireRequest(gate, request);
   }
@@ -97,6 +152,7 @@ export async function voteOnApproval(
       comment,
       currentDagVersion: currentVersion,
       now,
+      shown: { paramsHash: input.paramsHash, dagVersion: input.dagVersion },
     });
     let runState = run.state as string;
     if (tally.closedAs === 'approved') {

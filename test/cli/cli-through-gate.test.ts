@@ -91,12 +91,13 @@ describe('the CLI reads and starts runs through the gate', { timeout: 120_000 },
 
   it('backfills as the caller: each tick is decided by policy for them, and refused ticks make no run', async () => {
     const range = ['--from', '2026-10-01T00:30:00Z', '--to', '2026-10-01T02:30:00Z', '--json'];
-    const refused = await cli('admin@example.com', 'backfill', 'cleanup', ...range);
+    // Leads may view cleanup but not run it (one who may not view it gets DAG_NOT_FOUND instead).
+    const refused = await cli('lead@example.com', 'backfill', 'cleanup', ...range);
     expect(refused.code).toBe(1);
     const outcomes = JSON.parse(refused.stdout).map((r: { outcome: string }) => r.outcome);
     expect(outcomes).toHaveLength(2);
     for (const o of outcomes)
-      expect(o).toMatch(/^error: User::"admin@example.com" may not trigger dev\/cleanup: no policy permits/);
+      expect(o).toMatch(/^error: User::"lead@example.com" may not trigger dev\/cleanup: no policy permits/);
 
     const done = await cli('eng@example.com', 'backfill', 'cleanup', ...range);
     expect(done.code).toBe(0);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestServiceToken } from '../../src/identity/dev-token-client.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
 import { type HttpWorld, startHttpWorld } from './http-world.ts';
 
@@ -256,19 +257,61 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
         403,
         'POLICY_DENIED',
       );
+      // What the lead was shown is what the vote carries back.
+      const listed = forLead.json.actionable.find((a: { id: string }) => a.id === id);
+      const shownToLead = { paramsHash: listed.params_hash, dagVersion: listed.dag_version };
+      expect(shownToLead.paramsHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(listed.params).toEqual({ rows: 3_000_000, dryRun: false });
       const first = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
         token: lead,
-        body: { comment: 'ok' },
+        body: { comment: 'ok', ...shownToLead },
       });
       expect(first.json).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
       expectProblem(
-        await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead, body: {} }),
+        await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead, body: shownToLead }),
         409,
         'APPROVAL_DUPLICATE_VOTE',
       );
-      const second = await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead2 });
+      const second = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
+        token: lead2,
+        body: shownToLead,
+      });
       expect(second.json).toMatchObject({ approvals: 2, runState: 'queued' });
       expect(second.json.approval.state).toBe('approved');
+    });
+
+    it('answers 409 APPROVAL_STALE to an approval carrying a params hash the request does not hold, and counts nothing', async () => {
+      const asked = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 5_000_000 } },
+      });
+      const { id, params_hash, dag_version } = asked.json.approval;
+      const staleHash = params_hash.replace(/^./, (c: string) => (c === '0' ? '1' : '0'));
+      const stale = await h.call('POST', `/api/v1/approvals/${id}/approve`, {
+        token: lead,
+        body: { paramsHash: staleHash, dagVersion: dag_version },
+      });
+      expectProblem(stale, 409, 'APPROVAL_STALE');
+      expect(stale.json.detail).toBe(
+        `you were shown params hash ${staleHash} (the request's is ${params_hash}) of approval request ${id}: what you saw is not what would run. Look at the request again and vote on what it holds`,
+      );
+      const missing = await h.call('POST', `/api/v1/approvals/${id}/approve`, { token: lead, body: {} });
+      expectProblem(missing, 400, 'REQUEST_INVALID');
+      expect(missing.json.detail).toContain('send the params hash and DAG version you were shown');
+      const view = await h.call('GET', '/api/v1/approvals', { token: eng });
+      const mine = view.json.mine.find((a: { id: string }) => a.id === id);
+      expect(mine).toMatchObject({ state: 'pending', votes: [] });
+      const trail = await h.world.db.kysely
+        .selectFrom('audit_records')
+        .select(['outcome', 'details'])
+        .where('approval_id', '=', id)
+        .where('action', '=', 'approve')
+        .orderBy('seq')
+        .execute();
+      expect(trail.map((r) => [r.outcome, JSON.parse(r.details!).code])).toEqual([
+        ['refused', 'APPROVAL_STALE'],
+        ['refused', 'REQUEST_INVALID'],
+      ]);
     });
 
     it('ends a request with one denial', async () => {
@@ -286,6 +329,66 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
         404,
         'APPROVAL_NOT_FOUND',
       );
+    });
+  });
+
+  describe('DAGs a caller may not view', () => {
+    /** The answer with the DAG's name and the request's id taken out: what tells one 404 from another. */
+    function shape(res: { status: number; headers: Headers; text: string }, dagId: string) {
+      const requestId = res.headers.get('x-request-id') ?? '';
+      return {
+        status: res.status,
+        contentType: res.headers.get('content-type'),
+        body: res.text.replaceAll(requestId, '<request>').replaceAll(dagId, '<dag>'),
+      };
+    }
+
+    it('answers a real token that may not view a DAG byte for byte as for a DAG that does not exist', async () => {
+      // The dev IdP's ci-bot service, with a real client-credentials token: no policy lets it view a DAG.
+      const bot = await requestServiceToken(h.idp.issuer);
+      const missing = await h.call('POST', '/api/v1/dags/no_such_dag/runs', {
+        token: bot,
+        body: { params: { rows: 10 } },
+      });
+      expectProblem(missing, 404, 'DAG_NOT_FOUND');
+      expect(missing.json.detail).toBe(
+        'DAG no_such_dag not found in environment dev; you may view no DAG in this environment',
+      );
+      const expected = shape(missing, 'no_such_dag');
+      const denied = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: bot,
+        body: { params: { rows: 10 } },
+      });
+      expect(shape(denied, 'revenue')).toEqual(expected);
+      const badParams = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: bot,
+        body: { params: { rows: 'lots', rowz: 1 } },
+      });
+      expect(shape(badParams, 'revenue')).toEqual(expected);
+      const nearMiss = await h.call('POST', '/api/v1/dags/revenu/runs', {
+        token: bot,
+        body: { params: { rows: 10 } },
+      });
+      expect(shape(nearMiss, 'revenu')).toEqual(expected);
+      const shown = await h.call('GET', '/api/v1/dags/revenue', { token: bot });
+      const shownMissing = await h.call('GET', '/api/v1/dags/no_such_dag', { token: bot });
+      expectProblem(shown, 404, 'DAG_NOT_FOUND');
+      expect(shape(shown, 'revenue')).toEqual(shape(shownMissing, 'no_such_dag'));
+      const explained = await h.call('POST', '/api/v1/authorize/explain', {
+        token: bot,
+        body: { action: 'trigger', dagId: 'revenue', params: { rows: 'lots' } },
+      });
+      const explainedMissing = await h.call('POST', '/api/v1/authorize/explain', {
+        token: bot,
+        body: { action: 'trigger', dagId: 'no_such_dag', params: { rows: 'lots' } },
+      });
+      expectProblem(explained, 404, 'DAG_NOT_FOUND');
+      expect(shape(explained, 'revenue')).toEqual(shape(explainedMissing, 'no_such_dag'));
+      // Someone who may view it still learns what to fix.
+      const forEng = await h.call('POST', '/api/v1/dags/revenu/runs', { token: eng, body: {} });
+      expect(forEng.json.detail).toContain('did you mean revenue?');
+      const leadShown = await h.call('GET', '/api/v1/dags/revenue', { token: lead });
+      expect(leadShown.status).toBe(200);
     });
   });
 

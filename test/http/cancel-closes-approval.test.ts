@@ -21,7 +21,14 @@ describe.each(DIALECTS)('cancelling a run that awaits approval, over HTTP on %s'
     expect(asked.status).toBe(202);
     const runId: string = asked.json.run.id;
     const approvalId: string = asked.json.approval.id;
-    const first = await h.call('POST', `/api/v1/approvals/${approvalId}/approve`, { token: lead, body: {} });
+    const shown = {
+      paramsHash: asked.json.approval.params_hash,
+      dagVersion: asked.json.approval.dag_version,
+    };
+    const first = await h.call('POST', `/api/v1/approvals/${approvalId}/approve`, {
+      token: lead,
+      body: shown,
+    });
     expect(first.json).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
 
     const cancelled = await h.call('POST', `/api/v1/runs/${runId}/cancel`, {
@@ -56,7 +63,10 @@ describe.each(DIALECTS)('cancelling a run that awaits approval, over HTTP on %s'
     ]);
     expect(records[4]).toMatchObject({ approval_id: approvalId, actor_id: 'eng@example.com' });
 
-    const late = await h.call('POST', `/api/v1/approvals/${approvalId}/approve`, { token: lead2, body: {} });
+    const late = await h.call('POST', `/api/v1/approvals/${approvalId}/approve`, {
+      token: lead2,
+      body: shown,
+    });
     expect(late.status).toBe(409);
     expect(late.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(late.json.code).toBe('APPROVAL_CLOSED');

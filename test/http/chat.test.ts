@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expireApprovals } from '../../src/gate/vote.ts';
 import { chatNotifications } from '../../src/http/chat/chat-notifications.ts';
+import { approvalButtonValue } from '../../src/http/chat/slack-message.ts';
 import { slackSignature } from '../../src/http/chat/slack-signature.ts';
 import { type HttpWorld, startHttpWorld } from './http-world.ts';
 
@@ -92,11 +93,20 @@ async function world(now?: () => number) {
   return h;
 }
 
-function interactivity(approvalId: string, action: 'approve' | 'deny', user: string, responseUrl?: string) {
+type Shown = Parameters<typeof approvalButtonValue>[0];
+
+/** A click on a button of the message that showed `approval` (or one carrying `value` as it is). */
+function interactivity(
+  approval: Shown | string,
+  action: 'approve' | 'deny',
+  user: string,
+  responseUrl?: string,
+) {
+  const value = typeof approval === 'string' ? approval : approvalButtonValue(approval);
   const payload = {
     type: 'block_actions',
     user: { id: user, name: user },
-    actions: [{ action_id: action, value: approvalId }],
+    actions: [{ action_id: action, value }],
     ...(responseUrl ? { response_url: responseUrl } : {}),
   };
   return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
@@ -160,12 +170,19 @@ describe('chat approvals', () => {
     expect(text).toContain('`rows`: 2000000');
     expect(text).toContain('engineers may ask for any run');
     const actions = msg.blocks.find((b: { type: string }) => b.type === 'actions');
-    expect(actions.elements.map((e: { action_id: string; value: string }) => [e.action_id, e.value])).toEqual(
-      [
-        ['approve', asked.json.approval.id],
-        ['deny', asked.json.approval.id],
-      ],
-    );
+    const shown = {
+      id: asked.json.approval.id,
+      paramsHash: asked.json.approval.params_hash,
+      dagVersion: asked.json.approval.dag_version,
+    };
+    expect(shown.paramsHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(text).toContain(`params hash \`${shown.paramsHash}\` · DAG version \`${shown.dagVersion}\``);
+    expect(
+      actions.elements.map((e: { action_id: string; value: string }) => [e.action_id, JSON.parse(e.value)]),
+    ).toEqual([
+      ['approve', shown],
+      ['deny', shown],
+    ]);
   });
 
   it('counts a correctly signed click as a vote by the mapped identity, and sends the signed webhook event', async () => {
@@ -175,15 +192,14 @@ describe('chat approvals', () => {
       token: eng,
       body: { params: { rows: 2_000_000 } },
     });
-    const id = asked.json.approval.id;
     await receiver!.next();
-    const body1 = interactivity(id, 'approve', 'ULEAD');
+    const body1 = interactivity(asked.json.approval, 'approve', 'ULEAD');
     const r1 = await postSlack(w, body1, signed(body1));
     expect(r1.status).toBe(200);
     expect(r1.json.text).toContain('Approved by lead@example.com: 1/2 approvals');
     receiver!.answers.push(503, 500);
     const event = receiver!.next();
-    const body2 = interactivity(id, 'approve', 'ULEAD2');
+    const body2 = interactivity(asked.json.approval, 'approve', 'ULEAD2');
     const r2 = await postSlack(w, body2, signed(body2));
     expect(r2.json.text).toContain('2/2 approvals, run queued');
     const vote = await w.world.db.kysely
@@ -209,14 +225,18 @@ describe('chat approvals', () => {
       token: await w.token('eng@example.com'),
       body: { params: { rows: 2_000_000, apiKey: 'sk-very-secret' } },
     });
-    const id = asked.json.approval.id;
     await receiver!.next();
     // Same server, but "localhost" is not an allowed origin: that URL must never be called.
     const elsewhere = receiver!.url.replace('127.0.0.1', 'localhost').replace('/hook', '/respond/elsewhere');
-    const body1 = interactivity(id, 'approve', 'ULEAD', elsewhere);
+    const body1 = interactivity(asked.json.approval, 'approve', 'ULEAD', elsewhere);
     expect((await postSlack(w, body1, signed(body1))).status).toBe(200);
     const updated = receiver!.next();
-    const body2 = interactivity(id, 'approve', 'ULEAD2', receiver!.url.replace('/hook', '/respond/2'));
+    const body2 = interactivity(
+      asked.json.approval,
+      'approve',
+      'ULEAD2',
+      receiver!.url.replace('/hook', '/respond/2'),
+    );
     expect((await postSlack(w, body2, signed(body2))).status).toBe(200);
     let got = await updated;
     // The approval.closed webhook event may land first.
@@ -239,8 +259,7 @@ describe('chat approvals', () => {
       token: eng,
       body: { params: { rows: 2_000_000 } },
     });
-    const id = asked.json.approval.id;
-    const body = interactivity(id, 'approve', 'ULEAD');
+    const body = interactivity(asked.json.approval, 'approve', 'ULEAD');
     const forged = await postSlack(w, body, {
       'x-slack-request-timestamp': String(Math.floor(now / 1000)),
       'x-slack-signature': slackSignature('another-secret-entirely', Math.floor(now / 1000), body),
@@ -250,7 +269,11 @@ describe('chat approvals', () => {
       code: 'WEBHOOK_SIGNATURE_INVALID',
       detail: expect.stringContaining('does not match'),
     });
-    const tampered = await postSlack(w, interactivity(id, 'approve', 'ULEAD2'), signed(body));
+    const tampered = await postSlack(
+      w,
+      interactivity(asked.json.approval, 'approve', 'ULEAD2'),
+      signed(body),
+    );
     expect(tampered.json.code).toBe('WEBHOOK_SIGNATURE_INVALID');
     const headers = signed(body, Math.floor(now / 1000));
     now += 6 * 60_000;
@@ -261,7 +284,7 @@ describe('chat approvals', () => {
     });
     const missing = await postSlack(w, body, {});
     expect(missing.json.code).toBe('WEBHOOK_SIGNATURE_INVALID');
-    const strangerBody = interactivity(id, 'approve', 'UNKNOWN');
+    const strangerBody = interactivity(asked.json.approval, 'approve', 'UNKNOWN');
     const stranger = await postSlack(w, strangerBody, signed(strangerBody, Math.floor(now / 1000)));
     expect(stranger.status).toBe(401);
     expect(stranger.json).toMatchObject({
@@ -276,7 +299,7 @@ describe('chat approvals', () => {
     const w = await world();
     const asked = await askForApproval(w);
     const payload = JSON.parse(
-      decodeURIComponent(interactivity(asked.json.approval.id, 'approve', 'ULEAD').slice(8)),
+      decodeURIComponent(interactivity(asked.json.approval, 'approve', 'ULEAD').slice(8)),
     );
     const ts = Math.floor(Date.now() / 1000);
     const res = await w.call('POST', '/slack/interactivity', {
@@ -297,7 +320,7 @@ describe('chat approvals', () => {
   it('refuses a correctly signed body that is not form-encoded with 415 naming the content type', async () => {
     const w = await world();
     const asked = await askForApproval(w);
-    const form = interactivity(asked.json.approval.id, 'approve', 'ULEAD');
+    const form = interactivity(asked.json.approval, 'approve', 'ULEAD');
     const json = JSON.stringify({ payload: decodeURIComponent(form.slice(8)) });
     const asJson = await postSlack(w, json, { ...signed(json), 'content-type': 'application/json' });
     expect(asJson.status).toBe(415);
@@ -327,7 +350,7 @@ describe('chat approvals', () => {
   it('verifies the signature over the exact bytes received, so a form body altered after signing is refused', async () => {
     const w = await world();
     const asked = await askForApproval(w);
-    const body = interactivity(asked.json.approval.id, 'approve', 'ULEAD');
+    const body = interactivity(asked.json.approval, 'approve', 'ULEAD');
     const headers = signed(body);
     // Same form fields once parsed, different bytes: the signature must not survive either change.
     for (const altered of [`${body}&`, body.replace('payload=', 'payload=%7B%7D&payload='), ` ${body}`]) {
@@ -367,6 +390,52 @@ describe('chat approvals', () => {
       ['chat', 'MEDIA_TYPE_UNSUPPORTED', 1],
     ]);
     expect(JSON.parse(rows[0]!.details!).ip).toBe('127.0.0.1');
+  });
+
+  it('refuses with 409 APPROVAL_STALE a click on a button that showed other params, counts no vote and records the refusal', async () => {
+    const w = await world();
+    const firstMessage = receiver!.next();
+    const small = await askForApproval(w, 2_000_000);
+    const smallButton = JSON.parse(
+      JSON.parse((await firstMessage).body).blocks.find((b: { type: string }) => b.type === 'actions')
+        .elements[0].value,
+    );
+    const big = await askForApproval(w, 9_000_000);
+    // A button that showed the small run's params, pointed at the big run's request.
+    const body = interactivity(
+      JSON.stringify({ ...smallButton, id: big.json.approval.id }),
+      'approve',
+      'ULEAD',
+    );
+    const stale = await postSlack(w, body, signed(body));
+    expect(stale.status).toBe(409);
+    expect(stale.json).toMatchObject({
+      code: 'APPROVAL_STALE',
+      detail: expect.stringContaining(
+        `you were shown params hash ${small.json.approval.params_hash} (the request's is ${big.json.approval.params_hash})`,
+      ),
+    });
+    expect(stale.json.detail).toContain('what you saw is not what would run');
+    const idOnly = interactivity(big.json.approval.id, 'approve', 'ULEAD');
+    const old = await postSlack(w, idOnly, signed(idOnly));
+    expect(old.status).toBe(400);
+    expect(old.json).toMatchObject({
+      code: 'REQUEST_INVALID',
+      detail: expect.stringContaining('does not say which params hash and DAG version its message showed'),
+    });
+    expect(await w.world.db.kysely.selectFrom('approval_votes').selectAll().execute()).toEqual([]);
+    const refusals = await w.world.db.kysely
+      .selectFrom('audit_records')
+      .selectAll()
+      .where('action', '=', 'approve')
+      .execute();
+    expect(refusals.map((r) => [r.actor_id, r.source, r.approval_id, r.outcome])).toEqual([
+      ['lead@example.com', 'chat', big.json.approval.id, 'refused'],
+    ]);
+    expect(JSON.parse(refusals[0]!.details!)).toMatchObject({
+      code: 'APPROVAL_STALE',
+      shown: { paramsHash: small.json.approval.params_hash },
+    });
   });
 
   it('sends an approval message once a receiver that was down is back, even after a restart, with the same event id', async () => {

@@ -57,7 +57,10 @@ describe.each(DIALECTS)('response schemas on %s', (dialect) => {
       await h.call('GET', '/api/v1/runs', { token: eng }),
       await h.call('GET', `/api/v1/runs/${started.json.run.id}`, { token: eng }),
       await h.call('GET', '/api/v1/approvals', { token: lead }),
-      await h.call('POST', `/api/v1/approvals/${asked.json.approval.id}/approve`, { token: lead }),
+      await h.call('POST', `/api/v1/approvals/${asked.json.approval.id}/approve`, {
+        token: lead,
+        body: { paramsHash: asked.json.approval.params_hash, dagVersion: asked.json.approval.dag_version },
+      }),
       await h.call('POST', `/api/v1/runs/${asked.json.run.id}/cancel`, { token: eng }),
     ];
     for (const res of answers) {
@@ -72,6 +75,7 @@ describe.each(DIALECTS)('response schemas on %s', (dialect) => {
         'break_glass',
         'created_at',
         'dag_id',
+        'dag_loaded',
         'dag_version',
         'ended_at',
         'env',
@@ -133,10 +137,12 @@ describe.each(DIALECTS)('response schemas on %s', (dialect) => {
     expect(operations).toBeGreaterThanOrEqual(18);
     expect(spec.paths['/slack/interactivity']).toBeDefined();
     expect(missing).toEqual([]);
-    // The free-form parts, and only these: params and their JSON Schema, and the audit record's
+    // The free-form parts, and only these: params (of runs and of approval requests) and their JSON Schema, and the audit record's
     // hashed params, decision and details.
     expect(open.sort()).toEqual(
       [
+        'GET /api/v1/approvals 200 actionable[].params',
+        'GET /api/v1/approvals 200 mine[].params',
         'GET /api/v1/audit 200 records[].decision',
         'GET /api/v1/audit 200 records[].details',
         'GET /api/v1/audit 200 records[].params',
@@ -144,7 +150,11 @@ describe.each(DIALECTS)('response schemas on %s', (dialect) => {
         'GET /api/v1/dags/{dagId} 200 paramsSchema',
         'GET /api/v1/runs 200 runs[].params',
         'GET /api/v1/runs/{runId} 200 run.params',
+        'POST /api/v1/approvals/{id}/approve 200 approval.params',
+        'POST /api/v1/approvals/{id}/deny 200 approval.params',
+        'POST /api/v1/approvals/{id}/review 200 approval.params',
         'POST /api/v1/dags/{dagId}/runs 201 run.params',
+        'POST /api/v1/dags/{dagId}/runs 202 approval.params',
         'POST /api/v1/dags/{dagId}/runs 202 run.params',
         'POST /api/v1/runs/{runId}/cancel 200 run.params',
       ].sort(),

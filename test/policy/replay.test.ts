@@ -21,7 +21,10 @@ describe.each(DIALECTS)('policy replay on %s', (dialect) => {
     const big = await world.gate.trigger(world.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });
     await world.gate.trigger(world.ctx(outsider), { dagId: 'revenue' }).catch(() => {});
     if (big.outcome !== 'awaiting_approval') throw new Error('expected an approval request');
-    await voteOnApproval(world.gate, world.ctx(lead), big.approval.id, 'approve');
+    await voteOnApproval(world.gate, world.ctx(lead), big.approval.id, 'approve', {
+      paramsHash: big.approval.params_hash,
+      dagVersion: big.approval.dag_version,
+    });
     await world.gate.breakGlass(world.ctx(oncall), { dagId: 'revenue', reason: 'outage' });
     await world.gate.trigger(world.ctx(eng), { dagId: 'revenue', params: { rows: 20, apiKey: 'sk-test' } });
     await cancelRunFor(world.gate, world.ctx(lead), small.run.id).catch(() => {});

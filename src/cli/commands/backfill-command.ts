@@ -1,6 +1,7 @@
 /** `airclutch backfill DAG --from --to`: one run per schedule tick in a date range, each tick once, each through the gate. @module */
 import { Command } from 'commander';
 import { Scheduler } from '../../engine/scheduler.ts';
+import { revealDag } from '../../gate/dag-visibility.ts';
 import { AirclutchError } from '../../lib/errors.ts';
 import { printTable } from '../cli-context.ts';
 import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
@@ -42,9 +43,9 @@ export function backfillCommand(): Command {
   ).action(async (dagId: string, opts: BackfillFlags, cmd: Command) => {
     const from = parseDate('--from', opts.from);
     const to = parseDate('--to', opts.to);
-    const results = await withGate(cmd, opts, 'trigger', (ac, ctx, config) => {
+    const results = await withGate(cmd, opts, 'trigger', async (ac, ctx, config) => {
       const env = opts.env ?? config.defaultEnv;
-      const { dag } = ac.registry.get(env, dagId);
+      const { dag } = await revealDag(ac.gate, ctx, 'trigger', env, dagId);
       const params = parseParamFlags(opts.param, dag.paramsJsonSchema, undefined);
       // Every tick goes through the gate as the caller: Cedar decides each run, and each is audited.
       const scheduler = new Scheduler({

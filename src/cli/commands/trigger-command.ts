@@ -1,5 +1,6 @@
 /** `airclutch trigger DAG --param k=v`: through the gate as the signed-in identity, optionally following the run. @module */
 import { Command } from 'commander';
+import { revealDag } from '../../gate/dag-visibility.ts';
 import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
 import { followRun } from '../follow-run.ts';
 import { parseParamFlags } from '../parse-params.ts';
@@ -43,7 +44,7 @@ export function triggerCommand(): Command {
   ).action((dagId: string, opts: TriggerFlags, cmd: Command) =>
     withGate(cmd, opts, opts.breakGlass ? 'breakGlass' : 'trigger', async (ac, ctx, config) => {
       const env = opts.env ?? config.defaultEnv;
-      const { dag } = ac.registry.get(env, dagId);
+      const { dag } = await revealDag(ac.gate, ctx, opts.breakGlass ? 'breakGlass' : 'trigger', env, dagId);
       const params = parseParamFlags(opts.param, dag.paramsJsonSchema, opts.paramsFile);
       const input = { env, dagId, params, note: opts.note };
       const result = opts.breakGlass

@@ -15,7 +15,7 @@ import type { Principal } from '../../identity/principal.ts';
 import { AirclutchError, describeThrown, isAirclutchError } from '../../lib/errors.ts';
 import type { SlackConfig } from '../server-config.ts';
 import { approvalRequestData } from './chat-events.ts';
-import { approvalMessage, votedMessage } from './slack-message.ts';
+import { type ApprovalButton, approvalMessage, parseApprovalButton, votedMessage } from './slack-message.ts';
 import { verifySlackSignature } from './slack-signature.ts';
 import { slackVoter } from './slack-voter.ts';
 import { deliverWebhook } from './webhook-delivery.ts';
@@ -32,7 +32,8 @@ const FORM = 'application/x-www-form-urlencoded';
 /** A click on one of Airclutch's buttons, read from a signed request. */
 interface Click {
   readonly vote: 'approve' | 'deny';
-  readonly approvalId: string;
+  /** The request the button named, with the params hash and DAG version its message showed. */
+  readonly shown: ApprovalButton;
   readonly user: { id?: unknown; email?: unknown; name?: unknown };
   readonly responseUrl: unknown;
 }
@@ -101,13 +102,13 @@ export async function slackInteractivity(
         refusals.record({ code: isAirclutchError(e) ? e.code : 'INTERNAL', subject: slackUser, ip: req.ip });
         throw e;
       }
-      const { vote, approvalId, responseUrl } = click;
+      const { vote, shown, responseUrl } = click;
       const outcome = await voteOnApproval(
         opts.ac.gate,
         { principal, source: 'chat', requestId: req.id },
-        approvalId,
+        shown.id,
         vote,
-        `via Slack`,
+        { comment: 'via Slack', paramsHash: shown.paramsHash, dagVersion: shown.dagVersion },
       );
       if (typeof responseUrl === 'string' && allowedOrigin(responseUrl, opts.slack.responseUrlOrigins)) {
         // After the answer, not before it: Slack wants one within 3 seconds.
@@ -146,7 +147,12 @@ function readClick(payload: Record<string, any>): Click | undefined {
       'the Slack action is not an Approve or Deny button of Airclutch',
     );
   }
-  return { vote, approvalId: action.value, user: payload.user ?? {}, responseUrl: payload.response_url };
+  return {
+    vote,
+    shown: parseApprovalButton(action.value),
+    user: payload.user ?? {},
+    responseUrl: payload.response_url,
+  };
 }
 
 function allowedOrigin(url: string, origins: readonly string[]): boolean {

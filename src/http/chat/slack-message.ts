@@ -1,11 +1,54 @@
 /**
  * The Block Kit message for a run awaiting approval: requester, DAG, environment, params (sensitive
- * ones masked, as the DAG's params schema marks them) and the policy's reason, with Approve and Deny
- * buttons whose value is the approval request id.
+ * ones masked, as the DAG's params schema marks them), the params hash and DAG version, and the
+ * policy's reason, with Approve and Deny buttons whose value names the approval request and the
+ * params hash and DAG version the message showed: a click votes on what the clicker saw.
  * @module
  */
 import { maskParams } from '../../dag/mask-params.ts';
 import type { ApprovalView, RunView } from '../../gate/gate-types.ts';
+import { AirclutchError } from '../../lib/errors.ts';
+
+/** What an Approve or Deny button carries: the request, and what its message showed of it. */
+export interface ApprovalButton {
+  readonly id: string;
+  readonly paramsHash: string;
+  readonly dagVersion: string;
+}
+
+/** The value of an Approve or Deny button (Slack keeps it up to 2,000 characters). */
+export function approvalButtonValue(
+  approval: Pick<ApprovalView, 'id' | 'params_hash' | 'dag_version'>,
+): string {
+  return JSON.stringify({
+    id: approval.id,
+    paramsHash: approval.params_hash,
+    dagVersion: approval.dag_version,
+  });
+}
+
+/**
+ * The request and what the message showed, from a clicked button's value. Throws `REQUEST_INVALID`
+ * for a value that is not one of ours (buttons of messages sent before votes were bound carry only
+ * the id: vote on those with the CLI or the API).
+ */
+export function parseApprovalButton(value: unknown): ApprovalButton {
+  let parsed: Record<string, unknown> | undefined;
+  try {
+    const v = typeof value === 'string' ? JSON.parse(value) : undefined;
+    if (v && typeof v === 'object') parsed = v;
+  } catch {
+    // falls through to the refusal below
+  }
+  const { id, paramsHash, dagVersion } = parsed ?? {};
+  if (typeof id === 'string' && typeof paramsHash === 'string' && typeof dagVersion === 'string') {
+    return { id, paramsHash, dagVersion };
+  }
+  throw new AirclutchError(
+    'REQUEST_INVALID',
+    'the button does not say which params hash and DAG version its message showed: vote with `airclutch approvals approve|deny` or the API',
+  );
+}
 
 /**
  * @example
@@ -39,6 +82,15 @@ export function approvalMessage(input: {
       },
       { type: 'section', text: { type: 'mrkdwn', text: `*Params*\n${paramText || '(none)'}` } },
       { type: 'section', text: { type: 'mrkdwn', text: `*Why approval*\n${reason}` } },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `params hash \`${approval.params_hash}\` · DAG version \`${approval.dag_version}\``,
+          },
+        ],
+      },
       ...(run.note ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Note: ${run.note}` }] }] : []),
       {
         type: 'actions',
@@ -49,14 +101,14 @@ export function approvalMessage(input: {
             action_id: 'approve',
             style: 'primary',
             text: { type: 'plain_text', text: 'Approve' },
-            value: approval.id,
+            value: approvalButtonValue(approval),
           },
           {
             type: 'button',
             action_id: 'deny',
             style: 'danger',
             text: { type: 'plain_text', text: 'Deny' },
-            value: approval.id,
+            value: approvalButtonValue(approval),
           },
         ],
       },

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Vote } from '../../approvals/approval-store.ts';
 import { listApprovalsFor } from '../../gate/list-approvals-for.ts';
+import type { VoteInput } from '../../gate/vote.ts';
 import { voteOnApproval } from '../../gate/vote.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { approvalSchema, authErrors, bearer, idParam } from '../api-schemas.ts';
@@ -46,7 +47,7 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
   );
 
   for (const v of VOTES) {
-    app.post<{ Params: { id: string }; Body: { comment?: string } | undefined }>(
+    app.post<{ Params: { id: string }; Body: VoteInput | undefined }>(
       `/approvals/:id/${v.path}`,
       {
         config: { auth: 'approve' },
@@ -57,7 +58,19 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
           params: idParam('id'),
           body: {
             type: 'object',
-            properties: { comment: { type: 'string', maxLength: 2_000 } },
+            properties: {
+              comment: { type: 'string', maxLength: 2_000 },
+              paramsHash: {
+                type: 'string',
+                maxLength: 200,
+                description: `the approval request's params_hash, as the voter was shown it${v.vote === 'approve' ? ' (required)' : ''}`,
+              },
+              dagVersion: {
+                type: 'string',
+                maxLength: 200,
+                description: `the approval request's dag_version, as the voter was shown it${v.vote === 'approve' ? ' (required)' : ''}`,
+              },
+            },
             additionalProperties: false,
           },
           response: {
@@ -76,13 +89,12 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
         },
       },
       async (req) => {
-        const outcome = await voteOnApproval(
-          gate,
-          gateContext(req),
-          req.params.id,
-          v.vote,
-          req.body?.comment,
-        );
+        const { comment, paramsHash, dagVersion } = req.body ?? {};
+        const outcome = await voteOnApproval(gate, gateContext(req), req.params.id, v.vote, {
+          comment,
+          paramsHash,
+          dagVersion,
+        });
         deps.metrics.decision(v.vote, outcome.approval.state);
         return outcome;
       },

@@ -1,6 +1,7 @@
 /** `/api/v1/whoami`, `/api/v1/dags` and triggering a DAG: the HTTP shell over the gate. @module */
 import type { FastifyInstance } from 'fastify';
-import { authorize, listDagsFor } from '../../gate/gate-reads.ts';
+import { revealDag } from '../../gate/dag-visibility.ts';
+import { listDagsFor } from '../../gate/gate-reads.ts';
 import { isAirclutchError } from '../../lib/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import {
@@ -105,7 +106,8 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     {
       config: { auth: 'view' },
       schema: {
-        summary: 'One DAG: tasks, params JSON Schema, and trigger: allow|approval|deny',
+        summary:
+          'One DAG: tasks, params JSON Schema, and trigger: allow|approval|deny; 404 DAG_NOT_FOUND for one the caller may not view',
         tags: ['dags'],
         security: bearer,
         params: idParam('dagId'),
@@ -116,8 +118,8 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     async (req) => {
       const ctx = gateContext(req);
       const env = gate.envOf(req.query.env);
-      gate.dags.get(env, req.params.dagId);
-      authorize(gate, ctx, 'view', { kind: 'dag', env, dagId: req.params.dagId });
+      // One who may not view it gets the same 404 as for a DAG that does not exist.
+      await revealDag(gate, ctx, 'view', env, req.params.dagId);
       const all = await listDagsFor(gate, ctx, env);
       return all.find((d) => d.dagId === req.params.dagId);
     },
