@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { dag } from '../../src/dag/dag.ts';
 import { type Harness, startHarness } from '../helpers/engine-harness.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
 
 function chainDag() {
@@ -167,11 +168,17 @@ describe.each(DIALECTS)('engine on %s', (dialect) => {
     h = await startHarness(dialect, [d]);
     const first = await h.run('one_at_a_time');
     const second = await h.run('one_at_a_time');
-    await new Promise((r) => setTimeout(r, 150));
     const states = async () =>
       Object.fromEntries(
         (await h!.db.kysely.selectFrom('runs').select(['id', 'state']).execute()).map((r) => [r.id, r.state]),
       );
+    // The first run's task is running (it waits for `release`), so the engine has had its chance
+    // to start the second one too, and must not have.
+    await eventually(
+      () => h!.tasks(first),
+      (t) => t.wait?.state === 'running',
+    );
+    await new Promise((r) => setTimeout(r, 100));
     expect(await states()).toEqual({ [first]: 'running', [second]: 'queued' });
     release();
     expect(await h.engine.waitForRun(second)).toBe('success');
@@ -207,7 +214,10 @@ describe.each(DIALECTS)('engine on %s', (dialect) => {
     });
     h = await startHarness(dialect, [d]);
     const runId = await h.run('graceful');
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(
+      () => h!.tasks(runId),
+      (t) => t.short?.state === 'running',
+    );
     await h.engine.stop(5_000);
     const tasks = await h.tasks(runId);
     expect(tasks.short).toMatchObject({ state: 'success', output: 'finished' });

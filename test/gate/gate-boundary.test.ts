@@ -82,7 +82,10 @@ describe.each(DIALECTS)('the gate as the only way in, on %s', (dialect) => {
 
     const asked = await w.gate.trigger(w.ctx(eng), { dagId: 'slots', params: { rows: 500 } });
     if (asked.outcome !== 'awaiting_approval') throw new Error(`expected a request, got ${asked.outcome}`);
-    const vote = await voteOnApproval(w.gate, w.ctx(lead), asked.approval.id, 'approve');
+    const vote = await voteOnApproval(w.gate, w.ctx(lead), asked.approval.id, 'approve', {
+      paramsHash: asked.approval.params_hash,
+      dagVersion: asked.approval.dag_version,
+    });
     expect(vote.runState).toBe('queued');
     const approvedVersion = asked.run.dag_version;
 

@@ -75,9 +75,10 @@ describe('email-derived principal ids', () => {
       const requester = await as('Lead@Example.com');
       const res = await w.gate.trigger(w.ctx(requester), { dagId: 'revenue', params: { rows: 2_000_000 } });
       if (res.outcome !== 'awaiting_approval') throw new Error('expected an approval request');
+      const shown = { paramsHash: res.approval.params_hash, dagVersion: res.approval.dag_version };
 
       const self = await refusal(
-        voteOnApproval(w.gate, w.ctx(await as('lead@example.com')), res.approval.id, 'approve'),
+        voteOnApproval(w.gate, w.ctx(await as('lead@example.com')), res.approval.id, 'approve', shown),
       );
       expect(self.code).toBe('APPROVAL_SELF_VOTE');
       expect(self.message).toContain('lead@example.com requested this run and cannot approve it');
@@ -87,10 +88,11 @@ describe('email-derived principal ids', () => {
         w.ctx(await as('Lead2@Example.COM')),
         res.approval.id,
         'approve',
+        shown,
       );
       expect(first).toMatchObject({ approvals: 1, quorum: 2, runState: 'awaiting_approval' });
       const twice = await refusal(
-        voteOnApproval(w.gate, w.ctx(await as('lead2@example.com')), res.approval.id, 'approve'),
+        voteOnApproval(w.gate, w.ctx(await as('lead2@example.com')), res.approval.id, 'approve', shown),
       );
       expect(twice.code).toBe('APPROVAL_DUPLICATE_VOTE');
       expect(twice.message).toContain('lead2@example.com already voted');
