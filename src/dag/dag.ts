@@ -15,6 +15,7 @@
  */
 import { AirclutchError } from '../lib/errors.ts';
 import { formatIssues, issuePath } from '../lib/format-issues.ts';
+import { checkShellEnv } from './check-shell-env.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
 import type {
   DagOptions,
@@ -84,6 +85,7 @@ export class Dag<S extends StandardSchemaV1 | undefined = undefined> {
     ) {
       throw new TypeError(`shell task ${id}: command must be a string, an argv array or a function`);
     }
+    checkShellEnv(id, options);
     return this.#add(id, { kind: 'shell', shell: options as ShellTaskOptions<unknown> }, options);
   }
 

@@ -47,7 +47,14 @@ export interface TaskOptions extends RetryOptions {
 export interface ShellTaskOptions<P> extends TaskOptions {
   /** A string runs through `/bin/sh -c`; an array runs directly, without a shell. */
   command: string | readonly string[] | ((ctx: TaskContext<P>) => string | readonly string[]);
+  /**
+   * The command runs with a clean environment: PATH, HOME, LANG, TZ and LC_* from the server, the
+   * run's facts (AIRCLUTCH_ENV, AIRCLUTCH_DAG_ID, AIRCLUTCH_RUN_ID, AIRCLUTCH_TASK_ID,
+   * AIRCLUTCH_TRY_NUMBER, AIRCLUTCH_LOGICAL_DATE), and what the task declares here: fixed values...
+   */
   env?: Record<string, string>;
+  /** ...and the names of server variables to pass through (when set). `AIRCLUTCH_*` may not be passed. */
+  passEnv?: readonly string[];
   cwd?: string;
 }
 

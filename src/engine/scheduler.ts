@@ -13,6 +13,7 @@ import { type Principal, servicePrincipal } from '../identity/principal.ts';
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Db } from '../store/create-db.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
+import { BACKFILL_PAGE, checkBackfillSize, DEFAULT_MAX_BACKFILL_TICKS, ticksPage } from './backfill-ticks.ts';
 import type { RunSubmitter } from './engine-types.ts';
 import { type DagRow, syncDags } from './sql/sync-dags.ts';
 
@@ -157,8 +158,9 @@ export class Scheduler {
   }
 
   /**
-   * Creates a run for every tick of the DAG's schedule in `[from, to]`. Ticks that already have a
-   * run are skipped, so a backfill can be repeated safely.
+   * Creates a run for every tick of the DAG's schedule in `[from, to]`, page after page, however many
+   * (a range of more than `maxTicks` is refused before any run). Ticks that already have a run are
+   * skipped, so a backfill can be repeated safely.
    */
   async backfill(
     env: string,
@@ -167,6 +169,7 @@ export class Scheduler {
     to: number,
     params?: unknown,
     principal?: Principal,
+    options: { maxTicks?: number } = {},
   ): Promise<TickResult[]> {
     const row = this.#o.listDags().find((d) => d.env === env && d.dag.id === dagId);
     if (!row) throw new AirclutchError('DAG_NOT_FOUND', `DAG ${dagId} is not loaded in environment ${env}`);
@@ -179,10 +182,14 @@ export class Scheduler {
     }
     if (!(from <= to))
       throw new AirclutchError('REQUEST_INVALID', 'backfill range is empty: --from must be before --to');
-    const ticks = ticksBetween(schedule, timezone, from - 1, to);
+    checkBackfillSize(schedule, timezone, from, to, options.maxTicks ?? DEFAULT_MAX_BACKFILL_TICKS);
     const results: TickResult[] = [];
-    for (const t of ticks) results.push(await this.#submit(env, dagId, t, 'backfill', params, principal));
-    return results;
+    for (let after = from - 1; ; ) {
+      const page = ticksPage(schedule, timezone, after, to, BACKFILL_PAGE);
+      for (const t of page) results.push(await this.#submit(env, dagId, t, 'backfill', params, principal));
+      if (page.length < BACKFILL_PAGE) return results;
+      after = page.at(-1)!;
+    }
   }
 }
 

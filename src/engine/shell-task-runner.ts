@@ -1,7 +1,8 @@
 /**
  * Runs shell tasks as child processes in their own process group, streaming stdout and stderr into
  * the attempt's log line by line. A non-zero exit or a signal fails the attempt. On timeout,
- * cancellation or shutdown the group gets SIGTERM, then SIGKILL after a grace period.
+ * cancellation or shutdown the group gets SIGTERM, then SIGKILL after a grace period. A task's
+ * environment is built from nothing (`shellTaskEnv`): it never inherits the server's secrets.
  * @module
  */
 import { type SpawnOptions, spawn } from 'node:child_process';
@@ -14,6 +15,41 @@ import {
   runFacts,
   type TaskRunner,
 } from './task-runner.ts';
+
+/** Server variables every shell task gets: where programs are, the home folder, the locale and time zone. */
+const BASE_ENV = ['PATH', 'HOME', 'LANG', 'TZ'];
+
+/**
+ * The whole environment of a shell task, built from nothing: the server's PATH, HOME, LANG, TZ and
+ * LC_*, the task's `passEnv` names (when set on the server), its `env` values, and the run's facts,
+ * which nothing overrides. No other server variable reaches the task: not AIRCLUTCH_TOKEN, not the
+ * database URL, not the Slack signing secret.
+ *
+ * @example
+ * spawn('/bin/sh', ['-c', command], { env: shellTaskEnv(work, process.env) });
+ */
+export function shellTaskEnv(work: AttemptWork, server: NodeJS.ProcessEnv): Record<string, string> {
+  const spec = work.task.shell;
+  const env: Record<string, string> = {};
+  const pass = (name: string) => {
+    const value = server[name];
+    if (value !== undefined) env[name] = value;
+  };
+  for (const name of BASE_ENV) pass(name);
+  for (const name of Object.keys(server)) if (name.startsWith('LC_')) pass(name);
+  for (const name of spec?.passEnv ?? []) if (!name.startsWith('AIRCLUTCH_')) pass(name);
+  Object.assign(env, spec?.env);
+  const facts = runFacts(work);
+  Object.assign(env, {
+    AIRCLUTCH_ENV: facts.env,
+    AIRCLUTCH_DAG_ID: facts.dagId,
+    AIRCLUTCH_RUN_ID: facts.runId,
+    AIRCLUTCH_TASK_ID: facts.taskId,
+    AIRCLUTCH_TRY_NUMBER: String(facts.tryNumber),
+    ...(facts.logicalDate ? { AIRCLUTCH_LOGICAL_DATE: facts.logicalDate.toISOString() } : {}),
+  });
+  return env;
+}
 
 export class ShellTaskRunner implements TaskRunner {
   constructor(private readonly killGraceMs = 5_000) {}
@@ -28,15 +64,7 @@ export class ShellTaskRunner implements TaskRunner {
       return { state: 'failed', reason: 'error', error: `building the command failed: ${describeThrown(e)}` };
     }
     if (work.signal.aborted) return abortFailure(work.signal);
-    const env = {
-      ...process.env,
-      ...spec.env,
-      AIRCLUTCH_ENV: work.env,
-      AIRCLUTCH_DAG_ID: work.dagId,
-      AIRCLUTCH_RUN_ID: work.runId,
-      AIRCLUTCH_TASK_ID: work.taskId,
-      AIRCLUTCH_TRY_NUMBER: String(work.tryNumber),
-    };
+    const env = shellTaskEnv(work, process.env);
     const options: SpawnOptions = { cwd: spec.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] };
     const child =
       typeof command === 'string'

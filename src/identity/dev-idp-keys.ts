@@ -1,6 +1,6 @@
 /** The dev IdP's signing and cookie keys, persisted under `<dataDir>/dev-idp/` so tokens outlive a restart. @module */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 
@@ -22,7 +22,18 @@ export async function loadOrCreateDevIdpKeys(dataDir: string): Promise<DevIdpKey
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const jwks = { keys: [await newSigningJwk('RS256'), await newSigningJwk('ES256')] };
   const keys: DevIdpKeys = { jwks, cookieKeys: [randomBytes(32).toString('base64url')] };
-  writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  // Written aside and linked into place: commands started together agree on one set of keys, and
+  // none reads a half-written file. The loser of the race uses the winner's keys.
+  const tmp = join(dir, `keys.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(tmp, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  try {
+    linkSync(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return JSON.parse(readFileSync(file, 'utf8')) as DevIdpKeys;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
   return keys;
 }
 

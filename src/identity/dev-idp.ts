@@ -74,11 +74,15 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
   const audience = options.audience ?? 'airclutch';
   const keys = await loadOrCreateDevIdpKeys(options.dataDir);
   // The issuer must be known before the provider exists, and port 0 is only resolved by listening.
-  let handler: ((req: unknown, res: unknown) => void) | undefined;
+  let ready!: (handler: (req: unknown, res: unknown) => void) => void;
+  const handler = new Promise<(req: unknown, res: unknown) => void>((resolve) => {
+    ready = resolve;
+  });
   const server: Server = createServer((req, res) => {
     // No keep-alive: clients never hold pooled sockets that a dev IdP restart would leave dead.
     res.setHeader('connection', 'close');
-    handler?.(req, res);
+    // A CLI command that finds this port taken asks at once: it waits for the provider, not a dropped request.
+    void handler.then((h) => h(req, res));
   });
   await listen(server, options.port ?? 4455);
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -99,7 +103,7 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
     impersonationHandler(users, resourceServerInfo(settings)),
     ['subject', 'scope'],
   );
-  handler = provider.callback();
+  ready(provider.callback());
   return {
     issuer,
     audience,

@@ -21,10 +21,16 @@ export function startConfiguredDevIdp(
   });
 }
 
+/** How often a command retries after losing the port to, or being left by, another command's IdP. */
+const SHARE_ATTEMPTS = 20;
+
 /**
  * Runs `fn` (which talks to the dev IdP on its configured port) against the IdP running there, or,
  * when none answers, against one started on the same port and keys for the length of `fn`. CLI
- * commands started together share whichever of them got the port first.
+ * commands started together share whichever of them got the port first. Sharing is race-free: a
+ * request to an IdP still starting waits for it, every IdP on the port signs with the same persisted
+ * keys, and a command whose borrowed IdP closes under it (its owner finished) tries again, starting
+ * its own when the port is free. Only an IdP this command owns is sure to outlive `fn`.
  *
  * @example
  * const principal = await withDevIdp(config, () => verifier.verify(await devToken(config, 'eng@example.com')));
@@ -37,15 +43,15 @@ export async function withDevIdp<T>(
     try {
       return await fn();
     } catch (e) {
-      if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE') throw e;
+      if (!isAirclutchError(e) || e.code !== 'IDP_UNREACHABLE' || attempt >= SHARE_ATTEMPTS) throw e;
     }
     let idp: DevIdp;
     try {
       idp = await startConfiguredDevIdp(config, { quiet: true });
     } catch (e) {
       // Another command took the port a moment ago: its IdP answers for this one too.
-      if (attempt < 5 && isAirclutchError(e) && e.details?.portTaken !== undefined) {
-        await sleep(25 * attempt);
+      if (attempt < SHARE_ATTEMPTS && isAirclutchError(e) && e.details?.portTaken !== undefined) {
+        await sleep(10 * attempt + Math.floor(Math.random() * 20));
         continue;
       }
       throw e;

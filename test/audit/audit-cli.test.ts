@@ -1,14 +1,19 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import type { DevIdp } from '../../src/identity/dev-idp.ts';
+import { startConfiguredDevIdp } from '../../src/identity/start-configured-dev-idp.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { triggerEvent } from './audit-fixtures.ts';
 
 let dir: string;
+let idp: DevIdp | undefined;
+const READS = new Set(['query', 'export']);
 // Asynchronous on purpose: a synchronous child blocks the test worker, which then misses
 // the test runner's heartbeats on a loaded machine.
 const cli = (...args: string[]) =>
@@ -19,6 +24,8 @@ const cli = (...args: string[]) =>
       join(dir, 'airclutch.config.yaml'),
       'audit',
       ...args,
+      // Reading the trail needs a verified caller whom Cedar allows readAudit.
+      ...(READS.has(args[0]!) ? ['--as', 'admin@example.com'] : []),
     ]);
     let stdout = '';
     let stderr = '';
@@ -34,9 +41,15 @@ const cli = (...args: string[]) =>
 describe('airclutch audit', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'airclutch-audit-cli-'));
+    mkdirSync(join(dir, 'dags'));
+    mkdirSync(join(dir, 'policies'));
+    writeFileSync(
+      join(dir, 'policies/audit.cedar'),
+      'permit (principal in Group::"admins", action == Action::"readAudit", resource);\n',
+    );
     writeFileSync(
       join(dir, 'airclutch.config.yaml'),
-      'dataDir: data\naudit:\n  hmacKey: a-test-hmac-key-of-enough-length\n  checkpointKeyFile: cp.pem\n',
+      `dataDir: data\ndefaultEnv: prod\nidentity:\n  devIdp:\n    port: ${await freePort()}\nenvironments:\n  prod:\n    dags: [dags]\n    policies: [policies]\naudit:\n  hmacKey: a-test-hmac-key-of-enough-length\n  checkpointKeyFile: cp.pem\n`,
     );
     expect(
       (await cli('keygen', '--private', join(dir, 'cp.pem'), '--public', join(dir, 'cp.pub.pem'))).code,
@@ -54,8 +67,12 @@ describe('airclutch audit', { timeout: 120_000 }, () => {
     ]);
     await audit.close();
     await db.close();
+    idp = await startConfiguredDevIdp(config, { quiet: true });
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await idp?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('verifies the store, signs a checkpoint and verifies a signed export offline', async () => {
     expect((await cli('verify')).stdout).toMatch(

@@ -1,28 +1,15 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAirclutch } from '../../src/app/create-airclutch.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { freePort } from '../helpers/free-port.ts';
 import { DAGS, user } from '../helpers/gate-world.ts';
+import { type CliWorld, cliWorld } from './cli-world.ts';
 
-const BIN = resolve(import.meta.dirname, '../../bin/airclutch.js');
-let dir: string;
+let world: CliWorld;
 let pendingId: string;
 let pendingRun: string;
 
-async function cli(as: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = [BIN, '-c', join(dir, 'airclutch.config.yaml'), ...args, '--as', as];
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function cli(as: string, ...args: string[]) {
+  return world.cli(args, { as });
 }
 
 async function listAs(
@@ -33,16 +20,8 @@ async function listAs(
 
 describe('the CLI reads and starts runs through the gate', { timeout: 120_000 }, () => {
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'airclutch-approvals-cli-'));
-    const files: Record<string, string> = {
-      ...DAGS,
-      'airclutch.config.yaml': `dataDir: data\nidentity:\n  devIdp:\n    port: ${await freePort()}\nenvironments:\n  dev:\n    dags: [dags]\n    policies: [policies]\n`,
-    };
-    for (const [name, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, name)), { recursive: true });
-      writeFileSync(join(dir, name), text);
-    }
-    const ac = await createAirclutch(await loadConfig({ path: join(dir, 'airclutch.config.yaml') }));
+    world = await cliWorld(DAGS);
+    const ac = await createAirclutch(await loadConfig({ path: world.configPath }));
     try {
       // The dev IdP's engineer asks for a run that needs two leads' approval.
       const res = await ac.gate.trigger(
@@ -56,7 +35,7 @@ describe('the CLI reads and starts runs through the gate', { timeout: 120_000 },
       await ac.close();
     }
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => world?.close());
 
   it('shows a lead the request Cedar lets them approve', async () => {
     const lists = await listAs('lead@example.com');
@@ -75,7 +54,7 @@ describe('the CLI reads and starts runs through the gate', { timeout: 120_000 },
   });
 
   it('lists only the runs the caller may view, and refuses their logs to anyone else', async () => {
-    // At once: no dev IdP runs, and each command starts one on the same port unless another has.
+    // At once: each is its own process, each verifies its caller against the running dev IdP.
     const [lead, admin, logs] = await Promise.all([
       cli('lead@example.com', 'runs', 'list', '--json'),
       cli('admin@example.com', 'runs', 'list', '--json'),

@@ -13,11 +13,20 @@ import {
 import type { VerifyResult } from '../../audit/audit-types.ts';
 import { createCheckpoint } from '../../audit/create-checkpoint.ts';
 import { type ExportFormat, exportAudit } from '../../audit/export-audit.ts';
-import { queryAudit } from '../../audit/query-audit.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
 import { verifyExport } from '../../audit/verify-export.ts';
+import { authorizeWholeTrail, queryAuditFor } from '../../gate/audit-reads.ts';
 import { AirclutchError } from '../../lib/errors.ts';
 import { configFor, printTable, withStore } from '../cli-context.ts';
+import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
+import { withGate } from '../with-gate.ts';
+
+interface ExportFlags extends IdentityFlags {
+  format: ExportFormat;
+  since?: string;
+  until?: string;
+  out?: string;
+}
 
 /** An ISO date/time or epoch milliseconds. */
 function parseTime(value: string): number {
@@ -72,7 +81,7 @@ export function auditCommand(): Command {
       );
     });
 
-  audit
+  const query = audit
     .command('query')
     .description('List audit records, oldest first, with filters')
     .option('--actor <id>', 'actor id or subject')
@@ -86,9 +95,9 @@ export function auditCommand(): Command {
     .option('--param <name=value>', 'a param value; sensitive params match through their HMAC')
     .option('--after-seq <seq>', 'page after this seq', Number)
     .option('--limit <n>', 'records per page (default 100)', Number)
-    .option('--json', 'print records as JSON')
-    .action(async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
-      const config = await configFor(cmd);
+    .option('--json', 'print records as JSON');
+  identityOptions(query).action(
+    async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
       let param: { name: string; value: string } | undefined;
       if (typeof opts.param === 'string') {
         const eq = opts.param.indexOf('=');
@@ -97,16 +106,19 @@ export function auditCommand(): Command {
         param = { name: opts.param.slice(0, eq), value: opts.param.slice(eq + 1) };
       }
       const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
-      await withStore(config, async (db) => {
-        const page = await queryAudit(db, {
+      const since = str('since') ? parseTime(str('since')!) : undefined;
+      const until = str('until') ? parseTime(str('until')!) : undefined;
+      // Only the records Cedar lets the caller read (readAudit), as through the API.
+      await withGate(cmd, opts as IdentityFlags, 'readAudit', async (ac, ctx, config) => {
+        const page = await queryAuditFor(ac.gate, ctx, {
           actor: str('actor'),
           env: str('env'),
           dagId: str('dag'),
           runId: str('run'),
           action: str('action'),
           effect: str('decision'),
-          since: str('since') ? parseTime(str('since')!) : undefined,
-          until: str('until') ? parseTime(str('until')!) : undefined,
+          since,
+          until,
           param,
           hmacKey: param ? loadHmacKey(config) : undefined,
           afterSeq: opts.afterSeq as number | undefined,
@@ -131,38 +143,40 @@ export function auditCommand(): Command {
         );
         if (page.nextAfterSeq !== undefined) process.stdout.write(`more: --after-seq ${page.nextAfterSeq}\n`);
       });
-    });
+    },
+  );
 
-  audit
+  const exportCmd = audit
     .command('export')
     .description('Export a time window as JSON Lines (signed when a checkpoint key is configured) or CSV')
     .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
     .option('--since <time>', 'ISO time or epoch ms (inclusive)')
     .option('--until <time>', 'ISO time or epoch ms (exclusive)')
-    .option('-o, --out <file>', 'write here instead of stdout')
-    .action(
-      async (opts: { format: ExportFormat; since?: string; until?: string; out?: string }, cmd: Command) => {
-        const config = await configFor(cmd);
-        const key = loadCheckpointPrivateKey(config);
-        const out: Writable = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
-        await withStore(config, async (db) => {
-          const n = await exportAudit(db, out, {
-            format: opts.format,
-            since: opts.since ? parseTime(opts.since) : undefined,
-            until: opts.until ? parseTime(opts.until) : undefined,
-            checkpoint: key ? (at) => signCheckpoint(key, { ...at, ts: Date.now() }) : undefined,
-          });
-          if (opts.out) {
-            await new Promise<void>((resolve, reject) =>
-              out.end((e?: Error | null) => (e ? reject(e) : resolve())),
-            );
-            process.stderr.write(
-              `exported ${n} record(s) to ${opts.out}${key || opts.format === 'csv' ? '' : ' (unsigned: set audit.checkpointKeyFile)'}\n`,
-            );
-          }
-        });
-      },
-    );
+    .option('-o, --out <file>', 'write here instead of stdout');
+  identityOptions(exportCmd).action(async (opts: ExportFlags, cmd: Command) => {
+    const since = opts.since ? parseTime(opts.since) : undefined;
+    const until = opts.until ? parseTime(opts.until) : undefined;
+    // The whole chain: readAudit on every environment, refusals recorded, before a byte is written.
+    await withGate(cmd, opts, 'readAudit', async (ac, ctx, config) => {
+      await authorizeWholeTrail(ac.gate, ctx);
+      const key = loadCheckpointPrivateKey(config);
+      const out: Writable = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
+      const n = await exportAudit(ac.db, out, {
+        format: opts.format,
+        since,
+        until,
+        checkpoint: key ? (at) => signCheckpoint(key, { ...at, ts: Date.now() }) : undefined,
+      });
+      if (opts.out) {
+        await new Promise<void>((resolve, reject) =>
+          out.end((e?: Error | null) => (e ? reject(e) : resolve())),
+        );
+        process.stderr.write(
+          `exported ${n} record(s) to ${opts.out}${key || opts.format === 'csv' ? '' : ' (unsigned: set audit.checkpointKeyFile)'}\n`,
+        );
+      }
+    });
+  });
 
   audit
     .command('checkpoint')

@@ -6,14 +6,11 @@
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuditRecord } from '../../audit/audit-types.ts';
 import { exportAudit } from '../../audit/export-audit.ts';
-import { queryAudit } from '../../audit/query-audit.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
-import { authorize } from '../../gate/gate-reads.ts';
+import { authorizeWholeTrail as authorizeWholeTrailFor, queryAuditFor } from '../../gate/audit-reads.ts';
 import type { GateContext } from '../../gate/gate-types.ts';
-import { AirclutchError, isAirclutchError } from '../../lib/errors.ts';
-import type { PolicyResource } from '../../policy/policy-engine.ts';
+import { AirclutchError } from '../../lib/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { auditRecordSchema, authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
@@ -70,30 +67,12 @@ const verifySchema = {
 } as const;
 
 export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const { gate, db, config } = deps.ac;
+  const { gate, db } = deps.ac;
 
-  /** Whether the caller may read one record, asked once per env/DAG per request. */
-  function readChecker(ctx: GateContext): (r: AuditRecord) => boolean {
-    const cache = new Map<string, boolean>();
-    return (r) => {
-      const env = r.resource?.env ?? config.defaultEnv;
-      const dagId = r.resource?.dagId;
-      const resource: PolicyResource =
-        dagId && gate.dags.find(env, dagId) ? { kind: 'dag', env, dagId } : { kind: 'env', env };
-      const key = `${env}/${resource.kind === 'dag' ? resource.dagId : ''}`;
-      let ok = cache.get(key);
-      if (ok === undefined) {
-        ok = allowed(() => authorize(gate, ctx, 'readAudit', resource));
-        cache.set(key, ok);
-      }
-      return ok;
-    };
-  }
-
-  function authorizeWholeTrail(req: FastifyRequest): GateContext {
+  // Who may read what is decided in the gate, as for the CLI: src/gate/audit-reads.ts.
+  async function authorizeWholeTrail(req: FastifyRequest): Promise<GateContext> {
     const ctx = gateContext(req);
-    for (const env of Object.keys(config.environments))
-      authorize(gate, ctx, 'readAudit', { kind: 'env', env });
+    await authorizeWholeTrailFor(gate, ctx);
     return ctx;
   }
 
@@ -122,23 +101,18 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     async (req) => {
       const ctx = gateContext(req);
       const q = req.query;
-      if (q.env) authorize(gate, ctx, 'readAudit', { kind: 'env', env: q.env });
-      const page = await queryAudit(
-        db,
-        {
-          actor: q.actor,
-          env: q.env,
-          dagId: q.dag,
-          runId: q.run,
-          action: q.action,
-          effect: q.effect,
-          since: time(q.since, 'since'),
-          until: time(q.until, 'until'),
-          afterSeq: q.after,
-          limit: q.limit ?? 100,
-        },
-        { canRead: readChecker(ctx) },
-      );
+      const page = await queryAuditFor(gate, ctx, {
+        actor: q.actor,
+        env: q.env,
+        dagId: q.dag,
+        runId: q.run,
+        action: q.action,
+        effect: q.effect,
+        since: time(q.since, 'since'),
+        until: time(q.until, 'until'),
+        afterSeq: q.after,
+        limit: q.limit ?? 100,
+      });
       return { records: page.records, nextAfter: page.nextAfterSeq ?? null };
     },
   );
@@ -155,7 +129,7 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       },
     },
     async (req) => {
-      authorizeWholeTrail(req);
+      await authorizeWholeTrail(req);
       return verifyChain(db);
     },
   );
@@ -181,7 +155,7 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       },
     },
     async (req, reply) => {
-      authorizeWholeTrail(req);
+      await authorizeWholeTrail(req);
       const format = req.query.format ?? 'jsonl';
       const since = time(req.query.since, 'since');
       const until = time(req.query.until, 'until');
@@ -196,16 +170,6 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         .send(out);
     },
   );
-}
-
-function allowed(check: () => unknown): boolean {
-  try {
-    check();
-    return true;
-  } catch (e) {
-    if (isAirclutchError(e) && e.code === 'POLICY_DENIED') return false;
-    throw e;
-  }
 }
 
 function time(value: string | undefined, field: string): number | undefined {
