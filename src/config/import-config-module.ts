@@ -1,6 +1,6 @@
 /**
- * Imports `airclutch.config.ts` without a TypeScript loader: the built package runs on plain Node,
- * so the file is bundled with esbuild exactly as DAG files are (its `import ... from 'airclutch'`
+ * Imports `airclutch.config.ts` without a TypeScript loader: the built package runs on plain Node
+ * (Node 20 cannot import TypeScript), so the file is bundled with esbuild exactly as DAG files are (its `import ... from 'airclutch'`
  * binds to the running Airclutch) and the bundle is imported from a temporary file.
  * @module
  */
@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
- * The module namespace of the TypeScript file `file`. Run from source (tsx, vitest) a loader is
- * present and the file is imported as it is.
+ * The module namespace of the TypeScript file `file`. Bundled from source too (tsx, vitest), so
+ * that `airclutch` resolves to the running Airclutch even where the project has not installed it.
  *
  * @example
  * const mod = await importConfigModule('/repo/airclutch.config.ts');
  */
 export async function importConfigModule(file: string): Promise<Record<string, unknown>> {
-  if (import.meta.url.endsWith('.ts')) return import(pathToFileURL(file).href);
   // Loaded on use: esbuild is only needed when the config is TypeScript.
   const { bundleDagFile } = await import('../dag/bundle-dag-file.ts');
   const bundled = await bundleDagFile(file, join(file, '..'));

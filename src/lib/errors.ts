@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable' },
   REQUEST_INVALID: { status: 400, title: 'Request is invalid' },
   NOT_FOUND: { status: 404, title: 'Not found' },
+  PROJECT_EXISTS: { status: 409, title: 'A project is already here' },
   // Identity.
   TOKEN_MISSING: { status: 401, title: 'No token was presented' },
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },
