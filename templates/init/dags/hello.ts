@@ -1,4 +1,4 @@
-/** A first DAG: greets someone in a function task, then echoes in a shell task. */
+/** A first DAG: greets someone in a function task, then runs a shell command after it. */
 import { dag } from 'airclutch';
 import { z } from 'zod';
 
@@ -23,7 +23,7 @@ const greet = hello.task('greet', (ctx) => {
 hello.shell('echo', {
   after: [greet],
   timeoutMs: 30_000,
-  command: (ctx) => ['echo', ctx.upstream(greet).text],
+  command: (ctx) => ['echo', `said hello to ${ctx.params.name}`],
 });
 
 export default hello;
