@@ -15,6 +15,12 @@ export interface CommandEntry {
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'init',
+    summary:
+      'Scaffold a project here: config, an example DAG with its policy and tests, roles (never overwrites a file)',
+    load: async () => (await import('./commands/init-command.ts')).initCommand(),
+  },
+  {
     name: 'dev',
     summary:
       'Run Airclutch in dev mode: dev IdP, embedded store, scheduler and executor, DAGs reloading on change',

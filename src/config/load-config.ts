@@ -1,13 +1,13 @@
 /** Finds, loads and validates the Airclutch config, then applies environment-variable overrides. @module */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { applyServerEnv } from '../http/server-config.ts';
 import { applyIdentityEnv } from '../identity/identity-config.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { formatIssues } from '../lib/format-issues.ts';
 import { type AirclutchConfig, type AirclutchConfigInput, configSchema } from './config-schema.ts';
+import { importConfigModule } from './import-config-module.ts';
 
 const CANDIDATES = ['airclutch.config.ts', 'airclutch.config.yaml', 'airclutch.config.yml'];
 
@@ -61,7 +61,7 @@ export async function loadConfig(
 async function readConfigFile(file: string): Promise<AirclutchConfigInput> {
   try {
     if (file.endsWith('.ts')) {
-      const mod = (await import(pathToFileURL(file).href)) as { default?: AirclutchConfigInput };
+      const mod = (await importConfigModule(file)) as { default?: AirclutchConfigInput };
       return mod.default ?? {};
     }
     return (parseYaml(readFileSync(file, 'utf8')) as AirclutchConfigInput | null) ?? {};

@@ -9,8 +9,13 @@ import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Loader, type Message, type Plugin } from 'esbuild';
 
-/** The running Airclutch's public entry: DAG files' `import ... from 'airclutch'` always binds to it. */
-const HOST_ENTRY = fileURLToPath(new URL('../index.ts', import.meta.url));
+/**
+ * The running Airclutch's public entry: DAG files' `import ... from 'airclutch'` always binds to it.
+ * From the built package that is `dist/index.js`; from a clone run through tsx, `src/index.ts`.
+ */
+const HOST_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../index.ts' : '../index.js', import.meta.url),
+);
 const HOST_DIR = dirname(HOST_ENTRY);
 
 const LOADERS: Record<string, Loader> = {

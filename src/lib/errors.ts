@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, title: 'Not found' },
   DAG_CHANGED: { status: 409, title: 'DAG changed since the run was decided' },
   RUN_UNDECIDED: { status: 409, title: 'Run has no decision record' },
+  PROJECT_EXISTS: { status: 409, title: 'A project is already here' },
   // Identity.
   TOKEN_MISSING: { status: 401, title: 'No token was presented' },
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },

@@ -1,6 +1,6 @@
 /**
- * Test stores on real services: a SQLite file in a temp folder, or a fresh schema on the local
- * PostgreSQL (127.0.0.1:5432, user postgres, database test). Each call gets its own, so test files
+ * Test stores on real services: a SQLite file in a temp folder, or a fresh schema on the test
+ * PostgreSQL (the configured one, or a throwaway one the global setup started). Each call gets its own, so test files
  * never share state.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createDb, type Db, type DialectName } from '../../src/store/create-db.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
+import { configuredPgUrl } from './test-pg-url.ts';
 
-export const PG_URL = process.env.AIRCLUTCH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Set by the global setup (test/helpers/postgres-global-setup.ts) before any test file runs. */
+export const PG_URL = configuredPgUrl();
 
 /** The dialects every store and engine test runs on. */
 export const DIALECTS: readonly DialectName[] = ['sqlite', 'postgres'];
