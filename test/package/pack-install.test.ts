@@ -112,7 +112,7 @@ describe('the packed package', () => {
       [
         '-e',
         "Promise.all([import('airclutch'), import('airclutch/embed')]).then(([a, e]) => " +
-          'console.log(typeof a.dag, typeof a.defineConfig, typeof e.startAirclutch))',
+          'console.log(typeof a.dag, typeof a.defineConfig, typeof e.embedAirclutch))',
       ],
       project,
     );
