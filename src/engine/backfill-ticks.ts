@@ -11,7 +11,8 @@ export const BACKFILL_PAGE = 1_000;
 /** The most ticks one backfill creates unless the caller raises it (`--max-ticks`). */
 export const DEFAULT_MAX_BACKFILL_TICKS = 100_000;
 
-function cronOf(schedule: string, timezone: string | undefined): Cron {
+/** A paused croner instance of `schedule` in `timezone` (UTC by default), to compute fire times. */
+export function cronOf(schedule: string, timezone: string | undefined): Cron {
   return new Cron(schedule, { timezone: timezone ?? 'UTC', paused: true });
 }
 

@@ -4,30 +4,20 @@
  * CPU-bound work that must be killable belongs in a shell task.
  * @module
  */
-import { inspect } from 'node:util';
 import { describeThrown } from '../lib/errors.ts';
 import {
   type AttemptResult,
   type AttemptWork,
   abortFailure,
-  runFacts,
   type TaskRunner,
+  taskContext,
 } from './task-runner.ts';
 
 export class FunctionTaskRunner implements TaskRunner {
   async run(work: AttemptWork): Promise<AttemptResult> {
     const fn = work.task.fn;
     if (!fn) return { state: 'failed', reason: 'error', error: `task ${work.taskId} has no function` };
-    const ctx = {
-      ...runFacts(work),
-      maxTries: work.maxTries,
-      signal: work.signal,
-      log: (...args: unknown[]) =>
-        work.log('log', args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 4 }))).join(' ')),
-      upstream: (ref: string | { taskId: string }) =>
-        work.upstream(typeof ref === 'string' ? ref : ref.taskId),
-      trigger: work.trigger,
-    };
+    const ctx = taskContext(work);
     if (work.signal.aborted) return abortFailure(work.signal);
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<AttemptResult>((resolve) => {

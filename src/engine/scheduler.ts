@@ -8,16 +8,24 @@
  * every missed tick runs. A DAG seen for the first time starts from now; it does not run the past.
  * @module
  */
-import { Cron } from 'croner';
 import { type Principal, servicePrincipal } from '../identity/principal.ts';
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Db } from '../store/create-db.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
-import { BACKFILL_PAGE, checkBackfillSize, DEFAULT_MAX_BACKFILL_TICKS, ticksPage } from './backfill-ticks.ts';
+import {
+  BACKFILL_PAGE,
+  checkBackfillSize,
+  cronOf,
+  DEFAULT_MAX_BACKFILL_TICKS,
+  ticksPage,
+} from './backfill-ticks.ts';
 import type { RunSubmitter } from './engine-types.ts';
 import { type DagRow, syncDags } from './sql/sync-dags.ts';
 
-/** The most ticks one pass creates for one DAG (a guard against a cron of every second and a long outage). */
+/**
+ * The most ticks one pass creates for one DAG with `catchup`: a long outage of a frequent schedule is
+ * caught up page by page (the next pass starts at once), never dropped.
+ */
 const MAX_TICKS_PER_PASS = 1_000;
 /** The scheduler re-reads schedules at least this often, so DAG changes take effect. */
 const MAX_SLEEP_MS = 30_000;
@@ -45,6 +53,8 @@ export class Scheduler {
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
   #pass: Promise<TickResult[]> | undefined;
+  /** A catchup DAG still has missed ticks after the last pass: the next one starts at once. */
+  #behind = false;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -70,7 +80,7 @@ export class Scheduler {
       this.#o.onError?.(e as Error);
     }
     if (this.#stopped) return;
-    const next = this.nextWake();
+    const next = this.#behind ? this.#now() : this.nextWake();
     this.#timer = setTimeout(() => this.#loop(), Math.min(MAX_SLEEP_MS, Math.max(0, next - this.#now())));
   }
 
@@ -104,6 +114,7 @@ export class Scheduler {
       .execute();
     const state = new Map(rows.map((r) => [`${r.env}/${r.dag_id}`, r]));
     const results: TickResult[] = [];
+    this.#behind = false;
     for (const { env, dag } of dags) {
       const { schedule, timezone, catchup } = dag.options;
       const row = state.get(`${env}/${dag.id}`);
@@ -112,10 +123,12 @@ export class Scheduler {
         await this.#moveCursor(env, dag.id, null, now);
         continue;
       }
-      const due = ticksBetween(schedule, timezone, row.last_scheduled_at, now);
+      const due = catchup
+        ? ticksPage(schedule, timezone, row.last_scheduled_at, now, MAX_TICKS_PER_PASS)
+        : newestTick(schedule, timezone, row.last_scheduled_at, now);
       if (due.length === 0) continue;
-      const chosen = catchup ? due : due.slice(-1);
-      for (const t of chosen) results.push(await this.#submit(env, dag.id, t, 'schedule'));
+      if (due.length === MAX_TICKS_PER_PASS) this.#behind = true;
+      for (const t of due) results.push(await this.#submit(env, dag.id, t, 'schedule'));
       await this.#moveCursor(env, dag.id, row.last_scheduled_at, due.at(-1)!);
     }
     return results;
@@ -193,26 +206,17 @@ export class Scheduler {
   }
 }
 
-function cronOf(schedule: string, timezone: string | undefined): Cron {
-  return new Cron(schedule, { timezone: timezone ?? 'UTC', paused: true });
-}
-
-/** Fire times `t` of the schedule with `after < t <= until`, at most MAX_TICKS_PER_PASS (the newest). */
-export function ticksBetween(
+/** The newest fire time `t` of the schedule with `after < t <= until`, as a list of one (or none). */
+export function newestTick(
   schedule: string,
   timezone: string | undefined,
   after: number,
   until: number,
 ): number[] {
   const cron = cronOf(schedule, timezone);
-  const out: number[] = [];
-  let cursor = new Date(after);
-  for (;;) {
-    const next = cron.nextRun(cursor);
-    if (!next || next.getTime() > until) break;
-    out.push(next.getTime());
-    if (out.length > MAX_TICKS_PER_PASS) out.shift();
-    cursor = next;
+  let newest: number | undefined;
+  for (let next = cron.nextRun(new Date(after)); next && next.getTime() <= until; next = cron.nextRun(next)) {
+    newest = next.getTime();
   }
-  return out;
+  return newest === undefined ? [] : [newest];
 }

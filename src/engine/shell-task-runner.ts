@@ -14,6 +14,7 @@ import {
   abortFailure,
   runFacts,
   type TaskRunner,
+  taskContext,
 } from './task-runner.ts';
 
 /** Server variables every shell task gets: where programs are, the home folder, the locale and time zone. */
@@ -59,7 +60,7 @@ export class ShellTaskRunner implements TaskRunner {
     if (!spec) return { state: 'failed', reason: 'error', error: `task ${work.taskId} has no command` };
     let command: string | readonly string[];
     try {
-      command = typeof spec.command === 'function' ? spec.command(runFacts(work) as never) : spec.command;
+      command = typeof spec.command === 'function' ? spec.command(taskContext(work) as never) : spec.command;
     } catch (e) {
       return { state: 'failed', reason: 'error', error: `building the command failed: ${describeThrown(e)}` };
     }

@@ -4,6 +4,7 @@
  * touch the store, so the claim-run-complete loop can move into a separate worker process.
  * @module
  */
+import { inspect } from 'node:util';
 import type { TaskDefinition } from '../dag/types.ts';
 
 export interface AttemptWork {
@@ -37,6 +38,22 @@ export function runFacts(work: AttemptWork) {
     taskId: work.taskId,
     tryNumber: work.tryNumber,
     logicalDate: work.logicalDate === null ? null : new Date(work.logicalDate),
+  };
+}
+
+/**
+ * The `ctx` a task's code gets: the run's facts, `upstream()`, `log()`, `trigger()` and the abort
+ * signal. Function tasks get it, and so do shell commands built in code (`command: (ctx) => …`).
+ */
+export function taskContext(work: AttemptWork) {
+  return {
+    ...runFacts(work),
+    maxTries: work.maxTries,
+    signal: work.signal,
+    log: (...args: unknown[]) =>
+      work.log('log', args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 4 }))).join(' ')),
+    upstream: (ref: string | { taskId: string }) => work.upstream(typeof ref === 'string' ? ref : ref.taskId),
+    trigger: work.trigger,
   };
 }
 

@@ -1,13 +1,37 @@
 /** Turns principals, decisions and engine transitions into audit events. @module */
+import { actorOf } from '../audit/actor-of.ts';
 import type { AuditDecision, AuditEvent } from '../audit/audit-types.ts';
 import type { EngineTransition } from '../engine/engine-types.ts';
-import type { Decision } from '../policy/policy-engine.ts';
+import type { Decision, PolicyResource } from '../policy/policy-engine.ts';
+import type { GateContext } from './gate-types.ts';
 
 export function auditDecision(effect: string, d: Decision): AuditDecision {
   return {
     effect,
     policies: [...d.policies],
     reasons: [...d.reasons, ...d.errors.map((e) => `error: ${e}`)],
+  };
+}
+
+/** The record of a request Cedar denied: who asked for what, on which resource, and why not. */
+export function deniedEvent(
+  ctx: GateContext,
+  action: string,
+  resource: PolicyResource,
+  decision: Decision,
+): AuditEvent {
+  return {
+    action,
+    actor: actorOf(ctx.principal),
+    resource: {
+      env: resource.env,
+      ...('dagId' in resource ? { dagId: resource.dagId } : {}),
+      ...('runId' in resource ? { runId: resource.runId } : {}),
+    },
+    source: ctx.source,
+    requestId: ctx.requestId,
+    decision: auditDecision('deny', decision),
+    outcome: 'denied',
   };
 }
 

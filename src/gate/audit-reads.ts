@@ -5,11 +5,10 @@
  * one), and those refusals are recorded in the trail like any other.
  * @module
  */
-import { actorOf } from '../audit/actor-of.ts';
 import type { AuditRecord } from '../audit/audit-types.ts';
 import { type AuditFilters, type AuditPage, queryAudit } from '../audit/query-audit.ts';
-import type { Decision, PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
-import { auditDecision } from './audit-events.ts';
+import type { PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
+import { deniedEvent } from './audit-events.ts';
 import type { Gate } from './gate.ts';
 import type { GateContext } from './gate-types.ts';
 
@@ -38,7 +37,7 @@ export async function authorizeAuditRead(
     const req = readAuditRequest(gate, ctx, { kind: 'env', env });
     const decision = gate.policy.decide(req);
     if (decision.effect !== 'allow') {
-      await recordRefusal(gate, ctx, env, decision);
+      await gate.recordRefusal(deniedEvent(ctx, 'readAudit', { kind: 'env', env }, decision));
       throw gate.denied('readAudit', `environment ${env}`, req, decision);
     }
   }
@@ -77,23 +76,4 @@ export function auditReadChecker(gate: Gate, ctx: GateContext): (record: AuditRe
 export async function queryAuditFor(gate: Gate, ctx: GateContext, filters: AuditFilters): Promise<AuditPage> {
   if (filters.env !== undefined) await authorizeAuditRead(gate, ctx, [filters.env]);
   return queryAudit(gate.db, filters, { canRead: auditReadChecker(gate, ctx) });
-}
-
-async function recordRefusal(gate: Gate, ctx: GateContext, env: string, decision: Decision): Promise<void> {
-  try {
-    await gate.audit.append([
-      {
-        action: 'readAudit',
-        actor: actorOf(ctx.principal),
-        resource: { env },
-        source: ctx.source,
-        requestId: ctx.requestId,
-        decision: auditDecision('deny', decision),
-        outcome: 'denied',
-      },
-    ]);
-  } catch (e) {
-    // The refusal stands even when the trail is down; that failure is reported.
-    process.emitWarning(`audit record of a refusal could not be written: ${(e as Error).message}`);
-  }
 }

@@ -13,7 +13,7 @@ import { principalRef } from '../identity/principal.ts';
 import type { PolicyAction } from '../policy/cedar-names.ts';
 import type { Decision, Explanation, PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
 import type { Database, RunsTable } from '../store/database.ts';
-import { auditDecision } from './audit-events.ts';
+import { auditDecision, deniedEvent } from './audit-events.ts';
 import { revealDag } from './dag-visibility.ts';
 import type { Gate } from './gate.ts';
 import type { GateContext, RunView, TriggerAbility } from './gate-types.ts';
@@ -46,17 +46,18 @@ function request(
   };
 }
 
-/** Asks Cedar and throws `POLICY_DENIED` (with what would allow it) on a deny. */
-export function authorize(
+/** Asks Cedar; on a deny, records the refusal and throws `POLICY_DENIED` (with what would allow it). */
+export async function authorize(
   gate: Gate,
   ctx: GateContext,
   action: PolicyAction,
   resource: PolicyResource,
   params?: Record<string, unknown>,
-): Decision {
+): Promise<Decision> {
   const req = request(gate, ctx, action, resource, params);
   const decision = gate.policy.decide(req);
   if (decision.effect !== 'allow') {
+    await gate.recordRefusal(deniedEvent(ctx, action, resource, decision));
     const target =
       resource.kind === 'env' ? `environment ${resource.env}` : `${resource.env}/${resource.dagId}`;
     throw gate.denied(action, target, req, decision);
@@ -122,7 +123,7 @@ export async function listRunsFor(gate: Gate, ctx: GateContext, filter: RunFilte
 /** A run and its tasks, once Cedar allowed `action` on the run; `RUN_NOT_FOUND` or `POLICY_DENIED` otherwise. */
 export async function allowedRun(gate: Gate, ctx: GateContext, runId: string, action: 'view' | 'readLogs') {
   const found = await getRun(gate.db.kysely, runId);
-  authorize(gate, ctx, action, runResource(found.run), JSON.parse(found.run.params));
+  await authorize(gate, ctx, action, runResource(found.run), JSON.parse(found.run.params));
   return found;
 }
 

@@ -130,6 +130,19 @@ describe.each(DIALECTS)('engine on %s', (dialect) => {
     expect((await h.logs(runId, 'ok')).sort()).toEqual(['err', 'out']);
   });
 
+  it('builds a shell command from the same ctx a function task gets, upstream outputs included', async () => {
+    const d = dag({ id: 'built', params: z.object({ who: z.string().default('ana') }) });
+    const count = d.task('count', () => ({ rows: 42 }));
+    d.shell('report', {
+      after: [count],
+      command: (ctx) => `echo ${ctx.params.who} ${ctx.upstream(count).rows} ${ctx.tryNumber}`,
+    });
+    h = await startHarness(dialect, [d]);
+    const { runId, state } = await h.runAndWait('built');
+    expect(state).toBe('success');
+    expect(await h.logs(runId, 'report')).toEqual(['ana 42 1']);
+  });
+
   it('applies trigger rules: cleanup on failure, all_done, none_failed and skipped branches', async () => {
     const d = dag({ id: 'rules' });
     const fail = d.task('fail', () => {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from '../../src/dag/dag.ts';
+import { ticksPage } from '../../src/engine/backfill-ticks.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import { Scheduler, ticksBetween } from '../../src/engine/scheduler.ts';
+import { newestTick, Scheduler } from '../../src/engine/scheduler.ts';
 import { StaticDagSource } from '../../src/engine/static-dag-source.ts';
 import { decidedRuns } from '../helpers/decided-runs.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
@@ -79,6 +80,25 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
     expect(await runs()).toHaveLength(all.length);
   });
 
+  it('catches up every missed tick of a long outage, page after page, without dropping the oldest', async () => {
+    const { scheduler, runs, setNow } = await setup();
+    await scheduler.tick();
+    // 2,500 missed hourly ticks: more than one pass creates (1,000).
+    setNow(T0 + 2_500 * HOUR + 5_000);
+    let passes = 0;
+    for (;;) {
+      const made = (await scheduler.tick()).filter((r) => r.dagId === 'caught_up');
+      if (made.length === 0) break;
+      passes++;
+    }
+    expect(passes).toBe(3);
+    const caught = (await runs()).filter((r) => r.dag_id === 'caught_up').map((r) => r.logical_date!);
+    expect(caught).toHaveLength(2_500);
+    expect(caught[0]).toBe(T0 + HOUR);
+    expect(caught.at(-1)).toBe(T0 + 2_500 * HOUR);
+    expect(new Set(caught).size).toBe(2_500);
+  });
+
   it('fires cron schedules in the DAG’s time zone', async () => {
     const { scheduler, runs, setNow } = await setup();
     await scheduler.tick();
@@ -117,10 +137,12 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
   });
 });
 
-describe('ticksBetween', () => {
-  it('lists fire times after the start and up to the end', () => {
-    expect(ticksBetween('*/30 * * * *', 'UTC', T0, T0 + HOUR).map((t) => (t - T0) / 60_000)).toEqual([
-      30, 60,
-    ]);
+describe('schedule ticks', () => {
+  it('lists fire times after the start and up to the end, oldest first, a page at a time', () => {
+    const minutes = (ts: number[]) => ts.map((t) => (t - T0) / 60_000);
+    expect(minutes(ticksPage('*/30 * * * *', 'UTC', T0, T0 + HOUR, 10))).toEqual([30, 60]);
+    expect(minutes(ticksPage('*/30 * * * *', 'UTC', T0, T0 + 2 * HOUR, 3))).toEqual([30, 60, 90]);
+    expect(minutes(newestTick('*/30 * * * *', 'UTC', T0, T0 + HOUR + 1))).toEqual([60]);
+    expect(newestTick('*/30 * * * *', 'UTC', T0, T0 + 60_000)).toEqual([]);
   });
 });

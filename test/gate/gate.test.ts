@@ -176,6 +176,26 @@ describe.each(DIALECTS)('the gate on %s', (dialect) => {
     expect(denied.message).toContain('User::"guest@example.com" may not trigger dev/cleanup');
   });
 
+  it('records a refused read of a run or its logs, naming who asked and which run', async () => {
+    w = await createWorld(dialect);
+    const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 10 } });
+    const view = await getRunFor(w.gate, w.ctx(outsider), res.run.id).catch((e) => e);
+    expect(view.code).toBe('POLICY_DENIED');
+    expect(view.message).toContain('User::"guest@example.com" may not view dev/revenue');
+    const logs = await readLogsFor(w.gate, w.ctx(outsider), res.run.id, {}).catch((e) => e);
+    expect(logs.code).toBe('POLICY_DENIED');
+    const refusals = await w.db.kysely
+      .selectFrom('audit_records')
+      .select(['action', 'actor_id', 'run_id', 'outcome'])
+      .where('outcome', '=', 'denied')
+      .orderBy('seq')
+      .execute();
+    expect(refusals).toEqual([
+      { action: 'view', actor_id: 'guest@example.com', run_id: res.run.id, outcome: 'denied' },
+      { action: 'readLogs', actor_id: 'guest@example.com', run_id: res.run.id, outcome: 'denied' },
+    ]);
+  });
+
   it('lets a forbid override a permit and says which policy decided', async () => {
     w = await createWorld(dialect);
     const res = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 2_000_000 } });

@@ -89,7 +89,7 @@ export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise
       const env = gate.envOf(b.env);
       let as: Principal | undefined;
       if (b.as) {
-        authorize(gate, ctx, 'readAudit', { kind: 'env', env });
+        await authorize(gate, ctx, 'readAudit', { kind: 'env', env });
         as = {
           kind: b.as.kind ?? 'user',
           id: b.as.id,
