@@ -4,12 +4,18 @@
  * The scheduler and DAG-to-DAG triggers submit through the gate, like every other source.
  * @module
  */
+
+import type { AirflowCatalog } from '../airflow/airflow-catalog.ts';
+import { AirflowExecutor } from '../airflow/airflow-executor.ts';
+import { BridgedDagRegistry } from '../airflow/bridged-dag-registry.ts';
+import { createAirflowBridge } from '../airflow/create-airflow-bridge.ts';
 import { loadHmacKey } from '../audit/audit-keys.ts';
 import type { AuditLog } from '../audit/audit-types.ts';
 import { SqlAuditLog } from '../audit/sql-audit-log.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { DagRegistry } from '../dag/dag-registry.ts';
 import { Engine } from '../engine/engine.ts';
+import type { EngineHooks, EngineTransition } from '../engine/engine-types.ts';
 import { Scheduler } from '../engine/scheduler.ts';
 import { transitionEvents } from '../gate/audit-events.ts';
 import { Gate } from '../gate/gate.ts';
@@ -31,6 +37,10 @@ export interface Airclutch {
   readonly engine: Engine;
   readonly gate: Gate;
   readonly scheduler: Scheduler;
+  /** The Airflow bridge, when an environment is backed by Airflow (docs/airflow.md). */
+  readonly airflow:
+    | { readonly catalogs: ReadonlyMap<string, AirflowCatalog>; readonly executor: AirflowExecutor }
+    | undefined;
   /** Closes the audit log and the store (stop the engine and scheduler first). */
   close(): Promise<void>;
 }
@@ -52,8 +62,12 @@ export async function createAirclutch(
   options: CreateOptions = {},
 ): Promise<Airclutch> {
   const db = options.db ?? (await openStore(config));
-  const registry = new DagRegistry(config);
+  const bridge = createAirflowBridge(config, options.clock ? { now: options.clock } : {});
+  const registry = bridge.catalogs.size
+    ? new BridgedDagRegistry(config, bridge.catalogs)
+    : new DagRegistry(config);
   await registry.reload();
+  await bridge.refreshAll();
   const policies = new CedarPolicyStore(() => policySourcesFromRegistry(config, registry));
   const loaded = await policies.load();
   if (!loaded.ok) throw loaded.error;
@@ -62,22 +76,45 @@ export async function createAirclutch(
     hmacKey: loadHmacKey(config),
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const hooks = {
+    // Run and task lifecycle records commit with the transitions they record.
+    onTransitions: async (
+      trx: Parameters<NonNullable<EngineHooks['onTransitions']>>[0],
+      transitions: readonly EngineTransition[],
+    ) => {
+      const events = transitionEvents(transitions);
+      if (events.length) await audit.append(events, { trx });
+    },
+  };
   const engine = new Engine({
     db,
     dags: registry,
+    ...(registry instanceof BridgedDagRegistry
+      ? { isExternal: (r) => registry.isRemote(r.env, r.dag_id) }
+      : {}),
     concurrency: options.engine?.concurrency ?? config.engine.concurrency,
     shutdownGraceMs: config.engine.shutdownGraceMs,
     defaultMaxActiveRuns: config.engine.defaultMaxActiveRuns,
     ...(options.engine?.pollIntervalMs ? { pollIntervalMs: options.engine.pollIntervalMs } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
-    hooks: {
-      // Run and task lifecycle records commit with the transitions they record.
-      onTransitions: async (trx, transitions) => {
-        const events = transitionEvents(transitions);
-        if (events.length) await audit.append(events, { trx });
-      },
-    },
+    hooks,
   });
+  const airflow =
+    registry instanceof BridgedDagRegistry
+      ? {
+          catalogs: bridge.catalogs,
+          executor: new AirflowExecutor({
+            db,
+            environments: bridge.environments,
+            remoteDag: (env, dagId) => registry.remote(env, dagId),
+            hooks,
+            audit,
+            ...(options.clock ? { now: options.clock } : {}),
+            onTransitions: (t) => engine.reportTransitions(t),
+            onError: (e) => engine.emit('error', e),
+          }),
+        }
+      : undefined;
   const gate = new Gate({
     db,
     engine,
@@ -106,7 +143,10 @@ export async function createAirclutch(
     engine,
     gate,
     scheduler,
+    airflow,
     async close() {
+      for (const c of bridge.catalogs.values()) c.stop();
+      await airflow?.executor.stop();
       await audit.close();
       if (!options.db) await db.close();
     },

@@ -5,6 +5,7 @@
  * @module
  */
 import { resolve } from 'node:path';
+import { startAirflowBridge } from '../airflow/start-airflow-bridge.ts';
 import type { AuditEvent } from '../audit/audit-types.ts';
 import { startAuditSinks } from '../audit/create-audit-sinks.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
@@ -61,6 +62,7 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
   ]);
   await engine.start();
   await scheduler.start();
+  const stopAirflow = startAirflowBridge(ac, log);
   const sinks = startAuditSinks(ac.db, config, (e) =>
     log.error({ err: e }, 'audit sink delivery failed; it will retry'),
   );
@@ -79,6 +81,7 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
       clearInterval(sweep);
       await Promise.all(sinks.map((p) => p.stop()));
       await scheduler.stop();
+      await stopAirflow();
       await engine.stop();
       await ac.close();
     },

@@ -43,6 +43,11 @@ export interface EngineOptions {
   hooks?: EngineHooks;
   runners?: { function?: TaskRunner; shell?: TaskRunner };
   clock?: () => number;
+  /**
+   * True for runs another executor owns (the Airflow bridge): the local executor never starts,
+   * resumes or recovers them. The gate creates their rows and decision records as for any run.
+   */
+  isExternal?: (run: { env: string; dag_id: string }) => boolean;
 }
 
 export interface EngineEvents {
@@ -61,6 +66,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #now: () => number;
   readonly #executor: LocalExecutor;
   readonly #lease: EngineLease;
+  readonly #isExternal: (run: { env: string; dag_id: string }) => boolean;
   #submitter: RunSubmitter;
   #started = false;
   #stopping = false;
@@ -75,6 +81,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#pollMs = options.pollIntervalMs ?? 500;
     this.#hooks = options.hooks ?? {};
     this.#now = options.clock ?? Date.now;
+    this.#isExternal = options.isExternal ?? (() => false);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${newId()}`;
     this.#submitter = { submit: (req) => this.#submitDirect(req) };
     this.#lease = new EngineLease(options.db, this.workerId);
@@ -174,7 +181,12 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Tells the engine that a run was queued (or approved) in this process, so it starts at once. */
   notify(run?: Pick<RunsTable, 'id' | 'env' | 'dag_id'>): void {
-    if (run && this.#started) this.#executor.enqueueRuns([run]);
+    if (run && this.#started && !this.#isExternal(run)) this.#executor.enqueueRuns([run]);
+  }
+
+  /** Reports transitions another executor made (after their transaction committed), as engine events. */
+  reportTransitions(transitions: readonly EngineTransition[]): void {
+    for (const t of transitions) this.#emitTransition(t);
   }
 
   /** Cancels a run: pending work is dropped and running attempts are aborted. */
@@ -253,7 +265,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       .orderBy('created_at')
       .limit(200)
       .execute();
-    this.#executor.enqueueRuns(queued);
+    this.#executor.enqueueRuns(queued.filter((r) => !this.#isExternal(r)));
     const mine = this.#executor.runIds();
     if (mine.length) {
       const ended = await this.#db.kysely
@@ -270,6 +282,6 @@ export class Engine extends EventEmitter<EngineEvents> {
     const q = this.#db.kysely;
     await failInterruptedAttempts(q, this.#dags, this.workerId, this.#now());
     const runs = await q.selectFrom('runs').selectAll().where('state', '=', 'running').execute();
-    for (const row of runs) await this.#executor.resume(row);
+    for (const row of runs) if (!this.#isExternal(row)) await this.#executor.resume(row);
   }
 }

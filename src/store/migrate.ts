@@ -7,6 +7,7 @@ import { auditMigration } from './migrations/0002-audit.ts';
 import { approvalsMigration } from './migrations/0003-approvals.ts';
 import { identityMigration } from './migrations/0004-identity.ts';
 import { engineLeaseMigration } from './migrations/0005-engine-lease.ts';
+import { airflowRunsMigration } from './migrations/0006-airflow-runs.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -16,6 +17,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0003-approvals': approvalsMigration(),
     '0004-identity': identityMigration(dialect),
     '0005-engine-lease': engineLeaseMigration(),
+    '0006-airflow-runs': airflowRunsMigration(),
   };
 }
 

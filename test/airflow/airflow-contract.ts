@@ -46,6 +46,8 @@ export class AirflowContract {
           ajvOpts: { strict: false },
           customizeAjv: (ajv) => {
             addFormats.default(ajv);
+            // The 2.10 document spells one format `datetime`; Airflow means date-time by it.
+            ajv.addFormat('datetime', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
             return ajv;
           },
         });

@@ -30,6 +30,8 @@ export interface FakeDag {
   /** How runs of this DAG end when they progress. */
   outcome?: 'success' | 'failed';
   fileloc?: string;
+  /** When Airflow last parsed the file (ISO); set when the DAG is added. */
+  last_parsed?: string;
 }
 
 interface FakeTi {
@@ -121,7 +123,12 @@ export class FakeAirflow {
   }
 
   addDag(d: FakeDag): void {
-    this.dags.set(d.dag_id, { tasks: ['extract', 'load'], outcome: 'success', ...d });
+    this.dags.set(d.dag_id, {
+      tasks: ['extract', 'load'],
+      outcome: 'success',
+      last_parsed: new Date(this.opts.now()).toISOString(),
+      ...d,
+    });
   }
 
   /** Tokens issued before now stop working (a token expires mid-run). */
@@ -520,7 +527,7 @@ export class FakeAirflow {
 
   private dagJson(d: FakeDag, details: boolean): Record<string, unknown> {
     const fileloc = d.fileloc ?? `/opt/airflow/dags/${d.dag_id}.py`;
-    const parsed = new Date(this.opts.now()).toISOString();
+    const parsed = d.last_parsed ?? new Date(this.opts.now()).toISOString();
     if (this.opts.api === 'v1') {
       const base = {
         dag_id: d.dag_id,
