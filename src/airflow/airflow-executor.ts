@@ -19,6 +19,7 @@ import type { Transaction } from 'kysely';
 import type { AuditEvent, AuditLog } from '../audit/audit-types.ts';
 import type { EngineHooks, EngineTransition } from '../engine/engine-types.ts';
 import { finishRun } from '../engine/sql/finish-run.ts';
+import { insertLogs } from '../engine/sql/insert-logs.ts';
 import type { TaskState } from '../engine/states.ts';
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Db } from '../store/create-db.ts';
@@ -472,7 +473,62 @@ export class AirflowExecutor {
     });
     if (final) this.#follow.delete(r.id);
     this.#o.onTransitions?.(transitions);
+    const ended = transitions.filter(
+      (t) => t.kind === 'task' && ['success', 'failed', 'up_for_retry'].includes(t.to),
+    );
+    for (const t of ended) {
+      if (t.kind !== 'task') continue;
+      await this.#copyLog(r, t.taskId, t.tryNumber ?? 1, t.to === 'success' ? 'success' : 'failed').catch(
+        (e: unknown) => this.#o.onError?.(e as Error),
+      );
+    }
     return transitions.length > 0;
+  }
+
+  /**
+   * Copies a finished try's log from Airflow into the run's log, as one attempt, so `runs logs`
+   * (gated by `readLogs`) shows it like a local task's log.
+   */
+  async #copyLog(
+    r: { id: string; env: string; dag_id: string; remote_run_id: string },
+    taskId: string,
+    tryNumber: number,
+    state: 'success' | 'failed',
+  ): Promise<void> {
+    const env = this.#o.environments.get(r.env);
+    if (!env) return;
+    const text = await env.client.taskLog(r.dag_id, r.remote_run_id, taskId, tryNumber);
+    const now = this.#now();
+    await this.#o.db.kysely.transaction().execute(async (trx) => {
+      const attempt = await trx
+        .insertInto('attempts')
+        .values({
+          run_id: r.id,
+          task_id: taskId,
+          try_number: tryNumber,
+          state,
+          started_at: now,
+          ended_at: now,
+          error: null,
+          exit_code: null,
+          worker_id: `airflow:${env.client.baseUrl}`,
+          heartbeat_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const lines = text.split('\n').filter((l) => l.length > 0);
+      await insertLogs(
+        trx,
+        lines.map((line) => ({
+          attempt_id: Number(attempt.id),
+          run_id: r.id,
+          task_id: taskId,
+          ts: now,
+          stream: 'airflow',
+          line,
+        })),
+      );
+    });
   }
 
   async #end(

@@ -181,6 +181,10 @@ describe.each(['v2', 'v1'] as const)('the Airflow bridge, whole path, on the %s 
       { task_id: 'upload', state: 'success' },
     ]);
 
+    const logs = await w.call('GET', `/api/v1/runs/${runId}/logs?task=upload`, { token: eng });
+    expect(logs.status).toBe(200);
+    expect(logs.text).toContain(`[${remoteRunId}] upload try 1: state success`);
+
     const trail = await ac.db.kysely
       .selectFrom('audit_records')
       .select(['action', 'outcome', 'actor_id'])
