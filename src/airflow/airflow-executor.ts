@@ -514,8 +514,11 @@ export class AirflowExecutor {
           worker_id: `airflow:${env.client.baseUrl}`,
           heartbeat_at: now,
         })
+        // A try whose log was already copied keeps it.
+        .onConflict((oc) => oc.columns(['run_id', 'task_id', 'try_number']).doNothing())
         .returning('id')
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      if (!attempt) return;
       const lines = text.split('\n').filter((l) => l.length > 0);
       await insertLogs(
         trx,

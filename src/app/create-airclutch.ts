@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { BridgeDeps } from '../airflow/airflow-actions.ts';
 import type { AirflowCatalog } from '../airflow/airflow-catalog.ts';
 import { AirflowExecutor } from '../airflow/airflow-executor.ts';
 import { BridgedDagRegistry } from '../airflow/bridged-dag-registry.ts';
@@ -39,7 +40,12 @@ export interface Airclutch {
   readonly scheduler: Scheduler;
   /** The Airflow bridge, when an environment is backed by Airflow (docs/airflow.md). */
   readonly airflow:
-    | { readonly catalogs: ReadonlyMap<string, AirflowCatalog>; readonly executor: AirflowExecutor }
+    | {
+        readonly catalogs: ReadonlyMap<string, AirflowCatalog>;
+        readonly executor: AirflowExecutor;
+        /** What the bridge's gated actions need (pause, unpause, clearTask). */
+        readonly deps: BridgeDeps;
+      }
     | undefined;
   /** Closes the audit log and the store (stop the engine and scheduler first). */
   close(): Promise<void>;
@@ -99,6 +105,16 @@ export async function createAirclutch(
     ...(options.clock ? { clock: options.clock } : {}),
     hooks,
   });
+  const gate = new Gate({
+    db,
+    engine,
+    dags: registry,
+    policy,
+    audit,
+    config,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  engine.setSubmitter(gate.submitter());
   const airflow =
     registry instanceof BridgedDagRegistry
       ? {
@@ -113,18 +129,13 @@ export async function createAirclutch(
             onTransitions: (t) => engine.reportTransitions(t),
             onError: (e) => engine.emit('error', e),
           }),
+          deps: {
+            gate,
+            registry,
+            clients: new Map([...bridge.environments].map(([env, e]) => [env, e.client])),
+          },
         }
       : undefined;
-  const gate = new Gate({
-    db,
-    engine,
-    dags: registry,
-    policy,
-    audit,
-    config,
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
-  engine.setSubmitter(gate.submitter());
   const scheduler = new Scheduler({
     db,
     submitter: () => engine.submitter,

@@ -36,6 +36,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/approvals-command.ts')).approvalsCommand(),
   },
   {
+    name: 'airflow',
+    summary: 'Airflow-backed DAGs: pause, unpause, clear a failed task',
+    load: async () => (await import('./commands/airflow-command.ts')).airflowCommand(),
+  },
+  {
     name: 'runs',
     summary: 'Inspect runs, their tasks and logs',
     load: async () => (await import('./commands/runs-command.ts')).runsCommand(),

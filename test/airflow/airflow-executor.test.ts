@@ -3,8 +3,9 @@
  * after the trigger was sent, a token expiring mid-run, cancel, a remote DAG that changed or went.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { clearTaskFor } from '../../src/airflow/airflow-actions.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
-import { createWorld, eng, type World } from '../helpers/gate-world.ts';
+import { createWorld, eng, outsider, type World } from '../helpers/gate-world.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
 import { FakeAirflow } from './fake-airflow.ts';
 
@@ -13,6 +14,8 @@ const PROD = `
 permit (principal in Group::"data-eng", action in Action::"operate", resource);
 @reason("engineers read prod")
 permit (principal in Group::"data-eng", action in Action::"read", resource);
+@reason("engineers retry failed tasks of their own runs")
+permit (principal in Group::"data-eng", action == Action::"clearTask", resource) when { resource.requestedBy == "eng@example.com" };
 `;
 
 describe.each(DIALECTS)('the Airflow executor on %s', (dialect) => {
@@ -187,5 +190,52 @@ describe.each(DIALECTS)('the Airflow executor on %s', (dialect) => {
     expect(e.code).toBe('DAG_NOT_FOUND');
     expect(e.message).toContain('is gone from Airflow');
     expect((await runRow(w, res.run.id)).dag_id).toBe('load_orders');
+  });
+
+  it('clears a failed task through the gate, reopens the failed run, and follows it to success', async () => {
+    const { w, fake, clock, executor } = await world();
+    fake.dags.get('load_orders')!.outcome = 'failed';
+    const res = await w.gate.trigger(w.ctx(eng), { env: 'prod', dagId: 'load_orders', params: {} });
+    await executor.tick();
+    fake.step();
+    fake.step();
+    clock.now += 5_000;
+    await executor.tick();
+    expect((await runRow(w, res.run.id)).state).toBe('failed');
+    const deps = w.airflow!.deps;
+    const refused = (await clearTaskFor(deps, w.ctx(outsider), res.run.id, 'load').catch(
+      (e: unknown) => e,
+    )) as { code: string; message: string };
+    expect(refused.code).toBe('POLICY_DENIED');
+    expect(refused.message).toContain(`may not clearTask run ${res.run.id}`);
+    const notFailed = (await clearTaskFor(deps, w.ctx(eng), res.run.id, 'extract').catch(
+      (e: unknown) => e,
+    )) as { code: string; message: string };
+    expect(notFailed.code).toBe('STATE_CONFLICT');
+    expect(notFailed.message).toBe(
+      `task extract of run ${res.run.id} is success: only a failed task can be cleared`,
+    );
+    expect(await clearTaskFor(deps, w.ctx(eng), res.run.id, 'load')).toEqual({
+      runId: res.run.id,
+      cleared: ['load'],
+    });
+    expect((await runRow(w, res.run.id)).state).toBe('running');
+    fake.dags.get('load_orders')!.outcome = 'success';
+    fake.step();
+    fake.step();
+    clock.now += 5_000;
+    await executor.tick();
+    expect((await runRow(w, res.run.id)).state).toBe('success');
+    expect(await trail(w, res.run.id)).toEqual(
+      expect.arrayContaining([
+        'clearTask:denied',
+        'clearTask:allowed',
+        'airflow.clear:cleared',
+        'run.state:running',
+        'run.state:success',
+      ]),
+    );
+    expect((await verifyChain(w.db)).ok).toBe(true);
+    expect(fake.violations).toEqual([]);
   });
 });

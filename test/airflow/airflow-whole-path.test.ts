@@ -34,6 +34,8 @@ permit (principal in Group::"data-eng", action == Action::"trigger", resource) u
 permit (principal in Group::"data-eng", action == Action::"requestTrigger", resource);
 @reason("leads approve prod runs")
 permit (principal in Group::"data-leads", action == Action::"approve", resource);
+@reason("leads may start an Airflow schedule")
+permit (principal in Group::"data-leads", action == Action::"unpause", resource);
 `;
 
 async function world(api: 'v1' | 'v2', clock: { now: number }) {
@@ -203,6 +205,45 @@ describe.each(['v2', 'v1'] as const)('the Airflow bridge, whole path, on the %s 
       'run.state:success:engine',
     ]);
     expect((await verifyChain(ac.db)).ok).toBe(true);
+    expect(fake!.violations).toEqual([]);
+  });
+
+  it('unpauses an Airflow DAG only for whom policy allows it, and records both answers', async () => {
+    const clock = { now: Date.now() };
+    const w = await world(api, clock);
+    fake!.dags.get('customer_export')!.is_paused = true;
+    await w.world.airflow!.catalogs.get('prod')!.refresh();
+    await w.world.policies.load();
+    const eng = await w.token('eng@example.com');
+    const refused = await w.call('POST', '/api/v1/dags/customer_export/unpause', {
+      token: eng,
+      body: { env: 'prod' },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.json.code).toBe('POLICY_DENIED');
+    expect(refused.json.detail).toContain('User::"eng@example.com" may not unpause prod/customer_export');
+    expect(refused.json.detail).toContain('what would allow it');
+    expect(fake!.dags.get('customer_export')!.is_paused).toBe(true);
+    const lead = await w.token('lead@example.com');
+    const done = await w.call('POST', '/api/v1/dags/customer_export/unpause', {
+      token: lead,
+      body: { env: 'prod' },
+    });
+    expect(done.status).toBe(200);
+    expect(done.json).toEqual({ env: 'prod', dagId: 'customer_export', paused: false });
+    expect(fake!.dags.get('customer_export')!.is_paused).toBe(false);
+    const rows = await w.world.db.kysely
+      .selectFrom('audit_records')
+      .select(['action', 'outcome', 'actor_id'])
+      .where('dag_id', '=', 'customer_export')
+      .where('action', 'in', ['unpause', 'airflow.unpause'])
+      .orderBy('seq')
+      .execute();
+    expect(rows.map((r) => `${r.action}:${r.outcome}:${r.actor_id}`)).toEqual([
+      'unpause:denied:eng@example.com',
+      'unpause:allowed:lead@example.com',
+      'airflow.unpause:unpaused:lead@example.com',
+    ]);
     expect(fake!.violations).toEqual([]);
   });
 });

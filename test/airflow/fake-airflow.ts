@@ -190,9 +190,11 @@ export class FakeAirflow {
     const dag = this.dags.get(r.dag_id);
     if (r.state === 'queued') {
       r.state = 'running';
+      // Only what has not run yet (or was cleared) starts: a new try each time.
       for (const ti of r.tis.values()) {
+        if (ti.state !== null) continue;
         ti.state = 'running';
-        ti.try_number = Math.max(1, ti.try_number);
+        ti.try_number += 1;
       }
     } else if (r.state === 'running') {
       const ok = dag?.outcome !== 'failed';
