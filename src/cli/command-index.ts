@@ -78,7 +78,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'doctor',
-    summary: 'Check identity setup: discovery, JWKS, key algorithms, clock skew, token lifetimes, scopes',
+    summary:
+      'Check identity setup (discovery, JWKS, key algorithms, clock skew, token lifetimes, scopes) and each Airflow environment',
     load: async () => (await import('./commands/doctor-command.ts')).doctorCommand(),
   },
   {
