@@ -106,11 +106,27 @@ export class AirflowExecutor {
 
   /** One pass: deliver what is due, follow what is due, pass cancels on. Public so tests drive it. */
   async tick(): Promise<void> {
+    await this.deliverQueued();
+    await this.followRunning();
+    await this.passCancels();
+  }
+
+  /** Delivers the queued runs that are due (first try, or their retry time came). */
+  async deliverQueued(): Promise<void> {
     const envs = [...this.#o.environments.keys()];
-    if (envs.length === 0) return;
-    await this.#deliverDue(envs);
-    await this.#followDue(envs);
-    await this.#passCancels(envs);
+    if (envs.length) await this.#deliverDue(envs);
+  }
+
+  /** Polls the running remote runs whose next poll is due. */
+  async followRunning(): Promise<void> {
+    const envs = [...this.#o.environments.keys()];
+    if (envs.length) await this.#followDue(envs);
+  }
+
+  /** Passes cancels of delivered runs on to Airflow. */
+  async passCancels(): Promise<void> {
+    const envs = [...this.#o.environments.keys()];
+    if (envs.length) await this.#passCancels(envs);
   }
 
   // ---- delivery --------------------------------------------------------------------------------

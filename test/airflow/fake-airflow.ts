@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { jwtVerify, SignJWT } from 'jose';
 import { freePort } from '../helpers/free-port.ts';
 import { type AirflowApi, AirflowContract } from './airflow-contract.ts';
@@ -81,6 +82,8 @@ export class FakeAirflow {
   readonly dags = new Map<string, FakeDag>();
   readonly runs = new Map<string, FakeRun>();
   faults: FakeFaults = {};
+  /** Server-side time (ms) of each answered trigger, from the request's arrival to the answer: Airflow's own share. */
+  readonly triggerTimesMs: number[] = [];
   tokensIssued = 0;
   private readonly revoked = new Set<string>();
   private readonly issued: string[] = [];
@@ -209,6 +212,7 @@ export class FakeAirflow {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const u = new URL(req.url ?? '/', this.url);
     const method = (req.method ?? 'GET').toLowerCase();
     const raw = await readBody(req);
@@ -233,6 +237,9 @@ export class FakeAirflow {
         date: new Date(this.opts.now()).toUTCString(),
       });
       res.end(JSON.stringify(body));
+      if (op?.operationId === 'trigger_dag_run' || op?.operationId === 'post_dag_run') {
+        this.triggerTimesMs.push(performance.now() - arrived);
+      }
     };
     if (this.faults.delayMs) await this.sleep(this.faults.delayMs);
     if (this.faults.failNext && this.faults.failNext.count > 0) {
