@@ -23,20 +23,8 @@ export class BridgedDagRegistry extends DagRegistry {
   constructor(config: DagRegistryConfig, catalogs: ReadonlyMap<string, AirflowCatalog>) {
     super(config);
     this.catalogs = catalogs;
-    for (const c of catalogs.values()) {
-      c.on('change', (ch) => {
-        const key = (id: string) => `${c.env}/${id}`;
-        const errors = this.errors();
-        this.emit('change', {
-          added: ch.added.map(key),
-          changed: ch.changed.map(key),
-          removed: ch.removed.map(key),
-          errors,
-          newErrors: [],
-          fixedErrors: [],
-        });
-      });
-    }
+    // Catalogue changes are not re-emitted as registry changes: startAirflowBridge recompiles the
+    // policies and records them once, in dev mode as in production.
   }
 
   /** True when runs of `dagId` in `env` execute in Airflow (also once the DAG is gone from it). */

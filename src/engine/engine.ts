@@ -258,14 +258,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Picks up runs queued and cancelled by other processes (a CLI, an API server). */
   async #poll(): Promise<void> {
     if (this.#stopping) return;
-    const queued = await this.#db.kysely
-      .selectFrom('runs')
-      .select(['id', 'env', 'dag_id'])
-      .where('state', '=', 'queued')
-      .orderBy('created_at')
-      .limit(200)
-      .execute();
-    this.#executor.enqueueRuns(queued.filter((r) => !this.#isExternal(r)));
+    this.#executor.enqueueRuns(await this.#queuedLocalRuns());
     const mine = this.#executor.runIds();
     if (mine.length) {
       const ended = await this.#db.kysely
@@ -276,6 +269,28 @@ export class Engine extends EventEmitter<EngineEvents> {
         .execute();
       this.#executor.runsEnded(ended.map((r) => r.id));
     }
+  }
+
+  /**
+   * Up to 200 queued runs for the local executor, oldest first. Runs another executor owns are
+   * skipped page by page, so a backlog of them (Airflow down) cannot starve local runs.
+   */
+  async #queuedLocalRuns(): Promise<Pick<RunsTable, 'id' | 'env' | 'dag_id'>[]> {
+    const out: Pick<RunsTable, 'id' | 'env' | 'dag_id'>[] = [];
+    for (let offset = 0; offset < 20_000 && out.length < 200; offset += 200) {
+      const page = await this.#db.kysely
+        .selectFrom('runs')
+        .select(['id', 'env', 'dag_id'])
+        .where('state', '=', 'queued')
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(200)
+        .offset(offset)
+        .execute();
+      out.push(...page.filter((r) => !this.#isExternal(r)));
+      if (page.length < 200) break;
+    }
+    return out.slice(0, 200);
   }
 
   async #recover(): Promise<void> {

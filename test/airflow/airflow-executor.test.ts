@@ -238,4 +238,38 @@ describe.each(DIALECTS)('the Airflow executor on %s', (dialect) => {
     expect((await verifyChain(w.db)).ok).toBe(true);
     expect(fake.violations).toEqual([]);
   });
+
+  it('starts local runs even when hundreds of Airflow runs wait for delivery', async () => {
+    fake = await FakeAirflow.start({ api: 'v2' });
+    fake.addDag({ dag_id: 'load_orders' });
+    const config = [
+      'environments:',
+      '  dev:',
+      '    dags: [dags]',
+      '    policies: [policies]',
+      '  prod:',
+      '    policies: [prod-policies]',
+      '    airflow:',
+      `      baseUrl: ${fake.url}`,
+      '      api: v2',
+      `      auth: { kind: password, username: ${fake.credentials.username}, password: { file: airflow-password } }`,
+      '',
+    ].join('\n');
+    w = await createWorld(dialect, {
+      config,
+      files: { 'prod-policies/roles.cedar': PROD, 'airflow-password': fake.credentials.password },
+    });
+    await w.airflow!.catalogs.get('prod')!.refresh();
+    await w.policies.load();
+    // Airflow is down: none of these can be delivered, and they stay queued.
+    await fake.stop();
+    for (let i = 0; i < 205; i++)
+      await w.gate.trigger(w.ctx(eng), { env: 'prod', dagId: 'load_orders', params: {} });
+    const local = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 10 } });
+    expect(local.outcome).toBe('started');
+    await w.engine.start();
+    expect(await w.engine.waitForRun(local.run.id)).toBe('success');
+    const remote = await w.db.kysely.selectFrom('runs').select('state').where('env', '=', 'prod').execute();
+    expect(new Set(remote.map((r) => r.state))).toEqual(new Set(['queued']));
+  });
 });
