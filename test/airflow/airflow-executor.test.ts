@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearTaskFor } from '../../src/airflow/airflow-actions.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
+import { summarizeDag } from '../../src/dag/describe-dag.ts';
 import { createWorld, eng, outsider, type World } from '../helpers/gate-world.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
 import { FakeAirflow } from './fake-airflow.ts';
@@ -168,6 +169,22 @@ describe.each(DIALECTS)('the Airflow executor on %s', (dialect) => {
       /^the Airflow DAG load_orders changed since this run was decided \(version [0-9a-f]{16}, now [0-9a-f]{16}\); it was not delivered: trigger it again$/,
     );
     expect(fake.runs.size).toBe(0);
+  });
+
+  it('lists an Airflow DAG in dags list with its Airflow location, owners and tags', async () => {
+    const { w, fake } = await world();
+    const listed = w.registry.list('prod').map((l) => summarizeDag(l, w.dir));
+    expect(listed).toEqual([
+      {
+        id: 'load_orders',
+        env: 'prod',
+        schedule: null,
+        tasks: 0,
+        owner: 'data-eng',
+        tags: ['orders'],
+        file: `${fake.url} /opt/airflow/dags/load_orders.py`,
+      },
+    ]);
   });
 
   it('shows a DAG gone from Airflow as gone, and keeps its runs listed', async () => {
