@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAirflow } from './airflow-bench.ts';
 import { benchAudit } from './audit.ts';
 import { benchEngine } from './engine.ts';
 import { benchGate } from './gate.ts';
@@ -22,6 +23,7 @@ const suites: Array<[string, () => Promise<Record<string, number>>]> = [
   ['gate', benchGate],
   ['audit', benchAudit],
   ['http', benchHttp],
+  ['airflow bridge', benchAirflow],
 ];
 
 const results: Record<string, number> = {};

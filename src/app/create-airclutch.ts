@@ -4,12 +4,19 @@
  * The scheduler and DAG-to-DAG triggers submit through the gate, like every other source.
  * @module
  */
+
+import type { BridgeDeps } from '../airflow/airflow-actions.ts';
+import type { AirflowCatalog } from '../airflow/airflow-catalog.ts';
+import { AirflowExecutor } from '../airflow/airflow-executor.ts';
+import { BridgedDagRegistry } from '../airflow/bridged-dag-registry.ts';
+import { createAirflowBridge } from '../airflow/create-airflow-bridge.ts';
 import { loadHmacKey } from '../audit/audit-keys.ts';
 import type { AuditLog } from '../audit/audit-types.ts';
 import { SqlAuditLog } from '../audit/sql-audit-log.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { DagRegistry } from '../dag/dag-registry.ts';
 import { Engine } from '../engine/engine.ts';
+import type { EngineHooks, EngineTransition } from '../engine/engine-types.ts';
 import { Scheduler } from '../engine/scheduler.ts';
 import { readDagFiles } from '../engine/sql/read-dag-files.ts';
 import { transitionEvents } from '../gate/audit-events.ts';
@@ -32,6 +39,15 @@ export interface Airclutch {
   readonly engine: Engine;
   readonly gate: Gate;
   readonly scheduler: Scheduler;
+  /** The Airflow bridge, when an environment is backed by Airflow (docs/airflow.md). */
+  readonly airflow:
+    | {
+        readonly catalogs: ReadonlyMap<string, AirflowCatalog>;
+        readonly executor: AirflowExecutor;
+        /** What the bridge's gated actions need (pause, unpause, clearTask). */
+        readonly deps: BridgeDeps;
+      }
+    | undefined;
   /** Closes the audit log and the store (stop the engine and scheduler first). */
   close(): Promise<void>;
 }
@@ -53,8 +69,13 @@ export async function createAirclutch(
   options: CreateOptions = {},
 ): Promise<Airclutch> {
   const db = options.db ?? (await openStore(config));
-  const registry = new DagRegistry(config, { incumbents: await readDagFiles(db.kysely) });
+  const bridge = createAirflowBridge(config, options.clock ? { now: options.clock } : {});
+  const incumbents = { incumbents: await readDagFiles(db.kysely) };
+  const registry = bridge.catalogs.size
+    ? new BridgedDagRegistry(config, bridge.catalogs, incumbents)
+    : new DagRegistry(config, incumbents);
   await registry.reload();
+  await bridge.refreshAll();
   const policies = new CedarPolicyStore(() => policySourcesFromRegistry(config, registry));
   const loaded = await policies.load();
   if (!loaded.ok) throw loaded.error;
@@ -63,21 +84,28 @@ export async function createAirclutch(
     hmacKey: loadHmacKey(config),
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const hooks = {
+    // Run and task lifecycle records commit with the transitions they record.
+    onTransitions: async (
+      trx: Parameters<NonNullable<EngineHooks['onTransitions']>>[0],
+      transitions: readonly EngineTransition[],
+    ) => {
+      const events = transitionEvents(transitions);
+      if (events.length) await audit.append(events, { trx });
+    },
+  };
   const engine = new Engine({
     db,
     dags: registry,
+    ...(registry instanceof BridgedDagRegistry
+      ? { isExternal: (r) => registry.isRemote(r.env, r.dag_id) }
+      : {}),
     concurrency: options.engine?.concurrency ?? config.engine.concurrency,
     shutdownGraceMs: config.engine.shutdownGraceMs,
     defaultMaxActiveRuns: config.engine.defaultMaxActiveRuns,
     ...(options.engine?.pollIntervalMs ? { pollIntervalMs: options.engine.pollIntervalMs } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
-    hooks: {
-      // Run and task lifecycle records commit with the transitions they record.
-      onTransitions: async (trx, transitions) => {
-        const events = transitionEvents(transitions);
-        if (events.length) await audit.append(events, { trx });
-      },
-    },
+    hooks,
   });
   const gate = new Gate({
     db,
@@ -89,6 +117,27 @@ export async function createAirclutch(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   engine.setSubmitter(gate.submitter());
+  const airflow =
+    registry instanceof BridgedDagRegistry
+      ? {
+          catalogs: bridge.catalogs,
+          executor: new AirflowExecutor({
+            db,
+            environments: bridge.environments,
+            remoteDag: (env, dagId) => registry.remote(env, dagId),
+            hooks,
+            audit,
+            ...(options.clock ? { now: options.clock } : {}),
+            onTransitions: (t) => engine.reportTransitions(t),
+            onError: (e) => engine.emit('error', e),
+          }),
+          deps: {
+            gate,
+            registry,
+            clients: new Map([...bridge.environments].map(([env, e]) => [env, e.client])),
+          },
+        }
+      : undefined;
   const scheduler = new Scheduler({
     db,
     submitter: () => engine.submitter,
@@ -107,7 +156,10 @@ export async function createAirclutch(
     engine,
     gate,
     scheduler,
+    airflow,
     async close() {
+      for (const c of bridge.catalogs.values()) c.stop();
+      await airflow?.executor.stop();
       await audit.close();
       if (!options.db) await db.close();
     },

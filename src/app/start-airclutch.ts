@@ -4,6 +4,7 @@
  * working one. `airclutch dev` and `airclutch server` call it; embedders can too.
  * @module
  */
+import { startAirflowBridge } from '../airflow/start-airflow-bridge.ts';
 import { startAuditSinks } from '../audit/create-audit-sinks.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { configEvent, dagChangeEvents, policyLoadEvent } from '../gate/change-events.ts';
@@ -59,6 +60,7 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
   ]);
   await engine.start();
   await scheduler.start();
+  const stopAirflow = startAirflowBridge(ac, log);
   const sinks = startAuditSinks(ac.db, config, (e) =>
     log.error({ err: e }, 'audit sink delivery failed; it will retry'),
   );
@@ -78,6 +80,7 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
       clearInterval(sweep);
       await Promise.all(sinks.map((p) => p.stop()));
       await scheduler.stop();
+      await stopAirflow();
       await engine.stop();
       await ac.close();
     },

@@ -42,6 +42,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/approvals-command.ts')).approvalsCommand(),
   },
   {
+    name: 'airflow',
+    summary: 'Airflow-backed DAGs: pause, unpause, clear a failed task',
+    load: async () => (await import('./commands/airflow-command.ts')).airflowCommand(),
+  },
+  {
     name: 'runs',
     summary: 'Inspect runs, their tasks and logs',
     load: async () => (await import('./commands/runs-command.ts')).runsCommand(),
@@ -79,7 +84,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'doctor',
-    summary: 'Check identity setup: discovery, JWKS, key algorithms, clock skew, token lifetimes, scopes',
+    summary:
+      'Check identity setup (discovery, JWKS, key algorithms, clock skew, token lifetimes, scopes) and each Airflow environment',
     load: async () => (await import('./commands/doctor-command.ts')).doctorCommand(),
   },
   {

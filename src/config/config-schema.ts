@@ -1,5 +1,6 @@
 /** The shape of `airclutch.config.ts` / `airclutch.config.yaml`: one zod schema per capability, composed here. @module */
 import { z } from 'zod';
+import { airflowConfigSchema } from '../airflow/airflow-config.ts';
 import { auditConfigSchema } from '../audit/audit-config.ts';
 import { serverConfigSchema } from '../http/server-config.ts';
 import { identityConfigSchema } from '../identity/identity-config.ts';
@@ -17,6 +18,8 @@ export const environmentSchema = z.object({
       expiresAfterMs: z.number().int().min(1_000).optional(),
     })
     .optional(),
+  /** An Airflow deployment whose DAGs this environment gates (docs/airflow.md). Its runs execute there. */
+  airflow: airflowConfigSchema.optional(),
 });
 
 export const engineConfigSchema = z.object({

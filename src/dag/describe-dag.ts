@@ -1,5 +1,5 @@
 /** Plain, JSON-ready descriptions of loaded DAGs, shared by the CLI and the HTTP API. @module */
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { Cron } from 'croner';
 import type { LoadedDag } from './load-dag-file.ts';
 
@@ -52,7 +52,8 @@ export function summarizeDag(l: LoadedDag, rootDir: string): DagSummary {
     tasks: l.dag.tasks.size,
     owner: o.owner ?? null,
     tags: [...(o.tags ?? [])],
-    file: relative(rootDir, l.file),
+    // Local DAG files are absolute paths; an Airflow DAG's "file" is its Airflow URL and fileloc.
+    file: isAbsolute(l.file) ? relative(rootDir, l.file) : l.file,
   };
 }
 

@@ -90,6 +90,8 @@ export interface DagOptions<S extends StandardSchemaV1 | undefined> {
   id: string;
   description?: string;
   owner?: string;
+  /** Several owners (an Airflow DAG's `owners`); policies read them as `resource.owners`. Defaults to `[owner]`. */
+  owners?: readonly string[];
   tags?: readonly string[];
   /** A cron expression (5 or 6 fields) or a preset such as `@daily`; omit for manual-only DAGs. */
   schedule?: string | null;

@@ -50,6 +50,11 @@ export interface EngineOptions {
   hooks?: EngineHooks;
   runners?: { function?: TaskRunner; shell?: TaskRunner };
   clock?: () => number;
+  /**
+   * True for runs another executor owns (the Airflow bridge): the local executor never starts,
+   * resumes or recovers them. The gate creates their rows and decision records as for any run.
+   */
+  isExternal?: (run: { env: string; dag_id: string }) => boolean;
 }
 
 /** Until the gate is set, the engine's own requests (schedules, `ctx.trigger()`) are refused: nothing starts a run without a decision. */
@@ -77,6 +82,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #now: () => number;
   readonly #executor: LocalExecutor;
   readonly #lease: EngineLease;
+  readonly #isExternal: (run: { env: string; dag_id: string }) => boolean;
   #submitter: RunSubmitter;
   #started = false;
   #stopping = false;
@@ -91,6 +97,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#pollMs = options.pollIntervalMs ?? 500;
     this.#hooks = options.hooks ?? {};
     this.#now = options.clock ?? Date.now;
+    this.#isExternal = options.isExternal ?? (() => false);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${newId()}`;
     this.#submitter = NO_GATE;
     this.#lease = new EngineLease(options.db, this.workerId);
@@ -173,7 +180,12 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Tells the engine that a run was queued (or approved) in this process, so it starts at once. */
   notify(run?: Pick<RunsTable, 'id' | 'env' | 'dag_id'>): void {
-    if (run && this.#started) this.#executor.enqueueRuns([run]);
+    if (run && this.#started && !this.#isExternal(run)) this.#executor.enqueueRuns([run]);
+  }
+
+  /** Reports transitions another executor made (after their transaction committed), as engine events. */
+  reportTransitions(transitions: readonly EngineTransition[]): void {
+    for (const t of transitions) this.#emitTransition(t);
   }
 
   /**
@@ -253,14 +265,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Picks up runs queued and cancelled by other processes (a CLI, an API server). */
   async #poll(): Promise<void> {
     if (this.#stopping) return;
-    const queued = await this.#db.kysely
-      .selectFrom('runs')
-      .select(['id', 'env', 'dag_id'])
-      .where('state', '=', 'queued')
-      .orderBy('created_at')
-      .limit(200)
-      .execute();
-    this.#executor.enqueueRuns(queued);
+    this.#executor.enqueueRuns(await this.#queuedLocalRuns());
     const mine = this.#executor.runIds();
     if (mine.length) {
       const ended = await this.#db.kysely
@@ -273,10 +278,32 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
+  /**
+   * Up to 200 queued runs for the local executor, oldest first. Runs another executor owns are
+   * skipped page by page, so a backlog of them (Airflow down) cannot starve local runs.
+   */
+  async #queuedLocalRuns(): Promise<Pick<RunsTable, 'id' | 'env' | 'dag_id'>[]> {
+    const out: Pick<RunsTable, 'id' | 'env' | 'dag_id'>[] = [];
+    for (let offset = 0; offset < 20_000 && out.length < 200; offset += 200) {
+      const page = await this.#db.kysely
+        .selectFrom('runs')
+        .select(['id', 'env', 'dag_id'])
+        .where('state', '=', 'queued')
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(200)
+        .offset(offset)
+        .execute();
+      out.push(...page.filter((r) => !this.#isExternal(r)));
+      if (page.length < 200) break;
+    }
+    return out.slice(0, 200);
+  }
+
   async #recover(): Promise<void> {
     const q = this.#db.kysely;
     await failInterruptedAttempts(q, this.#dags, this.workerId, this.#now(), this.#hooks);
     const runs = await q.selectFrom('runs').selectAll().where('state', '=', 'running').execute();
-    for (const row of runs) await this.#executor.resume(row);
+    for (const row of runs) if (!this.#isExternal(row)) await this.#executor.resume(row);
   }
 }

@@ -29,6 +29,7 @@ import { allowOrigins } from './cors-hook.ts';
 import { FailureLimiter } from './failure-limiter.ts';
 import { HttpMetrics } from './http-metrics.ts';
 import { toHttpError } from './http-problem.ts';
+import { airflowRoutes } from './routes/airflow-routes.ts';
 import { approvalsRoutes } from './routes/approvals-routes.ts';
 import { auditRoutes } from './routes/audit-routes.ts';
 import { dagsRoutes } from './routes/dags-routes.ts';
@@ -174,6 +175,7 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
       await approvalsRoutes(api, deps);
       await explainRoute(api, deps);
       await auditRoutes(api, deps);
+      if (deps.ac.airflow) await airflowRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -66,6 +66,13 @@ export const ERROR_CODES = {
   MEDIA_TYPE_UNSUPPORTED: { status: 415, title: 'Content type not supported' },
   WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'Webhook signature invalid' },
   DELIVERY_FAILED: { status: 503, title: 'A receiver did not take a delivery; it will be retried' },
+  // Airflow bridge.
+  AIRFLOW_UNREACHABLE: { status: 503, title: 'Airflow cannot be reached' },
+  AIRFLOW_TIMEOUT: { status: 504, title: 'Airflow did not answer in time' },
+  AIRFLOW_AUTH_FAILED: { status: 502, title: 'Airflow refused the service credentials' },
+  AIRFLOW_REFUSED: { status: 502, title: 'Airflow refused the request' },
+  AIRFLOW_VERSION_MISMATCH: { status: 500, title: 'Airflow API version does not match the config' },
+  AIRFLOW_CREDENTIAL_UNAVAILABLE: { status: 500, title: 'Airflow credential source unavailable' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code: callers can `switch` on it. */

@@ -37,6 +37,11 @@ export const ACTIONS = [
   'breakGlass',
   'readLogs',
   'readAudit',
+  // Airflow-backed DAGs (docs/airflow.md). In no group: unpausing starts a schedule, clearing re-runs
+  // tasks, so each needs its own permit.
+  'pause',
+  'unpause',
+  'clearTask',
 ] as const;
 export type PolicyAction = (typeof ACTIONS)[number];
 
@@ -59,6 +64,7 @@ export const RUN_ACTIONS: ReadonlySet<PolicyAction> = new Set([
   'cancel',
   'breakGlass',
   'readLogs',
+  'clearTask',
 ]);
 
 /** Which resource types each action applies to (the schema's `appliesTo`). */
@@ -71,6 +77,9 @@ export const ACTION_RESOURCES: Readonly<Record<PolicyAction, readonly (keyof typ
   cancel: ['run'],
   readLogs: ['run'],
   readAudit: ['env', 'dag'],
+  pause: ['dag'],
+  unpause: ['dag'],
+  clearTask: ['run'],
 };
 
 /** Where a request came from: `context.source`. */

@@ -91,7 +91,7 @@ export function buildCedarSchema(params?: Type<string>): SchemaJson<string> {
         [ENTITY.env]: {},
         [ENTITY.dag]: {
           memberOfTypes: [cedarType(ENTITY.env)],
-          shape: record({ id: str, env: str, owner: opt(str), tags: strings }),
+          shape: record({ id: str, env: str, owner: opt(str), owners: strings, tags: strings }),
         },
         [ENTITY.run]: {
           memberOfTypes: [cedarType(ENTITY.dag)],

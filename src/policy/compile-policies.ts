@@ -138,6 +138,7 @@ async function compileDag(
       id: dag.id,
       env,
       tags: [...(dag.options.tags ?? [])],
+      owners: [...(dag.options.owners ?? (dag.options.owner ? [dag.options.owner] : []))],
       ...(dag.options.owner ? { owner: dag.options.owner } : {}),
     },
     parents: [{ type: cedarType(ENTITY.env), id: env }],

@@ -10,7 +10,11 @@ import type { PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 export interface DagLike {
   readonly id: string;
   readonly paramsJsonSchema: Record<string, unknown>;
-  readonly options: { readonly owner?: string | undefined; readonly tags?: readonly string[] | undefined };
+  readonly options: {
+    readonly owner?: string | undefined;
+    readonly owners?: readonly string[] | undefined;
+    readonly tags?: readonly string[] | undefined;
+  };
   /** `file:line:column` of the `dag()` call; used to find the `.cedar` file when `file` is not given. */
   readonly definedAt?: string | undefined;
 }

@@ -216,6 +216,29 @@ export interface EngineLeasesTable {
   expires_at: number;
 }
 
+/**
+ * A run that the Airflow bridge delivers: `pending` until Airflow has it (retried with backoff while
+ * it cannot be delivered, `last_error` saying why), then `delivered`; `refused` when Airflow said no.
+ */
+export interface AirflowRunsTable {
+  run_id: string;
+  env: string;
+  dag_id: string;
+  /** The `dag_run_id` Airclutch chose, so a repeated delivery is the same remote run. */
+  remote_run_id: string;
+  delivery_state: 'pending' | 'delivered' | 'refused';
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  /** Airflow's run state, as last seen. */
+  remote_state: string | null;
+  /** The remote DAG's version when it was delivered. */
+  dag_version: string;
+  /** 1 once the cancel was passed on to Airflow. */
+  cancel_sent: number;
+  updated_at: number;
+}
+
 export interface Database {
   dags: DagsTable;
   runs: RunsTable;
@@ -231,4 +254,5 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_sink_cursors: AuditSinkCursorsTable;
   engine_leases: EngineLeasesTable;
+  airflow_runs: AirflowRunsTable;
 }

@@ -8,6 +8,7 @@ import { approvalsMigration } from './migrations/0003-approvals.ts';
 import { identityMigration } from './migrations/0004-identity.ts';
 import { engineLeaseMigration } from './migrations/0005-engine-lease.ts';
 import { runDecisionMigration } from './migrations/0006-run-decision.ts';
+import { airflowRunsMigration } from './migrations/0007-airflow-runs.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -18,6 +19,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0004-identity': identityMigration(dialect),
     '0005-engine-lease': engineLeaseMigration(),
     '0006-run-decision': runDecisionMigration(),
+    '0007-airflow-runs': airflowRunsMigration(),
   };
 }
 

@@ -86,7 +86,7 @@ let requests = 0;
 
 export async function createWorld(
   dialect: DialectName,
-  options: { clock?: () => number; files?: Record<string, string> } = {},
+  options: { clock?: () => number; files?: Record<string, string>; config?: string } = {},
 ): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-world-'));
   const write = (files: Record<string, string>) => {
@@ -98,7 +98,7 @@ export async function createWorld(
   write({ ...DAGS, ...options.files });
   writeFileSync(
     join(dir, 'airclutch.config.yaml'),
-    'environments:\n  dev:\n    dags: [dags]\n    policies: [policies]\n',
+    options.config ?? 'environments:\n  dev:\n    dags: [dags]\n    policies: [policies]\n',
   );
   const config = await loadConfig({ cwd: dir, env: {} });
   const testDb = await createTestDb(dialect);

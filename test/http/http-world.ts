@@ -59,12 +59,18 @@ export async function startHttpWorld(
     now?: () => number;
     files?: Record<string, string>;
     dialect?: DialectName;
+    /** The config file's text (YAML), instead of the one `dev` environment. */
+    config?: string;
+    /** The world's clock (engine, gate, audit), where `now` is only the server's. */
+    clock?: () => number;
   } = {},
 ): Promise<HttpWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-http-'));
   const idp = await startDevIdp({ port: 0, dataDir: dir, accessTokenTtlSec: 3_600, quiet: true });
   const world = await createWorld(options.dialect ?? 'sqlite', {
     files: { ...EXTRA_FILES, ...options.files },
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const verifier = OidcTokenVerifier.fromConfig(
     identityConfigSchema.parse({

@@ -1,0 +1,414 @@
+/**
+ * The bridge's HTTP client for one Airflow deployment, for the `v2` (Airflow 3.x) and `v1`
+ * (Airflow 2.x) REST APIs. Every failure becomes an `AirclutchError` with a stable code. Calls that
+ * are safe to repeat (reads, state patches, a trigger that carries Airclutch's run id) are retried
+ * with exponential backoff on network errors, timeouts and 5xx; a 401 refreshes the token once and
+ * retries once. A trigger whose answer was lost is reconciled by its run id: it is never created
+ * twice, and never reported as started when it was not.
+ * @module
+ */
+import { AirclutchError, describeThrown } from '../lib/errors.ts';
+import type { AirflowAuth } from './airflow-auth.ts';
+import type {
+  AirflowApiVersion,
+  RemoteDag,
+  RemoteRun,
+  RemoteRunState,
+  RemoteTaskInstance,
+  TriggerRequest,
+} from './airflow-types.ts';
+
+export interface AirflowClientOptions {
+  readonly baseUrl: string;
+  readonly api: AirflowApiVersion;
+  readonly auth: AirflowAuth;
+  readonly requestTimeoutMs?: number;
+  readonly retries?: number;
+  readonly retryBaseMs?: number;
+  readonly pageSize?: number;
+  /** Waits between retries; injectable so tests control time. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface CallOptions {
+  /** Repeat on network errors, timeouts and 5xx. */
+  readonly safe: boolean;
+  readonly body?: unknown;
+  readonly query?: Record<string, string | number | boolean>;
+  /** Statuses that are answers, not errors (404 on a lookup). */
+  readonly accept?: readonly number[];
+}
+
+interface Answer {
+  readonly status: number;
+  readonly json: unknown;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class AirflowClient {
+  readonly api: AirflowApiVersion;
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryBaseMs: number;
+  private readonly pageSize: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly opts: AirflowClientOptions) {
+    this.api = opts.api;
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.retries = opts.retries ?? 3;
+    this.retryBaseMs = opts.retryBaseMs ?? 500;
+    this.pageSize = opts.pageSize ?? 100;
+    this.sleep = opts.sleep ?? defaultSleep;
+  }
+
+  get auth(): AirflowAuth {
+    return this.opts.auth;
+  }
+
+  /** Airflow's version, from the unauthenticated `/version` endpoint, and the `Date` header (for clock skew). */
+  async version(): Promise<{ version: string; date: number | undefined }> {
+    const res = await this.send('GET', '/version', { safe: true }, false);
+    const v = (res.json as { version?: unknown }).version;
+    return { version: typeof v === 'string' ? v : 'unknown', date: res.date };
+  }
+
+  /**
+   * Checks that the configured API matches the server: Airflow 3.x serves `v2`, 2.x serves `v1`.
+   * A v1 client against Airflow 3 finds no `/api/v1/version` at all, and says so.
+   */
+  async checkVersion(): Promise<string> {
+    let version: string;
+    try {
+      ({ version } = await this.version());
+    } catch (e) {
+      if (e instanceof AirclutchError && e.code === 'AIRFLOW_REFUSED' && e.details?.status === 404) {
+        const other = this.api === 'v1' ? 'v2' : 'v1';
+        throw new AirclutchError(
+          'AIRFLOW_VERSION_MISMATCH',
+          `${this.baseUrl} has no /api/${this.api}/version: it does not serve the ${this.api} API; set airflow.api to '${other}'`,
+          { details: { configured: this.api } },
+        );
+      }
+      throw e;
+    }
+    const major = Number.parseInt(version, 10);
+    const expected = major >= 3 ? 'v2' : major === 2 ? 'v1' : undefined;
+    if (expected && expected !== this.api) {
+      throw new AirclutchError(
+        'AIRFLOW_VERSION_MISMATCH',
+        `${this.baseUrl} runs Airflow ${version}, which serves the ${expected} API, but airflow.api is '${this.api}': set it to '${expected}'`,
+        { details: { configured: this.api, detected: expected, version } },
+      );
+    }
+    return version;
+  }
+
+  /** Every DAG Airflow knows, page by page. */
+  async listDags(): Promise<RemoteDag[]> {
+    const out: RemoteDag[] = [];
+    for (let offset = 0; ; offset += this.pageSize) {
+      const res = await this.call('GET', '/dags', { safe: true, query: { limit: this.pageSize, offset } });
+      const page = res.json as { dags?: Record<string, unknown>[]; total_entries?: number };
+      const dags = page.dags ?? [];
+      out.push(...dags.map((d) => toDag(d)));
+      if (dags.length < this.pageSize || out.length >= (page.total_entries ?? 0)) return out;
+    }
+  }
+
+  /** One DAG with its params (the details endpoint). */
+  async dagDetails(dagId: string): Promise<RemoteDag> {
+    const res = await this.call('GET', `/dags/${enc(dagId)}/details`, { safe: true });
+    return toDag(res.json as Record<string, unknown>);
+  }
+
+  /** The remote run, or undefined when Airflow has none with that id. */
+  async getRun(dagId: string, runId: string): Promise<RemoteRun | undefined> {
+    const res = await this.call('GET', `/dags/${enc(dagId)}/dagRuns/${enc(runId)}`, {
+      safe: true,
+      accept: [404],
+    });
+    return res.status === 404 ? undefined : toRun(res.json as Record<string, unknown>);
+  }
+
+  /**
+   * Creates the remote run, exactly once. When the answer is lost (a timeout after sending, a 5xx),
+   * the run is looked up by its id: found means delivered; absent means the trigger is sent again.
+   * A 409 for our own run id means an earlier attempt did land.
+   */
+  async triggerRun(t: TriggerRequest): Promise<RemoteRun> {
+    const body: Record<string, unknown> = { dag_run_id: t.runId, conf: t.conf, note: t.note };
+    // Airflow 3 takes logical_date: null for "no data interval" (run_after = now). Airflow 2 needs a
+    // logical date that is unique per DAG, so Airclutch sends the decision's time.
+    body.logical_date = this.api === 'v2' ? null : t.logicalDate;
+    const path = `/dags/${enc(t.dagId)}/dagRuns`;
+    let lastError: AirclutchError | undefined;
+    for (let attempt = 0; attempt <= this.retries; attempt++) {
+      if (attempt > 0) await this.sleep(this.backoff(attempt));
+      try {
+        const res = await this.call('POST', path, { safe: false, body, accept: [409] });
+        if (res.status !== 409) return toRun(res.json as Record<string, unknown>);
+        const existing = await this.getRun(t.dagId, t.runId);
+        if (existing) return existing;
+        throw new AirclutchError(
+          'AIRFLOW_REFUSED',
+          `Airflow answered 409 to the trigger of ${t.dagId}: ${detailOf(res.json)}`,
+          {
+            details: { status: 409, dagId: t.dagId, runId: t.runId },
+          },
+        );
+      } catch (e) {
+        if (!(e instanceof AirclutchError) || !isUncertain(e)) throw e;
+        lastError = e;
+        // The request may have reached Airflow: ask before sending it again.
+        const existing = await this.getRun(t.dagId, t.runId).catch(() => undefined);
+        if (existing) return existing;
+      }
+    }
+    throw lastError as AirclutchError;
+  }
+
+  async taskInstances(dagId: string, runId: string): Promise<RemoteTaskInstance[]> {
+    const res = await this.call('GET', `/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances`, {
+      safe: true,
+    });
+    const tis = (res.json as { task_instances?: Record<string, unknown>[] }).task_instances ?? [];
+    return tis.map((ti) => ({
+      taskId: String(ti.task_id),
+      state: typeof ti.state === 'string' ? ti.state : null,
+      tryNumber: typeof ti.try_number === 'number' ? ti.try_number : 0,
+    }));
+  }
+
+  /** A task instance's log for one try, as text. */
+  async taskLog(dagId: string, runId: string, taskId: string, tryNumber: number): Promise<string> {
+    const res = await this.call(
+      'GET',
+      `/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances/${enc(taskId)}/logs/${Math.max(1, tryNumber)}`,
+      {
+        safe: true,
+        query: { full_content: true },
+      },
+    );
+    const content = (res.json as { content?: unknown }).content;
+    if (typeof content === 'string') return content;
+    if (Array.isArray(content)) {
+      return content
+        .map((c) => (typeof c === 'string' ? c : String((c as { event?: unknown }).event ?? '')))
+        .join('\n');
+    }
+    return '';
+  }
+
+  /** Marks the remote run failed (Airflow's way to stop it). */
+  async failRun(dagId: string, runId: string): Promise<RemoteRun> {
+    const res = await this.call('PATCH', `/dags/${enc(dagId)}/dagRuns/${enc(runId)}`, {
+      safe: true,
+      body: { state: 'failed' },
+    });
+    return toRun(res.json as Record<string, unknown>);
+  }
+
+  async setPaused(dagId: string, paused: boolean): Promise<RemoteDag> {
+    const res = await this.call('PATCH', `/dags/${enc(dagId)}`, {
+      safe: true,
+      body: { is_paused: paused },
+      query: { update_mask: 'is_paused' },
+    });
+    return toDag(res.json as Record<string, unknown>);
+  }
+
+  /** Clears failed task instances of one run so Airflow runs them again; returns the cleared task ids. */
+  async clearTasks(dagId: string, runId: string, taskIds: readonly string[]): Promise<string[]> {
+    const body = {
+      dag_run_id: runId,
+      task_ids: [...taskIds],
+      only_failed: true,
+      dry_run: false,
+      reset_dag_runs: true,
+    };
+    const res = await this.call('POST', `/dags/${enc(dagId)}/clearTaskInstances`, { safe: true, body });
+    const tis = (res.json as { task_instances?: { task_id?: unknown }[] }).task_instances ?? [];
+    return tis.map((t) => String(t.task_id));
+  }
+
+  /** An authenticated call, with the 401 → refresh → retry-once rule and retries for safe calls. */
+  private async call(method: string, path: string, o: CallOptions): Promise<Answer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.withAuthRetry(method, path, o);
+      } catch (e) {
+        if (!o.safe || attempt >= this.retries || !(e instanceof AirclutchError) || !isRetryable(e)) throw e;
+        await this.sleep(this.backoff(attempt + 1));
+      }
+    }
+  }
+
+  private async withAuthRetry(method: string, path: string, o: CallOptions): Promise<Answer> {
+    try {
+      return await this.send(method, path, o, true);
+    } catch (e) {
+      if (!(e instanceof AirclutchError) || e.code !== 'AIRFLOW_AUTH_FAILED' || e.details?.status !== 401)
+        throw e;
+      this.opts.auth.invalidate();
+      return await this.send(method, path, o, true);
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(30_000, this.retryBaseMs * 2 ** (attempt - 1));
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    o: CallOptions,
+    authenticated: boolean,
+  ): Promise<Answer & { date: number | undefined }> {
+    const url = new URL(`${this.baseUrl}/api/${this.api}${path}`);
+    for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (authenticated) headers.authorization = await this.opts.auth.header();
+    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    const where = `${method} ${url.pathname}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(o.body === undefined ? {} : { body: JSON.stringify(o.body) }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw networkError(e, where, this.baseUrl, this.timeoutMs);
+    }
+    let json: unknown;
+    try {
+      const text = await res.text();
+      json = text ? JSON.parse(text) : undefined;
+    } catch (e) {
+      if (res.ok) throw networkError(e, where, this.baseUrl, this.timeoutMs);
+      json = undefined;
+    }
+    const dateHeader = res.headers.get('date');
+    const date = dateHeader ? Date.parse(dateHeader) : undefined;
+    if (res.ok || o.accept?.includes(res.status)) return { status: res.status, json, date };
+    throw statusError(res.status, json, where, authenticated ? this.opts.auth.kind : undefined);
+  }
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+function detailOf(json: unknown): string {
+  const d =
+    (json as { detail?: unknown; title?: unknown } | undefined)?.detail ??
+    (json as { title?: unknown } | undefined)?.title;
+  if (typeof d === 'string') return d;
+  if (d === undefined) return 'no detail';
+  return JSON.stringify(d);
+}
+
+function statusError(
+  status: number,
+  json: unknown,
+  where: string,
+  authKind: string | undefined,
+): AirclutchError {
+  const detail = detailOf(json);
+  const details = { status, request: where };
+  if (status === 401) {
+    return new AirclutchError(
+      'AIRFLOW_AUTH_FAILED',
+      `Airflow answered 401 to ${where} (${detail}): its service credentials (${authKind ?? 'none'}) were not accepted; check the credential source and the account`,
+      { details },
+    );
+  }
+  if (status >= 500) {
+    return new AirclutchError('AIRFLOW_UNREACHABLE', `Airflow answered ${status} to ${where}: ${detail}`, {
+      details,
+    });
+  }
+  const hint =
+    status === 403
+      ? ': the service account lacks a permission for this (see docs/airflow.md for the role it needs)'
+      : status === 404
+        ? ': Airflow has no such object (a DAG removed or not yet parsed?)'
+        : '';
+  return new AirclutchError('AIRFLOW_REFUSED', `Airflow answered ${status} to ${where}: ${detail}${hint}`, {
+    details,
+  });
+}
+
+function networkError(e: unknown, where: string, baseUrl: string, timeoutMs: number): AirclutchError {
+  const name = e instanceof Error ? e.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new AirclutchError(
+      'AIRFLOW_TIMEOUT',
+      `Airflow at ${baseUrl} did not answer ${where} within ${timeoutMs} ms`,
+      {
+        cause: e,
+        details: { request: where, timeoutMs },
+      },
+    );
+  }
+  const cause = e instanceof Error && e.cause !== undefined ? e.cause : e;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return new AirclutchError(
+    'AIRFLOW_UNREACHABLE',
+    `Airflow at ${baseUrl} cannot be reached for ${where}: ${typeof code === 'string' ? code : describeThrown(cause)}`,
+    { cause: e, details: { request: where } },
+  );
+}
+
+function isRetryable(e: AirclutchError): boolean {
+  return e.code === 'AIRFLOW_UNREACHABLE' || e.code === 'AIRFLOW_TIMEOUT';
+}
+
+/** After these, a trigger may or may not have reached Airflow. */
+function isUncertain(e: AirclutchError): boolean {
+  return isRetryable(e);
+}
+
+function strOrNull(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function toDag(d: Record<string, unknown>): RemoteDag {
+  const tags = Array.isArray(d.tags)
+    ? d.tags.map((t) => (typeof t === 'string' ? t : String((t as { name?: unknown }).name)))
+    : [];
+  const si = d.schedule_interval as { value?: unknown } | null | undefined;
+  const schedule = strOrNull(d.timetable_summary) ?? (si && typeof si.value === 'string' ? si.value : null);
+  return {
+    dagId: String(d.dag_id),
+    description: strOrNull(d.description),
+    owners: Array.isArray(d.owners) ? d.owners.map(String) : [],
+    tags,
+    schedule,
+    isPaused: d.is_paused === true,
+    hasImportErrors: d.has_import_errors === true,
+    fileloc: typeof d.fileloc === 'string' ? d.fileloc : '',
+    lastParsed: strOrNull(d.last_parsed) ?? strOrNull(d.last_parsed_time),
+    ...(d.params && typeof d.params === 'object' ? { params: d.params as Record<string, unknown> } : {}),
+  };
+}
+
+const RUN_STATES: readonly RemoteRunState[] = ['queued', 'running', 'success', 'failed'];
+
+function toRun(r: Record<string, unknown>): RemoteRun {
+  const state = RUN_STATES.includes(r.state as RemoteRunState) ? (r.state as RemoteRunState) : 'queued';
+  return {
+    dagId: String(r.dag_id),
+    runId: String(r.dag_run_id),
+    state,
+    note: strOrNull(r.note),
+    logicalDate: strOrNull(r.logical_date),
+    startDate: strOrNull(r.start_date),
+    endDate: strOrNull(r.end_date),
+  };
+}

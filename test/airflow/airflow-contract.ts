@@ -1,0 +1,104 @@
+/**
+ * The published Airflow REST contract (src/airflow/openapi) as a validator: matches a request to its
+ * operation and checks the request and the response against the document with openapi-backend (Ajv).
+ * The fake Airflow records every violation, and each test asserts there were none.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import addFormats from 'ajv-formats';
+import { type Document, OpenAPIBackend, type Operation } from 'openapi-backend';
+import { parse } from 'yaml';
+
+export type AirflowApi = 'v1' | 'v2';
+
+const FILES: Record<AirflowApi, { file: string; root: string }> = {
+  v2: { file: 'airflow-3.2-v2.yaml', root: '/' },
+  v1: { file: 'airflow-2.10-v1.yaml', root: '/api/v1' },
+};
+
+const cache = new Map<AirflowApi, Promise<AirflowContract>>();
+
+export interface RequestShape {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, string | string[]>;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: unknown;
+}
+
+export class AirflowContract {
+  private constructor(private readonly api: OpenAPIBackend) {}
+
+  /** Loads (once per process) the document of one API version. */
+  static load(version: AirflowApi): Promise<AirflowContract> {
+    let p = cache.get(version);
+    if (!p) {
+      p = (async () => {
+        const { file, root } = FILES[version];
+        const url = new URL(`../../src/airflow/openapi/${file}`, import.meta.url);
+        const definition = nullableWithoutType(parse(readFileSync(url, 'utf8'))) as Document;
+        // quick: the documents carry FastAPI/connexion quirks ($ref with siblings) that the strict
+        // meta-schema check rejects; the schemas themselves compile and validate as Airflow means them.
+        const api = new OpenAPIBackend({
+          definition,
+          apiRoot: root,
+          quick: true,
+          ajvOpts: { strict: false },
+          customizeAjv: (ajv) => {
+            addFormats.default(ajv);
+            // The 2.10 document spells one format `datetime`; Airflow means date-time by it.
+            ajv.addFormat('datetime', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
+            return ajv;
+          },
+        });
+        await api.init();
+        return new AirflowContract(api);
+      })();
+      cache.set(version, p);
+    }
+    return p;
+  }
+
+  /** The operation a request names, or undefined when the document has no such route. */
+  match(method: string, path: string): Operation | undefined {
+    return this.api.matchOperation({ method, path, headers: {} }) ?? undefined;
+  }
+
+  /** Violations of the request against its operation (empty when valid). */
+  checkRequest(req: RequestShape, op: Operation): string[] {
+    const r = this.api.validateRequest(
+      { method: req.method, path: req.path, query: req.query, headers: req.headers as never, body: req.body },
+      op,
+    );
+    return r.valid ? [] : (r.errors ?? []).map((e) => `request ${e.instancePath || '/'} ${e.message}`);
+  }
+
+  /** Violations of a JSON response body against the operation's schema for that status. */
+  checkResponse(body: unknown, op: Operation, status: number): string[] {
+    const declared = Object.keys(op.responses ?? {});
+    if (!declared.includes(String(status)) && !declared.includes('default')) {
+      return [`response status ${status} is not declared for ${op.operationId}`];
+    }
+    const r = this.api.validateResponse(body, op, status);
+    return r.valid
+      ? []
+      : (r.errors ?? []).map((e) => `response ${status} ${e.instancePath || '/'} ${e.message}`);
+  }
+}
+
+/**
+ * Both documents say `nullable: true` beside a `$ref` or an `anyOf` with no `type` (connexion and
+ * FastAPI write it so). Ajv's `nullable` keyword needs a `type`, so such a schema is rewritten to
+ * what it means: `anyOf: [<the schema>, { type: 'null' }]`.
+ */
+function nullableWithoutType(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableWithoutType);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = nullableWithoutType(v);
+  if (out.nullable === true && out.type === undefined) {
+    const { nullable: _n, ...rest } = out;
+    return { anyOf: [rest, { type: 'null' }] };
+  }
+  return out;
+}
