@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clearTaskFor } from '../../src/airflow/airflow-actions.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { summarizeDag } from '../../src/dag/describe-dag.ts';
+import { insertRun } from '../../src/engine/sql/insert-run.ts';
 import { cancelRunFor } from '../../src/gate/gate-reads.ts';
 import { createWorld, eng, outsider, type World } from '../helpers/gate-world.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
@@ -153,6 +154,24 @@ describe.each(DIALECTS)('the Airflow executor on %s', (dialect) => {
     await executor.tick();
     expect(fake.run('load_orders', `airclutch__${res.run.id}`)?.state).toBe('failed');
     expect(await trail(w, res.run.id)).toContain('airflow.cancel:failed');
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('never delivers a run written around the gate, with no decision record (RUN_UNDECIDED)', async () => {
+    const { w, fake, executor } = await world();
+    const bare = await w.engine.prepareRun({
+      env: 'prod',
+      dagId: 'load_orders',
+      params: {},
+      source: 'api',
+      principal: eng,
+    });
+    await insertRun(w.db.kysely, bare);
+    await executor.tick();
+    const run = await runRow(w, bare.id);
+    expect(run.state).toBe('failed');
+    expect(run.error).toMatch(/^RUN_UNDECIDED: run .* has no decision record in the audit trail/);
+    expect(fake.runs.size).toBe(0);
     expect(fake.violations).toEqual([]);
   });
 
