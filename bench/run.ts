@@ -33,8 +33,8 @@ export interface Suite {
 
 export const SUITES: readonly Suite[] = [
   { name: 'disk', module: 'disk.ts' },
-  { name: 'engine (sqlite)', module: 'engine.ts', args: ['sqlite'] },
-  { name: 'engine (postgres)', module: 'engine.ts', args: ['postgres'] },
+  { name: 'engine (sqlite)', module: 'engine.ts', args: ['sqlite'], timeoutMs: 480_000 },
+  { name: 'engine (postgres)', module: 'engine.ts', args: ['postgres'], timeoutMs: 480_000 },
   { name: 'peer (graphile-worker)', module: 'graphile.ts' },
   { name: 'identity', module: 'verify.ts' },
   { name: 'policy', module: 'policy.ts' },
