@@ -20,6 +20,7 @@ import { OidcTokenVerifier } from '../src/identity/oidc-token-verifier.ts';
 import { FakeAirflow } from '../test/airflow/fake-airflow.ts';
 import { createWorld } from '../test/helpers/gate-world.ts';
 import { startIdpProcess } from './idp-process.ts';
+import { runIfMain } from './main.ts';
 import { median, percentile, round } from './stats.ts';
 
 const POLICY = `
@@ -169,3 +170,5 @@ async function followCapacity(): Promise<Record<string, number>> {
     await fake.close();
   }
 }
+
+await runIfMain(import.meta, () => benchAirflow());

@@ -1,13 +1,13 @@
 /** Audit trail throughput on a durable SQLite store (WAL, fsync per commit) in a temp folder. @module */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { SqlAuditLog } from '../src/audit/sql-audit-log.ts';
 import { verifyChain } from '../src/audit/verify-chain.ts';
 import { createDb, type Db } from '../src/store/create-db.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
 import { triggerEvent } from '../test/audit/audit-fixtures.ts';
+import { runIfMain } from './main.ts';
 import { median } from './stats.ts';
 
 async function perSecond(n: number, fn: () => Promise<unknown>): Promise<number> {
@@ -87,6 +87,4 @@ export async function benchAudit(): Promise<{
   });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  console.log(await benchAudit());
-}
+await runIfMain(import.meta, () => benchAudit());

@@ -1,91 +1,112 @@
 /**
- * Engine benchmarks (issue 2): Windmill's 40-task chain, task-to-task transition latency, overhead on
- * long tasks, and a 10,000-task fan-out with its peak memory. Durable state: SQLite in WAL with
- * fsync on every commit, or PostgreSQL.
+ * Engine benchmarks on the path users run: Windmill's 40-task chain, task-to-task transition
+ * latency, overhead on long tasks, and a 10,000-task fan-out with this process's peak memory. Each
+ * run is started through the gate by a principal verified from an RS256 access token, the policy
+ * allows it, and every run and task transition writes its hash-chained audit records in the
+ * engine cycle's transaction (on PostgreSQL under the `audit_head` lock), as `createAirclutch`
+ * wires it. Durable state: SQLite in WAL with `synchronous=FULL`, or PostgreSQL.
+ *
+ * `node bin/run-ts.js bench/engine.ts sqlite|postgres [--json]`; `bench/run.ts` runs each store in
+ * its own process, so `rss_mb_peak` is this store's alone.
+ * @module
  */
 import { performance } from 'node:perf_hooks';
-import { dag } from '../src/dag/dag.ts';
-import { Engine } from '../src/engine/engine.ts';
-import { StaticDagSource } from '../src/engine/static-dag-source.ts';
-import { servicePrincipal } from '../src/identity/principal.ts';
+import type { Principal } from '../src/identity/principal.ts';
 import type { DialectName } from '../src/store/create-db.ts';
-import { type DecidedRuns, decidedRuns } from '../test/helpers/decided-runs.ts';
-import { createTestDb } from '../test/helpers/test-db.ts';
+import { type BenchWorld, createBenchWorld, startBenchIssuer } from './bench-world.ts';
+import { runIfMain } from './main.ts';
 import { median, round } from './stats.ts';
 
-function fib(n: number): number {
-  return n < 2 ? n : fib(n - 1) + fib(n - 2);
+interface Marks {
+  start: number[];
+  end: number[];
+  compute: number;
 }
 
-/** Each engine's runs are created as the gate creates them: with a decision record. */
-const runsOf = new WeakMap<Engine, DecidedRuns>();
+// The DAG files run in this process (bundled and imported by the registry); they report when each
+// task's code starts and ends through this global.
+const marks: Marks = { start: [], end: [], compute: 0 };
+(globalThis as { __airclutchBenchMarks?: Marks }).__airclutchBenchMarks = marks;
 
-const marks: { end: number[]; start: number[]; compute: number } = { end: [], start: [], compute: 0 };
-
-function chainDag(id: string, length: number, n: number) {
-  const d = dag({ id });
-  let prev: { taskId: string } | undefined;
-  for (let i = 0; i < length; i++) {
-    prev = d.task(`t${i}`, prev ? { after: [prev] } : {}, () => {
-      const t0 = performance.now();
-      marks.start[i] = t0;
-      const value = fib(n);
-      const t1 = performance.now();
-      marks.compute += t1 - t0;
-      marks.end[i] = t1;
-      return value;
-    });
-  }
-  return d;
-}
-
-function fanoutDag(width: number) {
-  const d = dag({ id: 'fanout' });
-  for (let i = 0; i < width; i++) d.task(`t${i}`, () => undefined);
-  return d;
-}
-
-async function timeRun(engine: Engine, dagId: string): Promise<number> {
-  const t0 = performance.now();
-  const run = await runsOf.get(engine)!.trigger({
-    env: 'dev',
-    dagId,
-    source: 'api',
-    principal: servicePrincipal('bench'),
+const chainFile = (id: string, length: number, n: number) => `
+import { dag } from 'airclutch';
+const marks = globalThis.__airclutchBenchMarks;
+function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+const d = dag({ id: '${id}', maxActiveRuns: 1000 });
+let prev;
+for (let i = 0; i < ${length}; i++) {
+  prev = d.task('t' + i, prev ? { after: [prev] } : {}, () => {
+    const t0 = performance.now();
+    marks.start[i] = t0;
+    const value = fib(${n});
+    const t1 = performance.now();
+    marks.compute += t1 - t0;
+    marks.end[i] = t1;
+    return value;
   });
-  const state = await engine.waitForRun(run.id);
+}
+export default d;
+`;
+
+const FILES = {
+  'dags/chain40.ts': chainFile('chain40', 40, 10),
+  'dags/long10.ts': chainFile('long10', 10, 33),
+  'dags/fanout.ts': `
+import { dag } from 'airclutch';
+const d = dag({ id: 'fanout' });
+for (let i = 0; i < 10000; i++) d.task('t' + i, () => undefined);
+export default d;
+`,
+  'policies/roles.cedar': `
+@reason("engineers run DAGs in dev")
+permit (principal in Group::"data-eng", action in Action::"operate", resource in Env::"dev");
+`,
+};
+
+// concurrency 64: a setting a user makes for short tasks (the default is 32).
+const CONFIG = 'engine:\n  concurrency: 64\n';
+
+async function timeRun(world: BenchWorld, principal: Principal, dagId: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await world.gate.trigger(
+    { principal, source: 'api', requestId: `bench-${dagId}-${t0}` },
+    { dagId, params: {} },
+  );
+  if (res.outcome !== 'started') throw new Error(`bench run of ${dagId} was not started: ${res.outcome}`);
+  const state = await world.engine.waitForRun(res.run.id);
   if (state !== 'success') throw new Error(`bench run ${dagId} ended ${state}`);
   return performance.now() - t0;
 }
 
-export async function benchEngine(dialect: DialectName): Promise<Record<string, number>> {
+export async function benchEngine(dialect: DialectName, only?: string): Promise<Record<string, number>> {
   const suffix = dialect === 'postgres' ? '_pg' : '';
-  const dags = [chainDag('chain40', 40, 10), chainDag('long10', 10, 33), fanoutDag(10_000)];
-  const db = await createTestDb(dialect);
-  const engine = new Engine({ db, dags: new StaticDagSource(dags), concurrency: 64, pollIntervalMs: 1_000 });
-  runsOf.set(engine, decidedRuns(db, engine));
-  await engine.start();
+  const issuer = await startBenchIssuer();
+  const world = await createBenchWorld(dialect, FILES, CONFIG);
   try {
+    const token = await issuer.token('eng@example.com', ['data-eng']);
+    await world.engine.start();
+    // The principal is verified for every run, as a caller's token is (a cache hit after the first).
+    const run = async (dagId: string) =>
+      timeRun(world, await issuer.verifier.verify(token, { action: 'trigger' }), dagId);
     // Warm-up: the first runs pay for JIT compilation and statement preparation.
-    for (let i = 0; i < 3; i++) await timeRun(engine, 'chain40');
+    for (let i = 0; i < 3; i++) await run('chain40');
     const chain: number[] = [];
     const transitions: number[] = [];
-    for (let i = 0; i < (process.env.AIRCLUTCH_BENCH_ONLY === 'chain' ? 30 : 15); i++) {
+    for (let i = 0; i < (only === 'chain' ? 30 : 15); i++) {
       marks.start = [];
       marks.end = [];
-      chain.push(await timeRun(engine, 'chain40'));
+      chain.push(await run('chain40'));
       for (let t = 1; t < 40; t++) transitions.push(marks.start[t]! - marks.end[t - 1]!);
     }
-    if (process.env.AIRCLUTCH_BENCH_ONLY === 'chain') {
-      return {
-        [`chain40_s${suffix}`]: round(median(chain) / 1000, 4),
-        [`transition_p50_ms${suffix}`]: round(median(transitions), 3),
-      };
-    }
+    const figures: Record<string, number> = {
+      [`chain40_s${suffix}`]: round(median(chain) / 1000, 4),
+      [`transition_p50_ms${suffix}`]: round(median(transitions), 3),
+    };
+    if (only === 'chain') return figures;
     const overheads: number[] = [];
     for (let i = 0; i < 3; i++) {
       marks.compute = 0;
-      const total = await timeRun(engine, 'long10');
+      const total = await run('long10');
       overheads.push(((total - marks.compute) / marks.compute) * 100);
     }
     let peak = process.memoryUsage().rss;
@@ -93,17 +114,21 @@ export async function benchEngine(dialect: DialectName): Promise<Record<string, 
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 10);
     const fanout: number[] = [];
-    for (let i = 0; i < 3; i++) fanout.push(10_000 / ((await timeRun(engine, 'fanout')) / 1000));
-    clearInterval(sampler);
+    try {
+      for (let i = 0; i < 3; i++) fanout.push(10_000 / ((await run('fanout')) / 1000));
+    } finally {
+      clearInterval(sampler);
+    }
     return {
-      [`chain40_s${suffix}`]: round(median(chain) / 1000, 4),
-      [`transition_p50_ms${suffix}`]: round(median(transitions), 3),
+      ...figures,
       [`long10_overhead_pct${suffix}`]: round(median(overheads), 2),
       [`fanout10k_tasks_per_s${suffix}`]: Math.round(median(fanout)),
       [`rss_mb_peak${suffix}`]: round(peak / 1024 / 1024, 1),
     };
   } finally {
-    await engine.stop(1_000);
-    await db.close();
+    await world.dispose();
+    await issuer.close();
   }
 }
+
+await runIfMain(import.meta, ([dialect = 'sqlite', only]) => benchEngine(dialect as DialectName, only));

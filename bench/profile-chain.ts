@@ -1,6 +1,5 @@
-/** Profiling aid: `node --cpu-prof bin/run-ts.js bench/profile-chain.ts` runs the 40-task chain repeatedly. */
+/** Profiling aid: `node --cpu-prof bin/run-ts.js bench/profile-chain.ts [sqlite|postgres]` runs the 40-task chain repeatedly. */
 import { benchEngine } from './engine.ts';
 
 const [dialect = 'sqlite'] = process.argv.slice(2);
-process.env.AIRCLUTCH_BENCH_ONLY = 'chain';
-console.log(await benchEngine(dialect as 'sqlite' | 'postgres'));
+console.log(await benchEngine(dialect as 'sqlite' | 'postgres', 'chain'));

@@ -1,44 +1,87 @@
 /**
- * `npm run bench`: runs every benchmark, prints a table, and writes `bench/latest.json` as
- * `{ "metric": number }`. Benchmarks measure; tests assert behaviour. Each figure is a median over
- * several repetitions (the machine is shared and noisy).
+ * `npm run bench`: runs every suite, each in a fresh process, prints a table, and writes
+ * `bench/latest.json` as `{ "metric": number }`. The first suite measures this disk's fsync, and
+ * each durable figure is also reported as a ratio to it (`*_over_fsync`); the peer suite runs
+ * graphile-worker on the same PostgreSQL (`*_vs_graphile`). Benchmarks measure; tests assert
+ * behaviour. What each figure means: docs/benchmarks.md.
+ *
+ * `npm run bench -- gate http` runs only the suites whose name contains one of the words, and keeps
+ * the other figures of `latest.json`.
+ * @module
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchAirflow } from './airflow-bench.ts';
-import { benchAudit } from './audit.ts';
-import { benchEngine } from './engine.ts';
-import { benchGate } from './gate.ts';
-import { benchHttp } from './http.ts';
-import { benchPolicy } from './policy.ts';
-import { benchVerify } from './verify.ts';
+import { promisify } from 'node:util';
+import { ratios } from './ratios.ts';
 
-const only = process.argv[2];
-const suites: Array<[string, () => Promise<Record<string, number>>]> = [
-  ['engine (sqlite)', () => benchEngine('sqlite')],
-  ['engine (postgres)', () => benchEngine('postgres')],
-  ['identity', benchVerify],
-  ['policy', benchPolicy],
-  ['gate', benchGate],
-  ['audit', benchAudit],
-  ['http', benchHttp],
-  ['airflow bridge', benchAirflow],
-];
+const HERE = dirname(fileURLToPath(import.meta.url));
+const exec = promisify(execFile);
 
-const results: Record<string, number> = {};
-for (const [name, run] of suites) {
-  if (only && !name.includes(only)) continue;
-  process.stderr.write(`running ${name}…\n`);
-  Object.assign(results, await run());
+/**
+ * A suite is a module run alone in its own process (`node bin/run-ts.js <module> <args> --json`),
+ * which prints its figures as one JSON object on its last stdout line. Add a suite by adding a line.
+ */
+export interface Suite {
+  readonly name: string;
+  readonly module: string;
+  readonly args?: readonly string[];
+  /** Longest it may take; the run goes on without its figures after that. */
+  readonly timeoutMs?: number;
 }
 
-const width = Math.max(...Object.keys(results).map((k) => k.length));
-process.stdout.write(`${'metric'.padEnd(width)}  value\n`);
-for (const [k, v] of Object.entries(results)) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
-const file = join(dirname(fileURLToPath(import.meta.url)), 'latest.json');
-// A run of some suites (`npm run bench -- gate`) updates their figures and keeps the others.
+export const SUITES: readonly Suite[] = [
+  { name: 'disk', module: 'disk.ts' },
+  { name: 'engine (sqlite)', module: 'engine.ts', args: ['sqlite'], timeoutMs: 480_000 },
+  { name: 'engine (postgres)', module: 'engine.ts', args: ['postgres'], timeoutMs: 480_000 },
+  { name: 'peer (graphile-worker)', module: 'graphile.ts' },
+  { name: 'identity', module: 'verify.ts' },
+  { name: 'policy', module: 'policy.ts' },
+  { name: 'gate', module: 'gate.ts' },
+  { name: 'audit', module: 'audit.ts' },
+  { name: 'http', module: 'http.ts' },
+  { name: 'airflow bridge', module: 'airflow-bench.ts' },
+];
+
+async function runSuite(suite: Suite): Promise<Record<string, number>> {
+  const args = [join(HERE, '../bin/run-ts.js'), join(HERE, suite.module), ...(suite.args ?? []), '--json'];
+  const child = exec(process.execPath, args, {
+    maxBuffer: 64 << 20,
+    timeout: suite.timeoutMs ?? 240_000,
+    killSignal: 'SIGKILL',
+  });
+  child.child.stderr?.pipe(process.stderr);
+  const { stdout } = await child;
+  const last = stdout.trim().split('\n').at(-1) ?? '{}';
+  return JSON.parse(last) as Record<string, number>;
+}
+
+const only = process.argv.slice(2);
+const results: Record<string, number> = {};
+const failed: string[] = [];
+for (const suite of SUITES) {
+  if (only.length && !only.some((w) => suite.name.includes(w))) continue;
+  process.stderr.write(`running ${suite.name}…\n`);
+  const t0 = performance.now();
+  try {
+    Object.assign(results, await runSuite(suite));
+  } catch (e) {
+    failed.push(suite.name);
+    process.stderr.write(`${suite.name} failed: ${(e as Error).message.split('\n')[0]}\n`);
+  }
+  process.stderr.write(`${suite.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+
+const file = join(HERE, 'latest.json');
+// A run of some suites updates their figures and keeps the others (ratios are recomputed).
 const kept =
-  only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : {};
-writeFileSync(file, `${JSON.stringify({ ...kept, ...results }, null, 2)}\n`);
-process.stderr.write(`wrote ${file}\n`);
+  only.length && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : {};
+const all = { ...kept, ...results };
+Object.assign(all, ratios(all));
+const width = Math.max(...Object.keys(all).map((k) => k.length));
+process.stdout.write(`${'metric'.padEnd(width)}  value\n`);
+for (const [k, v] of Object.entries(all)) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
+writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+process.stderr.write(`wrote ${file}${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
+if (failed.length) process.exitCode = 1;

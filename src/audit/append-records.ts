@@ -24,10 +24,23 @@ function insertSql(dialect: DialectName, rows: number): string {
   return text;
 }
 
+/** On PostgreSQL: the insert of `rows` records and the head's move, in one statement. */
+function insertAndMoveSql(rows: number): string {
+  const key = `postgres:${rows}:move`;
+  let text = insertSqlCache.get(key);
+  if (!text) {
+    const n = rows * COLUMNS.length;
+    text = `with ins as (${insertSql('postgres', rows)}) update audit_head set seq = $${n + 1}, hash = $${n + 2} where id = 1 and seq = $${n + 3}`;
+    insertSqlCache.set(key, text);
+  }
+  return text;
+}
+
 /**
  * Appends rows after the current head, inside `trx`. On PostgreSQL `FOR UPDATE` on the head row
- * serialises appenders across processes; on SQLite the transaction began with `BEGIN IMMEDIATE`, so
- * it already holds the single write lock.
+ * serialises appenders across processes, and the head moves in the same statement as the last insert
+ * (three round trips for an append: lock, insert + move, and the commit); on SQLite the transaction
+ * began with `BEGIN IMMEDIATE`, so it already holds the single write lock.
  */
 export async function appendRecords(
   trx: Transaction<Database>,
@@ -57,17 +70,26 @@ export async function appendRecords(
     acks.push({ seq, ts: now, hash });
     prev = hash;
   }
+  const from = Number(head.seq);
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const chunk = rows.slice(i, i + ROWS_PER_INSERT);
     const params: unknown[] = [];
     for (const r of chunk) for (const c of COLUMNS) params.push(r[c]);
+    const last = i + ROWS_PER_INSERT >= rows.length;
+    if (dialect === 'postgres' && last) {
+      // The last insert and the head's move are one statement: one round trip less per append.
+      params.push(seq, prev, from);
+      const moved = await trx.executeQuery(CompiledQuery.raw(insertAndMoveSql(chunk.length), params));
+      if (Number(moved.numAffectedRows) !== 1) throw new Error('the audit head moved while it was locked');
+      return acks;
+    }
     await trx.executeQuery(CompiledQuery.raw(insertSql(dialect, chunk.length), params));
   }
   const moved = await trx
     .updateTable('audit_head')
     .set({ seq, hash: prev })
     .where('id', '=', 1)
-    .where('seq', '=', Number(head.seq))
+    .where('seq', '=', from)
     .executeTakeFirst();
   if (Number(moved.numUpdatedRows) !== 1) throw new Error('the audit head moved while it was locked');
   return acks;

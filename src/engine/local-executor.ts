@@ -17,7 +17,7 @@ import { type AttemptSpec, runAttempt } from './run-attempt.ts';
 import { RunTracker } from './run-tracker.ts';
 import { cancelTasks } from './sql/cancel-tasks.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
-import { completeAttempt } from './sql/complete-attempt.ts';
+import { completeAttempts } from './sql/complete-attempt.ts';
 import { dagRefusal, findStartRefusal, type StartRefusal } from './sql/find-start-refusal.ts';
 import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
@@ -210,9 +210,15 @@ export class LocalExecutor {
 
     await this.#db.kysely.transaction().execute(async (trx) => {
       // 1. Attempts that ended, and what became ready or was settled downstream of them.
-      for (const c of completions) {
-        const plan = planCompletion(c, !this.#trackers.has(c.tracker.info.runId), now);
-        if (!(await completeAttempt(trx, plan.completion, now))) continue;
+      const plans = completions.map((c) => planCompletion(c, !this.#trackers.has(c.tracker.info.runId), now));
+      const ended = await completeAttempts(
+        trx,
+        plans.map((p) => p.completion),
+        now,
+      );
+      for (const [i, c] of completions.entries()) {
+        const plan = plans[i]!;
+        if (!ended.has(plan.completion.attemptId)) continue;
         const { runId, env, dagId } = c.tracker.info;
         transitions.push({
           kind: 'task',

@@ -6,6 +6,11 @@
  * error (except on a run of a DAG no longer loaded: the environment's policies decide it, see
  * `scopeFor`), and a forbid policy that fails to evaluate turns an allow into a deny, since Cedar skips
  * erroring policies and a broken forbid must not open access.
+ *
+ * Cedar's answers are memoised on the exact Cedar input (the preparsed slice, principal, action,
+ * resource, context and entities, serialised) within one policy generation: Cedar is deterministic on
+ * its input, and the input holds everything a policy can read. A reload starts a new generation and
+ * drops every memoised answer.
  * @module
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -25,9 +30,21 @@ import type { ScopeUsage } from './scope-usage.ts';
  */
 export class CedarPolicyEngine implements PolicyEngine {
   readonly #store: PolicyStore;
+  readonly #memoMax: number;
+  /** Cedar's responses by exact input, for `#memoGeneration` only. */
+  #memo = new Map<string, cedar.Response>();
+  #memoGeneration = -1;
+  #cedarCalls = 0;
 
-  constructor(store: PolicyStore) {
+  /** `memoSize`: most Cedar answers kept (0 turns memoisation off). */
+  constructor(store: PolicyStore, options: { memoSize?: number } = {}) {
     this.#store = store;
+    this.#memoMax = options.memoSize ?? 10_000;
+  }
+
+  /** How many requests reached Cedar (the others were answered from the memo or refused before). */
+  get cedarCalls(): number {
+    return this.#cedarCalls;
   }
 
   decide(request: PolicyRequest): Decision {
@@ -39,22 +56,37 @@ export class CedarPolicyEngine implements PolicyEngine {
     const slice = scope.slicer.sliceFor(request);
     const built = buildCedarRequest(request, scope.dag, slice.usage);
     if (Array.isArray(built)) return denyWith(built, decidedAt, active.generation);
-    let answer: cedar.AuthorizationAnswer;
-    try {
-      answer = cedar.statefulIsAuthorized({
-        ...built,
-        // No schema here: Cedar's request validation doubled the cost of a decision. Policies are
-        // validated against the schema at load, and buildCedarRequest checks the context it builds.
-        preparsedPolicySetId: slice.setId,
-      });
-    } catch (e) {
-      return denyWith([`Cedar failed: ${describeThrown(e)}`], decidedAt, active.generation);
+    if (this.#memoGeneration !== active.generation) {
+      this.#memo = new Map();
+      this.#memoGeneration = active.generation;
     }
-    if (answer.type === 'failure') {
-      const errors = answer.errors.map((e) => `${e.message}${e.help ? ` (hint: ${e.help})` : ''}`);
-      return denyWith(errors, decidedAt, active.generation);
+    const key = this.#memoMax > 0 ? `${slice.setId}\n${JSON.stringify(built)}` : '';
+    let response = key ? this.#memo.get(key) : undefined;
+    if (!response) {
+      let answer: cedar.AuthorizationAnswer;
+      this.#cedarCalls++;
+      try {
+        answer = cedar.statefulIsAuthorized({
+          ...built,
+          // No schema here: Cedar's request validation doubled the cost of a decision. Policies are
+          // validated against the schema at load, and buildCedarRequest checks the context it builds.
+          preparsedPolicySetId: slice.setId,
+        });
+      } catch (e) {
+        return denyWith([`Cedar failed: ${describeThrown(e)}`], decidedAt, active.generation);
+      }
+      if (answer.type === 'failure') {
+        const errors = answer.errors.map((e) => `${e.message}${e.help ? ` (hint: ${e.help})` : ''}`);
+        return denyWith(errors, decidedAt, active.generation);
+      }
+      response = answer.response;
+      if (key) {
+        // Oldest first out: a bounded memo, whatever the traffic.
+        if (this.#memo.size >= this.#memoMax) this.#memo.delete(this.#memo.keys().next().value!);
+        this.#memo.set(key, response);
+      }
     }
-    const decision = toDecision(active, request, answer.response, decidedAt, slice.policyIds);
+    const decision = toDecision(active, request, response, decidedAt, slice.policyIds);
     const r = request.resource;
     if (decision.effect !== 'deny' || r.kind !== 'run' || scope.dag) return decision;
     const dag = `${r.env}/${r.dagId}`;
@@ -100,7 +132,7 @@ function toDecision(
 ): Decision {
   // Cedar reports a set; list it in the scope's order (shared policies, then the DAG's) so the same
   // request always names its policies the same way, whatever slice decided it.
-  const policies = response.diagnostics.reason.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const policies = [...response.diagnostics.reason].sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const errors = response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`);
   const brokenForbids = response.diagnostics.errors
     .map((e) => e.policyId)

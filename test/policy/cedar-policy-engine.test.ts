@@ -175,3 +175,58 @@ forbid (principal, action == Action::"trigger", resource) when { context.params.
     expect(e.wouldAllow).toEqual(['policies/roles.cedar:8 would allow members of Group::"data-leads"']);
   });
 });
+
+describe('CedarPolicyEngine memo of Cedar answers', () => {
+  const ROWS = `
+@reason("data-eng operates in staging")
+permit (principal in Group::"data-eng", action in Action::"operate", resource in Env::"staging");
+`;
+  const BIG = `
+@reason("big runs need approval")
+forbid (principal, action == Action::"trigger", resource) when { context.params.rows > 5000 };
+`;
+
+  it('answers a request whose Cedar input was seen in this generation without asking Cedar again, with its own time', async () => {
+    const { engine } = await loaded({ 'policies/roles.cedar': ROWS });
+    const ana = user('ana@x.test', ['data-eng']);
+    const first = engine.decide(triggerRequest(ana, 'staging'));
+    const later = new Date(WEDNESDAY.getTime() + 60_000);
+    // No policy reads the time, so the Cedar input is the same.
+    const second = engine.decide(triggerRequest(ana, 'staging', { now: later }));
+    expect(engine.cedarCalls).toBe(1);
+    expect(second).toEqual({ ...first, decidedAt: later.getTime() });
+    expect(second.reasons).toEqual(['data-eng operates in staging']);
+  });
+
+  it('asks Cedar again when anything a policy reads differs, and answers each request on its own input', async () => {
+    const { engine } = await loaded({ 'policies/roles.cedar': ROWS, 'dags/revenue.cedar': BIG });
+    const ana = user('ana@x.test', ['data-eng']);
+    const small = engine.decide(triggerRequest(ana, 'staging'));
+    const big = engine.decide(triggerRequest(ana, 'staging', { params: { rows: 9_000, dryRun: false } }));
+    const outsider = engine.decide(triggerRequest(user('eve@x.test', ['marketing']), 'staging'));
+    expect(engine.cedarCalls).toBe(3);
+    expect(small.effect).toBe('allow');
+    expect(big.effect).toBe('deny');
+    expect(big.reasons).toEqual(['big runs need approval']);
+    expect(outsider.effect).toBe('deny');
+    expect(outsider.reasons).toEqual(['no policy permits trigger on this dag (deny by default)']);
+  });
+
+  it('never answers from an earlier generation: a reload that forbids is obeyed at once', async () => {
+    const fixture = await loaded({ 'policies/roles.cedar': ROWS });
+    const ana = user('ana@x.test', ['data-eng']);
+    expect(fixture.engine.decide(triggerRequest(ana, 'staging')).effect).toBe('allow');
+    fixture.write({
+      'policies/freeze.cedar': `
+@reason("staging is frozen")
+forbid (principal, action in Action::"operate", resource in Env::"staging");
+`,
+    });
+    const reloaded = await fixture.store.load();
+    expect(reloaded.ok).toBe(true);
+    const after = fixture.engine.decide(triggerRequest(ana, 'staging'));
+    expect(fixture.engine.cedarCalls).toBe(2);
+    expect(after.effect).toBe('deny');
+    expect(after.reasons).toEqual(['staging is frozen']);
+  });
+});

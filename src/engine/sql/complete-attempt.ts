@@ -1,6 +1,8 @@
 /** Ends an attempt and its task instance: running → success | failed | up_for_retry | cancelled. @module */
+
+import { sql } from 'kysely';
 import type { TaskState } from '../states.ts';
-import type { Queryable } from './executor-db.ts';
+import { chunks, isPostgres, type Queryable } from './executor-db.ts';
 
 export interface AttemptCompletion {
   readonly attemptId: number;
@@ -19,6 +21,20 @@ export interface AttemptCompletion {
  * completed before): an attempt never completes twice, and then the task instance is left alone.
  */
 export async function completeAttempt(q: Queryable, c: AttemptCompletion, now: number): Promise<boolean> {
+  if (isPostgres(q)) {
+    // One round trip: the task instance moves only if the attempt did.
+    const { rows } = await sql<{ ended: string }>`
+      with a as (
+        update attempts set state = ${c.attemptState}, ended_at = ${now}, error = ${c.error}, exit_code = ${c.exitCode}
+        where id = ${c.attemptId} and state = 'running' returning id
+      ), t as (
+        update task_instances set state = ${c.taskState}, output = ${c.outputJson}, error = ${c.error},
+          next_try_at = ${c.nextTryAt}, updated_at = ${now}
+        where run_id = ${c.runId} and task_id = ${c.taskId} and state = 'running' and exists (select 1 from a)
+      )
+      select count(*) as ended from a`.execute(q);
+    return Number(rows[0]?.ended) === 1;
+  }
   const res = await q
     .updateTable('attempts')
     .set({ state: c.attemptState, ended_at: now, error: c.error, exit_code: c.exitCode })
@@ -40,4 +56,45 @@ export async function completeAttempt(q: Queryable, c: AttemptCompletion, now: n
     .where('state', '=', 'running')
     .execute();
   return true;
+}
+
+/**
+ * Ends the attempts of one engine cycle; returns the ids of those that were still running (the
+ * others, and their task instances, are left alone, as `completeAttempt` does). On PostgreSQL a
+ * burst of completions is one statement, not one round trip each.
+ */
+export async function completeAttempts(
+  q: Queryable,
+  cs: readonly AttemptCompletion[],
+  now: number,
+): Promise<Set<number>> {
+  const ended = new Set<number>();
+  if (cs.length <= 1 || !isPostgres(q)) {
+    for (const c of cs) if (await completeAttempt(q, c, now)) ended.add(c.attemptId);
+    return ended;
+  }
+  for (const part of chunks(cs, 500)) {
+    const values = sql.join(
+      part.map(
+        (c) =>
+          sql`(${c.attemptId}::bigint, ${c.runId}::text, ${c.taskId}::text, ${c.attemptState}::text, ${c.taskState}::text, ${c.error}::text, ${c.exitCode}::integer, ${c.outputJson}::text, ${c.nextTryAt}::bigint)`,
+      ),
+    );
+    const { rows } = await sql<{ id: string | number }>`
+      with v (id, run_id, task_id, attempt_state, task_state, error, exit_code, output, next_try_at) as (
+        values ${values}
+      ), a as (
+        update attempts set state = v.attempt_state, ended_at = ${now}, error = v.error, exit_code = v.exit_code
+        from v where attempts.id = v.id and attempts.state = 'running' returning attempts.id
+      ), t as (
+        update task_instances set state = v.task_state, output = v.output, error = v.error,
+          next_try_at = v.next_try_at, updated_at = ${now}
+        from v
+        where task_instances.run_id = v.run_id and task_instances.task_id = v.task_id
+          and task_instances.state = 'running' and v.id in (select id from a)
+      )
+      select id from a`.execute(q);
+    for (const r of rows) ended.add(Number(r.id));
+  }
+  return ended;
 }
