@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
 import { type HttpWorld, startHttpWorld } from './http-world.ts';
 
@@ -70,15 +71,26 @@ describe.each(DIALECTS)('streamed logs on %s', (dialect) => {
 
   it('ends followed streams when the server closes', async () => {
     h = await startHttpWorld({ dialect });
+    await h.world.engine.start();
     const eng = await h.token('eng@example.com');
-    const run = (await h.call('POST', '/api/v1/dags/chatty/runs', { token: eng, body: {} })).json.run;
-    const pending = h.call('GET', `/api/v1/runs/${run.id}/logs?follow=1`, { token: eng });
-    await new Promise((r) => setTimeout(r, 100));
+    const run = (
+      await h.call('POST', '/api/v1/dags/chatty/runs', { token: eng, body: { params: { pauseMs: 1_500 } } })
+    ).json.run;
+    // The run has logged its first line, so the follow stream starts (its headers and that line
+    // arrive) before the server closes, however slow the machine.
+    await eventually(
+      () => h!.call('GET', `/api/v1/runs/${run.id}/logs`, { token: eng }),
+      (r) => r.text.includes('first line'),
+    );
+    const res = await fetch(`${h.base}/api/v1/runs/${run.id}/logs?follow=1`, {
+      headers: { authorization: `Bearer ${eng}` },
+    });
+    expect(res.status).toBe(200);
     const closing = h.close();
-    const res = await pending;
+    const text = await res.text();
     await closing;
     h = undefined;
-    expect(res.status).toBe(200);
+    expect(text).toContain('first line');
   });
 });
 

@@ -67,6 +67,8 @@ export async function logsRoute(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const onClose = () => stop.abort();
       req.raw.once('close', onClose);
       deps.closing.addEventListener('abort', onClose, { once: true });
+      // A request that arrives while the server is already closing gets what is there, then the end.
+      if (deps.closing.aborted) stop.abort();
       const lines = follow(
         deps,
         ctx,
