@@ -57,7 +57,12 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
           params: idParam('id'),
           body: {
             type: 'object',
-            properties: { comment: { type: 'string', maxLength: 2_000 } },
+            // paramsHash/dagVersion: what the web UI shows the voter; the approvals work binds votes to them.
+            properties: {
+              comment: { type: 'string', maxLength: 2_000 },
+              paramsHash: { type: 'string', maxLength: 200 },
+              dagVersion: { type: 'string', maxLength: 200 },
+            },
             additionalProperties: false,
           },
           response: {
