@@ -11,6 +11,7 @@ import { benchEngine } from './engine.ts';
 import { benchGate } from './gate.ts';
 import { benchHttp } from './http.ts';
 import { benchPolicy } from './policy.ts';
+import { benchUi } from './ui.ts';
 import { benchVerify } from './verify.ts';
 
 const only = process.argv[2];
@@ -22,6 +23,7 @@ const suites: Array<[string, () => Promise<Record<string, number>>]> = [
   ['gate', benchGate],
   ['audit', benchAudit],
   ['http', benchHttp],
+  ['ui (chromium)', benchUi],
 ];
 
 const results: Record<string, number> = {};

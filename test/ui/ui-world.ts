@@ -8,7 +8,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { expect } from 'vitest';
 import { createLogger } from '../../src/app/create-logger.ts';
 import { type AirclutchApp, startAirclutch } from '../../src/app/start-airclutch.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
@@ -141,7 +140,7 @@ export async function startUiWorld(files: Record<string, string> = UI_FILES): Pr
         await page.locator('button[type="submit"]').click();
         await page.waitForURL((u) => u.origin === base);
       }
-      await expect.poll(() => page.getByTestId('identity').textContent()).toContain(email);
+      await page.getByTestId('identity').filter({ hasText: email }).waitFor();
       return { context, page };
     },
     close,

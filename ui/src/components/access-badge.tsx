@@ -39,6 +39,7 @@ export function AccessBadge({ env, dagId, access }: { env: string; dagId: string
       <Badge
         color={COLOR[access]}
         variant="surface"
+        highContrast
         tabIndex={0}
         data-testid="access"
         data-access={access}

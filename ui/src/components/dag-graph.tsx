@@ -1,6 +1,6 @@
 /** A DAG's tasks laid out by elkjs (layered, left to right) and drawn with React Flow, coloured by state when given. */
 import '@xyflow/react/dist/style.css';
-import { Background, Controls, type Edge, type Node, ReactFlow } from '@xyflow/react';
+import { Background, Controls, type Edge, type Node, Position, ReactFlow } from '@xyflow/react';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { useEffect, useState } from 'react';
 import type { DagTask } from '../api.ts';
@@ -44,6 +44,8 @@ export function DagGraph({ tasks, states }: { tasks: DagTask[]; states?: Record<
       className: `task-node task-${STATE_COLORS[state ?? ''] ?? 'none'}`,
       style: { width: W },
       connectable: false,
+      sourcePosition: Position.Right,
+      targetPosition: Position.Left,
       draggable: false,
       ariaLabel: `task ${t.id}${state ? `: ${state}` : ''}`,
       ...({ 'data-testid': `task-node-${t.id}` } as object),

@@ -21,7 +21,7 @@ export const STATE_COLORS: Record<string, Color> = {
 
 export function StateBadge({ state }: { state: string }) {
   return (
-    <Badge color={STATE_COLORS[state] ?? 'gray'} variant="soft" data-state={state}>
+    <Badge color={STATE_COLORS[state] ?? 'gray'} variant="soft" highContrast data-state={state}>
       {state.replaceAll('_', ' ')}
     </Badge>
   );

@@ -6,24 +6,31 @@
 import { Button, Callout, Flex, Text, TextArea } from '@radix-ui/themes';
 import Form from '@rjsf/core';
 import type { RJSFSchema, UiSchema } from '@rjsf/utils';
-import validator from '@rjsf/validator-ajv8';
 import { useQuery } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { useDeferredValue, useEffect, useMemo, useState } from 'react';
 import { type Approval, api, type Dag, explain, type Run } from '../api.ts';
 import { ErrorCallout } from './error-callout.tsx';
+import { jsonSchemaValidator as validator } from './json-schema-validator.ts';
 
 export function TriggerForm({ dag }: { dag: Dag }) {
   const navigate = useNavigate();
   const [params, setParams] = useState<Record<string, unknown>>({});
   const [note, setNote] = useState('');
-  const [valid, setValid] = useState(true);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const schema = useMemo(() => stripForForm(dag.paramsSchema) as RJSFSchema, [dag.paramsSchema]);
   const uiSchema = useMemo(() => sensitiveAsPassword(dag.paramsSchema), [dag.paramsSchema]);
+  const problems = useMemo(
+    () =>
+      validator
+        .validateFormData(params, schema)
+        .errors.map((x) => `${x.property ?? ''} ${x.message ?? ''}`.trim()),
+    [params, schema],
+  );
+  const valid = problems.length === 0;
   const deferred = useDeferredValue(params);
-  const whatIf = useWhatIf(dag, deferred, valid);
+  const whatIf = useWhatIf(dag, deferred, problems);
   const refused = dag.trigger === 'deny';
 
   async function submit(values: Record<string, unknown>) {
@@ -56,7 +63,6 @@ export function TriggerForm({ dag }: { dag: Dag }) {
         showErrorList={false}
         onChange={(e) => {
           setParams((e.formData ?? {}) as Record<string, unknown>);
-          setValid((e.errors ?? []).length === 0);
         }}
         onSubmit={(e) => void submit((e.formData ?? {}) as Record<string, unknown>)}
       >
@@ -90,7 +96,8 @@ type WhatIf =
   | { kind: 'start' | 'approval' | 'refused'; text: string }
   | { kind: 'error'; text: string };
 
-function useWhatIf(dag: Dag, params: Record<string, unknown>, valid: boolean): WhatIf {
+function useWhatIf(dag: Dag, params: Record<string, unknown>, problems: string[]): WhatIf {
+  const valid = problems.length === 0;
   const q = useQuery({
     queryKey: ['what-if', dag.env, dag.dagId, params],
     enabled: valid,
@@ -107,7 +114,11 @@ function useWhatIf(dag: Dag, params: Record<string, unknown>, valid: boolean): W
       };
     },
   });
-  if (!valid) return { kind: 'error', text: 'fix the fields marked above to see what would happen' };
+  if (!valid)
+    return {
+      kind: 'error',
+      text: `fix the fields marked above to see what would happen: ${problems.join('; ')}`,
+    };
   if (q.error)
     return { kind: 'error', text: `${(q.error as { code?: string }).code ?? 'ERROR'}: ${q.error.message}` };
   return q.data ?? { kind: 'pending' };

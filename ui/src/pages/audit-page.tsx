@@ -1,8 +1,7 @@
 /** The audit trail: filtered, scrolled without end, each record's full JSON, the chain's verification, and export. */
 import {
-  Badge,
   Button,
-  Callout,
+  Card,
   Code,
   Dialog,
   Flex,
@@ -225,19 +224,23 @@ function ChainStatus() {
   if (verify.error) return <ErrorCallout error={verify.error} />;
   const v = verify.data;
   return (
-    <Callout.Root color={v.ok ? 'green' : 'red'} data-testid="chain-status" data-ok={v.ok}>
-      <Callout.Text>
-        {v.ok ? (
-          <>
-            <Badge color="green">chain verified</Badge> {v.records} records, last #{v.lastSeq}{' '}
-            <Code>{v.lastHash?.slice(0, 16)}</Code>; {v.checkpointsVerified ?? 0} signed checkpoints verified
-          </>
-        ) : (
-          <>
-            <Badge color="red">chain broken</Badge> at record #{v.firstBadSeq}: {v.reason}
-          </>
-        )}
-      </Callout.Text>
-    </Callout.Root>
+    <Card data-testid="chain-status" data-ok={v.ok}>
+      {v.ok ? (
+        <Text as="p" size="2">
+          <Text color="green" highContrast weight="bold">
+            ✓ Chain verified:
+          </Text>{' '}
+          {v.records} records, last #{v.lastSeq} ({v.lastHash?.slice(0, 16)}); {v.checkpointsVerified ?? 0}{' '}
+          signed checkpoints verified
+        </Text>
+      ) : (
+        <Text as="p" size="2">
+          <Text color="red" highContrast weight="bold">
+            ✗ Chain broken
+          </Text>{' '}
+          at record #{v.firstBadSeq}: {v.reason}
+        </Text>
+      )}
+    </Card>
   );
 }

@@ -93,8 +93,10 @@ function Policies({ dag }: { dag: Dag }) {
           {why.data.determining.map((p) => (
             <Flex key={p.id} direction="column" gap="1">
               <Text size="2">
-                <Badge color={p.effect === 'permit' ? 'green' : 'red'}>{p.effect}</Badge> <Code>{p.id}</Code>{' '}
-                {p.annotations.reason ?? ''}
+                <Badge color={p.effect === 'permit' ? 'green' : 'red'} highContrast>
+                  {p.effect}
+                </Badge>{' '}
+                <Code>{p.id}</Code> {p.annotations.reason ?? ''}
               </Text>
               <pre className="json">{p.text}</pre>
             </Flex>

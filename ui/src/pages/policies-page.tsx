@@ -129,7 +129,10 @@ export function PoliciesPage() {
         <Card data-testid="explanation">
           <Flex direction="column" gap="2">
             <Text>
-              Decision: <Badge color={result.effect === 'allow' ? 'green' : 'red'}>{result.effect}</Badge>
+              Decision:{' '}
+              <Badge color={result.effect === 'allow' ? 'green' : 'red'} highContrast>
+                {result.effect}
+              </Badge>
             </Text>
             {result.reasons.length ? <Text size="2">Reasons: {result.reasons.join('; ')}</Text> : null}
             {result.wouldAllow.length ? (
@@ -143,7 +146,9 @@ export function PoliciesPage() {
             {result.determining.map((p) => (
               <Flex key={p.id} direction="column">
                 <Text size="2">
-                  <Badge color={p.effect === 'permit' ? 'green' : 'red'}>{p.effect}</Badge>{' '}
+                  <Badge color={p.effect === 'permit' ? 'green' : 'red'} highContrast>
+                    {p.effect}
+                  </Badge>{' '}
                   <Code>{p.id}</Code>
                 </Text>
                 <pre className="json">{p.text}</pre>
