@@ -63,6 +63,7 @@ export function DagGraph({ tasks, states }: { tasks: DagTask[]; states?: Record<
     <div className="graph" data-testid="dag-graph" data-laid-out={Object.keys(positions).length > 0}>
       {Object.keys(positions).length > 0 && (
         <ReactFlow
+          colorMode="system"
           nodes={nodes}
           edges={edges}
           fitView
