@@ -74,8 +74,9 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions): Pro
       .type('text/html; charset=utf-8')
       .send(page);
   };
-  app.get('/', serveApp);
-  app.get('/*', serveApp);
+  // Pages are not API: they stay out of /openapi.json.
+  app.get('/', { schema: { hide: true } }, serveApp);
+  app.get('/*', { schema: { hide: true } }, serveApp);
 }
 
 function notBuiltPage(dir: string): string {

@@ -1,5 +1,5 @@
 /** Every DAG the person may see, in every environment, with what they may do with it and its recent runs. */
-import { Badge, Flex, Heading, Select, Spinner, Table, Text, TextField, Tooltip } from '@radix-ui/themes';
+import { Badge, Flex, Heading, Select, Spinner, Table, Text, TextField } from '@radix-ui/themes';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { Cron } from 'croner';
@@ -158,7 +158,7 @@ function DagRow({ dag, runs }: { dag: Dag; runs: Run[] }) {
         <code>{dag.schedule ?? 'manual'}</code>
       </Table.Cell>
       <Table.Cell>
-        <When ms={nextRun(dag)} />
+        <When ms={nextRun(dag)} plain />
       </Table.Cell>
       <Table.Cell>
         <Flex gap="1" aria-label={`last runs: ${runs.map((r) => r.state).join(', ') || 'none'}`}>
@@ -168,15 +168,15 @@ function DagRow({ dag, runs }: { dag: Dag; runs: Run[] }) {
             </Text>
           ) : null}
           {runs.map((r) => (
-            <Tooltip key={r.id} content={`${r.state}, ${new Date(r.created_at).toLocaleString()}`}>
-              <Link
-                to="/runs/$runId"
-                params={{ runId: r.id }}
-                className="run-mark"
-                data-color={STATE_COLORS[r.state] ?? 'gray'}
-                aria-label={`run ${r.id}: ${r.state}`}
-              />
-            </Tooltip>
+            <Link
+              key={r.id}
+              to="/runs/$runId"
+              params={{ runId: r.id }}
+              className="run-mark"
+              data-color={STATE_COLORS[r.state] ?? 'gray'}
+              title={`${r.state}, ${new Date(r.created_at).toLocaleString()}`}
+              aria-label={`run ${r.id}: ${r.state}`}
+            />
           ))}
         </Flex>
       </Table.Cell>
