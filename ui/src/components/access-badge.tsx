@@ -26,8 +26,40 @@ export function useAccessReason(env: string, dagId: string, access: Access, enab
 }
 
 export function AccessBadge({ env, dagId, access }: { env: string; dagId: string; access: Access }) {
+  // The tooltip mounts on first hover or focus: a list of 1,000 DAGs should not pay for 1,000 of them.
+  const [armed, setArmed] = useState<'no' | 'pointer' | 'focus'>('no');
   const [open, setOpen] = useState(false);
   const reason = useAccessReason(env, dagId, access, open);
+  const badge = (
+    <Badge
+      color={COLOR[access]}
+      variant="surface"
+      highContrast
+      tabIndex={0}
+      data-testid="access"
+      data-access={access}
+      aria-label={`your access: ${ACCESS_LABEL[access]}${reason.data ? ` (${reason.data})` : ''}`}
+      ref={(el: HTMLSpanElement | null) => {
+        // Mounting the tooltip replaces the element: keep the keyboard focus where it was.
+        if (el && armed === 'focus' && document.activeElement !== el) el.focus();
+      }}
+      {...(armed === 'no'
+        ? {
+            onPointerEnter: () => {
+              setArmed('pointer');
+              setOpen(true);
+            },
+            onFocus: () => {
+              setArmed('focus');
+              setOpen(true);
+            },
+          }
+        : {})}
+    >
+      {ACCESS_LABEL[access]}
+    </Badge>
+  );
+  if (armed === 'no') return badge;
   return (
     <Tooltip
       open={open}
@@ -36,17 +68,7 @@ export function AccessBadge({ env, dagId, access }: { env: string; dagId: string
         <Text size="1">{reason.data ?? (reason.error ? reason.error.message : 'asking the policies…')}</Text>
       }
     >
-      <Badge
-        color={COLOR[access]}
-        variant="surface"
-        highContrast
-        tabIndex={0}
-        data-testid="access"
-        data-access={access}
-        aria-label={`your access: ${ACCESS_LABEL[access]}${reason.data ? ` (${reason.data})` : ''}`}
-      >
-        {ACCESS_LABEL[access]}
-      </Badge>
+      {badge}
     </Tooltip>
   );
 }
