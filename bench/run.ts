@@ -42,6 +42,7 @@ export const SUITES: readonly Suite[] = [
   { name: 'audit', module: 'audit.ts' },
   { name: 'http', module: 'http.ts' },
   { name: 'airflow bridge', module: 'airflow-bench.ts' },
+  { name: 'ui (chromium)', module: 'ui.ts' },
 ];
 
 async function runSuite(suite: Suite): Promise<Record<string, number>> {

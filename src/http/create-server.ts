@@ -21,6 +21,7 @@ import { TokenFailureRecorder } from '../audit/token-failure-recorder.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import type { WebSignIn } from '../identity/web-sign-in.ts';
 import { AirclutchError } from '../lib/errors.ts';
+import { type UiPluginOptions, uiPlugin } from '../ui/ui-plugin.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { problemSchema } from './api-schemas.ts';
 import { authenticate } from './authenticate.ts';
@@ -33,6 +34,7 @@ import { airflowRoutes } from './routes/airflow-routes.ts';
 import { approvalsRoutes } from './routes/approvals-routes.ts';
 import { auditRoutes } from './routes/audit-routes.ts';
 import { dagsRoutes } from './routes/dags-routes.ts';
+import { eventsRoute } from './routes/events-route.ts';
 import { explainRoute } from './routes/explain-route.ts';
 import { runsRoutes } from './routes/runs-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
@@ -56,6 +58,8 @@ export interface CreateServerOptions {
   readonly processMetrics?: boolean;
   /** Sizes the HTTP header limit; defaults to `ac.config.identity.maxTokenBytes`. */
   readonly maxTokenBytes?: number;
+  /** The web UI at `/` (default: the built app in `dist/ui`); `false` serves the API only. */
+  readonly ui?: UiPluginOptions | false;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -176,12 +180,14 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
       await explainRoute(api, deps);
       await auditRoutes(api, deps);
       if (deps.ac.airflow) await airflowRoutes(api, deps);
+      await eventsRoute(api, deps);
     },
     { prefix: '/api/v1' },
   );
   if (cfg.slack.signingSecret) {
     await app.register(slackInteractivity, { ac, slack: cfg.slack, identity: ac.config.identity, now });
   }
+  if (options.ui !== false) await app.register(uiPlugin, options.ui ?? {});
   return app;
 }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createServer } from '../../src/http/create-server.ts';
+import { type CreateServerOptions, createServer } from '../../src/http/create-server.ts';
 import { type ServerConfig, serverConfigSchema } from '../../src/http/server-config.ts';
 import { type DevIdp, startDevIdp } from '../../src/identity/dev-idp.ts';
 import { identityConfigSchema } from '../../src/identity/identity-config.ts';
@@ -63,6 +63,7 @@ export async function startHttpWorld(
     config?: string;
     /** The world's clock (engine, gate, audit), where `now` is only the server's. */
     clock?: () => number;
+    ui?: CreateServerOptions['ui'];
   } = {},
 ): Promise<HttpWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-http-'));
@@ -83,6 +84,7 @@ export async function startHttpWorld(
     verifier,
     server,
     logPollMs: 20,
+    ...(options.ui !== undefined ? { ui: options.ui } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,0 +1,243 @@
+/**
+ * The approvals inbox: what waits for the person's vote and what they asked for. Each request shows
+ * exactly what would run (params diffed against the DAG's defaults, the params hash and DAG version);
+ * a vote sends back the hash and version the person was shown, so a changed request is refused.
+ */
+import { Badge, Button, Card, Code, Flex, Heading, Spinner, Table, Text, TextArea } from '@radix-ui/themes';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import { useState } from 'react';
+import { type Approval, api, type Dag, qs, type Run } from '../api.ts';
+import { EmptyState } from '../components/empty-state.tsx';
+import { ErrorCallout } from '../components/error-callout.tsx';
+import { When } from '../components/when.tsx';
+import { useLiveInvalidation } from '../use-live-events.ts';
+
+export function ApprovalsPage() {
+  useLiveInvalidation();
+  const list = useQuery({
+    queryKey: ['approvals'],
+    queryFn: () => api<{ actionable: Approval[]; mine: Approval[] }>('/api/v1/approvals'),
+  });
+  if (list.isPending) return <Spinner aria-label="Loading approvals" />;
+  if (list.error) return <ErrorCallout error={list.error} />;
+  const reviews = list.data.actionable.filter((a) => a.kind === 'review');
+  const approvals = list.data.actionable.filter((a) => a.kind !== 'review');
+  return (
+    <Flex direction="column" gap="5">
+      <Heading as="h2" size="6">
+        Approvals
+      </Heading>
+      <Section
+        title="Waiting for your vote"
+        empty="Nothing waits for your vote. Requests you may approve appear here as soon as they are made."
+      >
+        {approvals.map((a) => (
+          <ApprovalCard key={a.id} approval={a} canVote />
+        ))}
+      </Section>
+      <Section title="Break-glass runs to review" empty="No break-glass run needs your review.">
+        {reviews.map((a) => (
+          <ApprovalCard key={a.id} approval={a} canVote />
+        ))}
+      </Section>
+      <Section
+        title="What you asked for"
+        empty="You have no open requests. Triggering a DAG that needs approval puts it here."
+      >
+        {list.data.mine.map((a) => (
+          <ApprovalCard key={a.id} approval={a} canVote={false} />
+        ))}
+      </Section>
+    </Flex>
+  );
+}
+
+function Section({ title, empty, children }: { title: string; empty: string; children: React.ReactNode[] }) {
+  return (
+    <Flex direction="column" gap="3" asChild>
+      <section aria-label={title}>
+        <Heading as="h3" size="4">
+          {title}
+        </Heading>
+        {children.length === 0 ? <EmptyState title={empty} /> : children}
+      </section>
+    </Flex>
+  );
+}
+
+function ApprovalCard({ approval: a, canVote }: { approval: Approval; canVote: boolean }) {
+  const run = useQuery({
+    queryKey: ['run', a.run_id],
+    queryFn: () => api<{ run: Run }>(`/api/v1/runs/${encodeURIComponent(a.run_id)}`),
+  });
+  const dag = useQuery({
+    queryKey: ['dag', a.env, a.dag_id],
+    queryFn: () => api<Dag>(`/api/v1/dags/${encodeURIComponent(a.dag_id)}${qs({ env: a.env })}`),
+  });
+  const approvals = a.votes.filter((v) => v.vote === 'approve').length;
+  return (
+    <Card id={a.id} data-testid="approval" data-approval={a.id} data-dag={`${a.env}/${a.dag_id}`}>
+      <Flex direction="column" gap="2">
+        <Flex gap="2" align="center" wrap="wrap">
+          <Text weight="bold" size="3">
+            {a.dag_id}
+          </Text>
+          <Badge variant="outline">{a.env}</Badge>
+          <Badge color={a.state === 'pending' ? 'amber' : 'gray'}>{a.state}</Badge>
+          <Text size="2">
+            {approvals} of {a.quorum} approvals
+          </Text>
+          <Box />
+          <Link to="/runs/$runId" params={{ runId: a.run_id }}>
+            open the run
+          </Link>
+        </Flex>
+        <Text size="2">
+          asked by <Text weight="bold">{a.requested_by}</Text> <When ms={a.created_at} />
+          {a.expires_at ? (
+            <>
+              {' '}
+              · expires <When ms={a.expires_at} />
+            </>
+          ) : null}
+        </Text>
+        {a.reason ? <Text size="2">Why approval is needed: {a.reason}</Text> : null}
+        {run.data && dag.data ? (
+          <ParamsDiff params={run.data.run.params} schema={dag.data.paramsSchema} />
+        ) : run.error ? (
+          <ErrorCallout error={run.error} />
+        ) : (
+          <Spinner />
+        )}
+        <Text size="1" color="gray">
+          params hash <Code data-testid="params-hash">{a.params_hash}</Code> · DAG version{' '}
+          <Code>{a.dag_version}</Code>
+        </Text>
+        {a.votes.length ? (
+          <Flex direction="column" gap="1">
+            {a.votes.map((v) => (
+              <Text key={`${v.voter}-${v.created_at}`} size="2">
+                {v.voter} voted <Text weight="bold">{v.vote}</Text> <When ms={v.created_at} />
+                {v.comment ? `: “${v.comment}”` : ''}
+              </Text>
+            ))}
+          </Flex>
+        ) : (
+          <Text size="2" color="gray">
+            no votes yet
+          </Text>
+        )}
+        {canVote && a.state === 'pending' ? <VoteForm approval={a} /> : null}
+      </Flex>
+    </Card>
+  );
+}
+
+function Box() {
+  return <span style={{ flexGrow: 1 }} />;
+}
+
+/** The exact params, each marked when it differs from the DAG's default. */
+function ParamsDiff({ params, schema }: { params: Record<string, unknown>; schema: Dag['paramsSchema'] }) {
+  const keys = [...new Set([...Object.keys(schema.properties ?? {}), ...Object.keys(params)])];
+  return (
+    <Table.Root size="1" variant="surface" data-testid="params">
+      <Table.Header>
+        <Table.Row>
+          <Table.ColumnHeaderCell>param</Table.ColumnHeaderCell>
+          <Table.ColumnHeaderCell>value</Table.ColumnHeaderCell>
+          <Table.ColumnHeaderCell>default</Table.ColumnHeaderCell>
+        </Table.Row>
+      </Table.Header>
+      <Table.Body>
+        {keys.map((k) => {
+          const def = schema.properties?.[k]?.default;
+          const has = k in params;
+          const changed = has && JSON.stringify(params[k]) !== JSON.stringify(def);
+          return (
+            <Table.Row key={k} data-param={k} data-changed={changed}>
+              <Table.RowHeaderCell>
+                <Code>{k}</Code>
+              </Table.RowHeaderCell>
+              <Table.Cell>
+                {has ? (
+                  <Code color={changed ? 'amber' : 'gray'}>{JSON.stringify(params[k])}</Code>
+                ) : (
+                  <Text color="gray">unset</Text>
+                )}
+                {changed ? (
+                  <Badge ml="2" color="amber">
+                    changed
+                  </Badge>
+                ) : null}
+              </Table.Cell>
+              <Table.Cell>
+                <Code color="gray">{def === undefined ? '—' : JSON.stringify(def)}</Code>
+              </Table.Cell>
+            </Table.Row>
+          );
+        })}
+      </Table.Body>
+    </Table.Root>
+  );
+}
+
+function VoteForm({ approval: a }: { approval: Approval }) {
+  const [comment, setComment] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const client = useQueryClient();
+  const vote = async (kind: 'approve' | 'deny' | 'review') => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api(`/api/v1/approvals/${encodeURIComponent(a.id)}/${kind}`, {
+        method: 'POST',
+        body: {
+          ...(comment.trim() ? { comment: comment.trim() } : {}),
+          paramsHash: a.params_hash,
+          dagVersion: a.dag_version,
+        },
+      });
+      await client.invalidateQueries({ queryKey: ['approvals'] });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Flex direction="column" gap="2">
+      <label className="field">
+        <Text size="2" weight="bold">
+          Comment
+        </Text>
+        <TextArea value={comment} onChange={(e) => setComment(e.target.value)} maxLength={2000} />
+      </label>
+      <Flex gap="2">
+        {a.kind === 'review' ? (
+          <Button disabled={busy} onClick={() => void vote('review')}>
+            Mark reviewed
+          </Button>
+        ) : (
+          <>
+            <Button color="green" disabled={busy} onClick={() => void vote('approve')} data-testid="approve">
+              Approve
+            </Button>
+            <Button
+              color="red"
+              variant="soft"
+              disabled={busy}
+              onClick={() => void vote('deny')}
+              data-testid="deny"
+            >
+              Deny
+            </Button>
+          </>
+        )}
+      </Flex>
+      {error ? <ErrorCallout error={error} /> : null}
+    </Flex>
+  );
+}
