@@ -3,6 +3,7 @@
  * then `airclutch init`, `policy test`, `dags validate`, `dev` and a trigger there, all on plain
  * Node from the compiled dist/ (no TypeScript loader).
  */
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import {
   copyFileSync,
@@ -18,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.ts';
+import { ensureUiBuilt } from '../ui/ui-world.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -54,8 +56,11 @@ async function cli(...args: string[]) {
 beforeAll(async () => {
   ports = { api: await freePort(), idp: await freePort() };
   tmp = mkdtempSync(join(tmpdir(), 'airclutch-pack-'));
-  // `npm pack` builds dist/ first (prepack).
-  const { stdout } = await sh('npm', ['pack', '--json', '--pack-destination', tmp], ROOT);
+  // What prepack does, without rebuilding dist/ui in place: other test files serve it meanwhile.
+  // The compiled JavaScript is rebuilt (tests run from src/); the UI is built only when missing.
+  await sh('npm', ['run', 'build'], ROOT);
+  ensureUiBuilt();
+  const { stdout } = await sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], ROOT);
   tarball = join(tmp, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
   project = join(tmp, 'fresh-project');
   mkdirSync(project);
@@ -77,7 +82,7 @@ afterAll(() => {
 });
 
 describe('the packed package', () => {
-  it('ships compiled JavaScript with .d.ts files and source maps, and no TypeScript source or tests', async () => {
+  it('ships compiled JavaScript with .d.ts files and source maps, the built web UI, and no TypeScript source or tests', async () => {
     const { stdout } = await run('tar', ['-tzf', tarball]);
     const files = stdout.trim().split('\n');
     expect(files).toEqual(
@@ -90,6 +95,7 @@ describe('the packed package', () => {
         'package/dist/embed.js',
         'package/dist/embed.d.ts',
         'package/dist/cli/main.js',
+        'package/dist/ui/index.html',
         'package/templates/init/airclutch.config.ts',
       ]),
     );
