@@ -74,7 +74,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'whoami',
-    summary: 'Show who the stored token says you are',
+    summary: 'Show who the server says you are, with your token (--token, AIRCLUTCH_TOKEN, --as or login)',
     load: async () => (await import('./commands/whoami-command.ts')).whoamiCommand(),
   },
   {

@@ -66,6 +66,10 @@ export const ERROR_CODES = {
   MEDIA_TYPE_UNSUPPORTED: { status: 415, title: 'Content type not supported' },
   WEBHOOK_SIGNATURE_INVALID: { status: 401, title: 'Webhook signature invalid' },
   DELIVERY_FAILED: { status: 503, title: 'A receiver did not take a delivery; it will be retried' },
+  // CLI as a client of a server.
+  SERVER_UNREACHABLE: { status: 503, title: 'No Airclutch server answers' },
+  SERVER_NOT_AIRCLUTCH: { status: 502, title: 'The server is not Airclutch' },
+  SERVER_VERSION_MISMATCH: { status: 502, title: 'The server runs another Airclutch version' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code: callers can `switch` on it. */
