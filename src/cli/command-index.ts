@@ -92,4 +92,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'Run Airclutch with its HTTP API on server.host:server.port (AIRCLUTCH_HOST, AIRCLUTCH_PORT)',
     load: async () => (await import('./commands/server-command.ts')).serverCommand(),
   },
+  {
+    name: 'completion',
+    summary: 'Print a shell completion script: airclutch completion bash|zsh',
+    load: async () => (await import('./commands/completion-command.ts')).completionCommand(),
+  },
 ];

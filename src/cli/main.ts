@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { airclutchVersion } from '../lib/airclutch-version.ts';
 import { type ErrorCode, isAirclutchError } from '../lib/errors.ts';
 import { COMMANDS } from './command-index.ts';
+import { red, useColor } from './use-color.ts';
 
 /** Exit statuses, documented in README.md ("Exit codes"). */
 export const EXIT = {
@@ -78,7 +79,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (isAirclutchError(e)) {
-      process.stderr.write(`error[${e.code}]: ${e.message}\n`);
+      process.stderr.write(`${red(`error[${e.code}]`, useColor(process.stderr))}: ${e.message}\n`);
       process.exitCode = SERVER_CODES.has(e.code) ? EXIT.server : EXIT.failed;
       return;
     }
