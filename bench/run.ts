@@ -22,6 +22,7 @@ const suites: Array<[string, () => Promise<Record<string, number>>]> = [
   ['gate', benchGate],
   ['audit', benchAudit],
   ['http', benchHttp],
+  ['cli', async () => (await import('./cli.ts')).benchCli()],
 ];
 
 const results: Record<string, number> = {};

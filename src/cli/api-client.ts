@@ -12,6 +12,7 @@ import type { AirclutchConfig } from '../config/config-schema.ts';
 import { airclutchVersion, VERSION_HEADER, versionsCompatible } from '../lib/airclutch-version.ts';
 import { AirclutchError, ERROR_CODES, type ErrorCode, isAirclutchError } from '../lib/errors.ts';
 import { readProfile } from './cli-profile.ts';
+import { type HttpAnswer, httpRequest } from './http-request.ts';
 
 export interface ClientFlags {
   token?: string | undefined;
@@ -98,7 +99,7 @@ export class ApiClient {
   }
 
   /** A GET whose body is streamed (audit export, log lines): the checked response, body unread. */
-  async stream(path: string, query: Record<string, string | number | undefined> = {}): Promise<Response> {
+  async stream(path: string, query: Record<string, string | number | undefined> = {}): Promise<HttpAnswer> {
     return this.send('GET', withQuery(path, query));
   }
 
@@ -112,7 +113,7 @@ export class ApiClient {
     }
   }
 
-  private async send(method: string, path: string, body?: unknown): Promise<Response> {
+  private async send(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
     const token = this.token ? await this.token() : undefined;
     const headers: Record<string, string> = {
       accept: 'application/json',
@@ -122,32 +123,31 @@ export class ApiClient {
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const url = `${this.server.url}${path}`;
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, {
+      res = await httpRequest(url, {
         method,
         headers,
-        redirect: 'manual',
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const cause = e as { code?: string; message?: string };
       throw new AirclutchError(
         'SERVER_UNREACHABLE',
         `no Airclutch server answers at ${this.server.url} (from ${this.server.source}: ${cause?.code ?? cause?.message ?? (e as Error).message}); ${this.hint}`,
         { cause: e },
       );
     }
-    const version = res.headers.get(VERSION_HEADER);
+    const version = res.header(VERSION_HEADER);
     if (!version) {
-      await res.body?.cancel();
+      res.discard();
       throw notAirclutch(
         this.server.url,
         `it answered ${method} ${path} with HTTP ${res.status} and no ${VERSION_HEADER} header`,
       );
     }
     if (!versionsCompatible(airclutchVersion(), version)) {
-      await res.body?.cancel();
+      res.discard();
       throw new AirclutchError(
         'SERVER_VERSION_MISMATCH',
         `the server at ${this.server.url} runs Airclutch ${version}, this CLI is ${airclutchVersion()}: install the CLI of the server's version (npm install -g airclutch@${version})`,
@@ -172,7 +172,7 @@ function notAirclutch(url: string, why: string): AirclutchError {
   );
 }
 
-async function problemError(res: Response, url: string): Promise<AirclutchError> {
+async function problemError(res: HttpAnswer, url: string): Promise<AirclutchError> {
   const text = await res.text();
   let problem: { code?: string; detail?: string; details?: Record<string, unknown> } = {};
   try {

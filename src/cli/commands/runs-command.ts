@@ -6,6 +6,7 @@ import { AirclutchError } from '../../lib/errors.ts';
 import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 import type { RunView, TaskView } from '../api-views.ts';
 import { printTable } from '../cli-context.ts';
+import type { HttpAnswer } from '../http-request.ts';
 import { isoCell, printJson } from '../json-view.ts';
 
 interface ListFlags extends ClientFlags {
@@ -151,8 +152,7 @@ export function runsCommand(): Command {
 }
 
 /** Prints NDJSON log lines as `[task#try] line` while they stream in. */
-async function printLogLines(res: Response): Promise<void> {
-  if (!res.body) return;
+async function printLogLines(res: HttpAnswer): Promise<void> {
   const decoder = new TextDecoder();
   let pending = '';
   const print = (text: string) => {
