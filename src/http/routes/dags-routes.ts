@@ -17,6 +17,7 @@ import {
   runSchema,
 } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
+import { backfillRoute } from './backfill-route.ts';
 
 interface TriggerBody {
   params?: Record<string, unknown>;
@@ -290,4 +291,6 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
     },
   );
+
+  await backfillRoute(app, deps);
 }
