@@ -1,10 +1,10 @@
 /**
  * The one `--json` shape of every CLI listing: the API's views (the objects `/api/v1` answers), with
- * every time (`*_at`, `*At`, `*_date`: epoch ms in the API) as an ISO 8601 string. README.md ("JSON output").
+ * every time (`*_at`, `*At`, `*_date`, `ts`: epoch ms in the API) as an ISO 8601 string. README.md ("JSON output").
  * @module
  */
 
-const TIME_KEY = /(_at|At|_date)$/;
+const TIME_KEY = /(_at|At|_date)$|^ts$/;
 
 /** `value` with every epoch-ms time field, at any depth, turned into an ISO string. */
 export function isoTimes(value: unknown): unknown {
