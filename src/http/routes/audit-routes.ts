@@ -54,7 +54,8 @@ const auditQuery = {
       type: 'string',
       maxLength: 2_000,
       pattern: '^[^=]+=',
-      description: 'name=value: records whose params hold this value (sensitive ones match through their HMAC)',
+      description:
+        'name=value: records whose params hold this value (sensitive ones match through their HMAC)',
     },
   },
   additionalProperties: false,
