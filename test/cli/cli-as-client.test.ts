@@ -40,7 +40,16 @@ async function fakeServer(
 
 describe('the CLI as a client of a server', { timeout: 180_000 }, () => {
   beforeAll(async () => {
-    world = await cliWorld(DAGS);
+    world = await cliWorld({
+      ...DAGS,
+      'dags/needs_day.ts': `
+import { dag } from 'airclutch';
+import { z } from 'zod';
+const d = dag({ id: 'needs_day', params: z.object({ day: z.string(), rows: z.number().int() }) });
+d.task('t', () => 1);
+export default d;
+`,
+    });
     const res = await world.ac!.gate.trigger(
       { principal: user('eng@example.com', ['data-eng']), source: 'cli', requestId: 'r1' },
       { dagId: 'revenue', params: { rows: 2_000_000 } },
@@ -188,7 +197,18 @@ describe('the CLI as a client of a server', { timeout: 180_000 }, () => {
     expect(approvals.actionable[0].expires_at).toMatch(ISO);
     expect(approvals.actionable[0].created_at).toMatch(ISO);
     const dags = JSON.parse((await world.cli(['dags', 'list', '--json'], { as: 'eng@example.com' })).stdout);
-    expect(dags.map((d: { dagId: string }) => d.dagId).sort()).toEqual(['cleanup', 'revenue']);
+    expect(dags.map((d: { dagId: string }) => d.dagId).sort()).toEqual(['cleanup', 'needs_day', 'revenue']);
+  });
+
+  it('hints that a DAG with required params can be triggered, as triggering it with them works', async () => {
+    const dags = JSON.parse((await world.cli(['dags', 'list', '--json'], { as: 'eng@example.com' })).stdout);
+    expect(dags.find((d: { dagId: string }) => d.dagId === 'needs_day').trigger).toBe('allow');
+    const table = await world.cli(['dags', 'list'], { as: 'eng@example.com' });
+    expect(table.stdout).toMatch(/^needs_day +dev +\(manual\) +1 +allow$/m);
+    const run = await world.cli(['trigger', 'needs_day', '-p', 'day=mon', '-p', 'rows=3'], {
+      as: 'eng@example.com',
+    });
+    expect(run.stdout).toMatch(/^run \S+ of dev\/needs_day queued\n$/);
   });
 
   it('prints its version, with --version and -V', async () => {
