@@ -17,6 +17,7 @@ import { type HttpAnswer, httpRequest } from './http-request.ts';
 export interface ClientFlags {
   token?: string | undefined;
   as?: string | undefined;
+  mfa?: boolean | undefined;
 }
 
 /** The dev server's default URL (`airclutch dev` with the default server.host and server.port). */
@@ -189,7 +190,8 @@ async function problemError(res: HttpAnswer, url: string): Promise<AirclutchErro
 export function clientOptions<T extends { option(flags: string, description: string): T }>(cmd: T): T {
   return cmd
     .option('--token <jwt>', 'act with this access token (default: AIRCLUTCH_TOKEN, then `airclutch login`)')
-    .option('--as <user>', 'dev mode: act as a demo person, e.g. eng@example.com (mints a dev token)');
+    .option('--as <user>', 'dev mode: act as a demo person, e.g. eng@example.com (mints a dev token)')
+    .option('--mfa', 'dev mode, with --as: the dev token says a second factor was used (for break-glass)');
 }
 
 /**
@@ -218,7 +220,7 @@ async function tokenFor(flags: ClientFlags, loadConfig: () => Promise<AirclutchC
   if (flags.as) {
     const config = await loadConfig();
     const { devToken } = await import('../identity/dev-token.ts');
-    return devToken(config, flags.as);
+    return devToken(config, flags.as, flags.mfa ? { mfa: true } : {});
   }
   const [{ freshAccessToken }, { CliTokenStore }] = await Promise.all([
     import('../identity/cli-login.ts'),
