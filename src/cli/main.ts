@@ -2,8 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { airclutchVersion } from '../lib/airclutch-version.ts';
 import { type ErrorCode, isAirclutchError } from '../lib/errors.ts';
+import { colorEnabled, red } from './color-enabled.ts';
 import { COMMANDS } from './command-index.ts';
-import { red, colorEnabled } from './use-color.ts';
 
 /** Exit statuses, documented in README.md ("Exit codes"). */
 export const EXIT = {
