@@ -9,5 +9,10 @@ const examples = { dags: ['examples/dags'], policies: ['examples/policies'] };
 
 export default defineConfig({
   defaultEnv: 'dev',
-  environments: { dev: examples, staging: examples, prod: examples },
+  environments: {
+    dev: examples,
+    staging: examples,
+    // Two people approve in prod (the README's story: lead@ and lead2@ of the dev IdP).
+    prod: { ...examples, approvals: { quorum: 2 } },
+  },
 });

@@ -43,6 +43,7 @@ export const SUITES: readonly Suite[] = [
   { name: 'http', module: 'http.ts' },
   { name: 'airflow bridge', module: 'airflow-bench.ts' },
   { name: 'ui (chromium)', module: 'ui.ts' },
+  { name: 'cli', module: 'cli.ts' },
 ];
 
 async function runSuite(suite: Suite): Promise<Record<string, number>> {

@@ -10,7 +10,11 @@ export function createLogger(options: { dev?: boolean; level?: string } = {}): L
     level,
     transport: {
       target: 'pino-pretty',
-      options: { colorize: process.stdout.isTTY, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+      options: {
+        colorize: process.stdout.isTTY && !process.env.NO_COLOR,
+        ignore: 'pid,hostname',
+        translateTime: 'HH:MM:ss.l',
+      },
     },
   });
 }

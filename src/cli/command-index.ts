@@ -79,7 +79,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'whoami',
-    summary: 'Show who the stored token says you are',
+    summary: 'Show who the server says you are, with your token (--token, AIRCLUTCH_TOKEN, --as or login)',
     load: async () => (await import('./commands/whoami-command.ts')).whoamiCommand(),
   },
   {
@@ -97,5 +97,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'server',
     summary: 'Run Airclutch with its HTTP API on server.host:server.port (AIRCLUTCH_HOST, AIRCLUTCH_PORT)',
     load: async () => (await import('./commands/server-command.ts')).serverCommand(),
+  },
+  {
+    name: 'completion',
+    summary: 'Print a shell completion script: airclutch completion bash|zsh',
+    load: async () => (await import('./commands/completion-command.ts')).completionCommand(),
   },
 ];

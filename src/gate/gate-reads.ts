@@ -73,11 +73,46 @@ export async function triggerAbility(
   dagId: string,
 ): Promise<TriggerAbility> {
   const { dag } = gate.dags.get(env, dagId);
-  // Policies that read params see the defaults: the answer for a particular set of params may differ.
-  const params = (await dag.parseParams({}).catch(() => ({}))) as Record<string, unknown>;
+  // Policies that read params see the defaults, and a placeholder for each required param without
+  // one (without it the request would not even validate, and every such DAG would say `deny`): the
+  // answer for a particular set of params may differ.
+  const params = (await dag
+    .parseParams(placeholders(dag.paramsJsonSchema))
+    .catch(() => dag.parseParams({}))
+    .catch(() => ({}))) as Record<string, unknown>;
   const base = request(gate, ctx, 'trigger', { kind: 'dag', env, dagId }, params);
   if (gate.policy.decide(base).effect === 'allow') return 'allow';
   return gate.policy.decide({ ...base, action: 'requestTrigger' }).effect === 'allow' ? 'approval' : 'deny';
+}
+
+/** A value of each required param's JSON Schema type (its default, else the type's zero value). */
+function placeholders(schema: unknown): Record<string, unknown> {
+  const s = schema as {
+    properties?: Record<string, { type?: unknown; default?: unknown; enum?: unknown[] }>;
+    required?: string[];
+  };
+  const out: Record<string, unknown> = {};
+  for (const name of s?.required ?? []) {
+    const p = s.properties?.[name];
+    if (!p || p.default !== undefined) continue;
+    if (p.enum?.length) out[name] = p.enum[0];
+    else {
+      const type = Array.isArray(p.type) ? p.type[0] : p.type;
+      out[name] =
+        type === 'string'
+          ? ''
+          : type === 'number' || type === 'integer'
+            ? 0
+            : type === 'boolean'
+              ? false
+              : type === 'array'
+                ? []
+                : type === 'object'
+                  ? {}
+                  : null;
+    }
+  }
+  return out;
 }
 
 /** The DAGs the caller may view, with what it may do with each and its params JSON Schema. */

@@ -20,6 +20,7 @@ import type { Airclutch } from '../app/create-airclutch.ts';
 import { TokenFailureRecorder } from '../audit/token-failure-recorder.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import type { WebSignIn } from '../identity/web-sign-in.ts';
+import { airclutchVersion, VERSION_HEADER } from '../lib/airclutch-version.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { type UiPluginOptions, uiPlugin } from '../ui/ui-plugin.ts';
 import type { ApiDeps } from './api-deps.ts';
@@ -194,6 +195,8 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
 function installErrorHandling(app: FastifyInstance): void {
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Names this server and its version, so that the CLI can tell Airclutch from any other server.
+    reply.header(VERSION_HEADER, airclutchVersion());
   });
   app.setErrorHandler((e, req, reply) => {
     const err = toHttpError(e);

@@ -10,6 +10,9 @@ import type { DevIdpUser } from './identity-config.ts';
 
 /** The grant type `airclutch dev token` uses; registered only on the dev IdP. */
 export const DEV_IMPERSONATION_GRANT = 'urn:airclutch:params:oauth:grant-type:dev-impersonation';
+
+/** Marks a dev token minted with `mfa=true`: its `amr` then names a second factor. */
+export const DEV_MFA = Symbol('airclutch dev mfa');
 /** The client allowed to use it. Its secret is public on purpose: the dev IdP never runs outside dev mode. */
 export const DEV_TOKEN_CLIENT = { clientId: 'airclutch-dev', clientSecret: 'airclutch-dev-secret' } as const;
 /** The resource indicator (RFC 8707) for the Airclutch API; its tokens carry the configured audience. */
@@ -95,9 +98,11 @@ export function devIdpConfiguration(settings: DevIdpSettings, keys: DevIdpKeys):
         }),
       };
     },
-    extraTokenClaims: (_ctx: Ctx, token: { accountId?: string }) => {
+    extraTokenClaims: (_ctx: Ctx, token: { accountId?: string; [DEV_MFA]?: boolean }) => {
       const user = token.accountId ? byId.get(token.accountId) : undefined;
-      return user ? { email: user.email, name: user.name, groups: user.groups } : undefined;
+      if (!user) return undefined;
+      const claims = { email: user.email, name: user.name, groups: user.groups };
+      return token[DEV_MFA] ? { ...claims, amr: ['pwd', 'mfa'] } : claims;
     },
     // First-party clients: no consent screen, every requested scope granted.
     loadExistingGrant: async (ctx: Ctx) => {

@@ -11,6 +11,7 @@ import { DEMO_USERS } from './demo-users.ts';
 import {
   AIRCLUTCH_RESOURCE,
   DEV_IMPERSONATION_GRANT,
+  DEV_MFA,
   devIdpConfiguration,
   resourceServerInfo,
 } from './dev-idp-configuration.ts';
@@ -46,7 +47,7 @@ export interface DevIdp {
   readonly issuer: string;
   readonly audience: string;
   /** A signed access token for a demo person, e.g. `eng@example.com`. */
-  mintToken(as: string, options?: { scope?: string }): Promise<string>;
+  mintToken(as: string, options?: { scope?: string; mfa?: boolean }): Promise<string>;
   /** A client-credentials token for the `ci-bot` service client, or another of `serviceClients`. */
   serviceToken(options?: {
     scope?: string;
@@ -101,7 +102,7 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
   provider.registerGrantType(
     DEV_IMPERSONATION_GRANT,
     impersonationHandler(users, resourceServerInfo(settings)),
-    ['subject', 'scope'],
+    ['subject', 'scope', 'mfa'],
   );
   ready(provider.callback());
   return {
@@ -152,6 +153,8 @@ function impersonationHandler(users: readonly DevIdpUser[], info: object): (ctx:
       gty: DEV_IMPERSONATION_GRANT,
       scope: String(params.scope ?? DEFAULT_USER_SCOPE),
     });
+    // `mfa=true`: the token says a second factor was used (amr), so break-glass can be shown in dev.
+    if (params.mfa === 'true') token[DEV_MFA] = true;
     token.resourceServer = new provider.ResourceServer(AIRCLUTCH_RESOURCE, info);
     const value = await token.save();
     ctx.body = {

@@ -12,12 +12,13 @@ import { DEV_IMPERSONATION_GRANT, DEV_TOKEN_CLIENT } from './dev-idp-configurati
 export function requestDevToken(
   issuer: string,
   as: string,
-  options: { scope?: string } = {},
+  options: { scope?: string; mfa?: boolean } = {},
 ): Promise<string> {
   return tokenRequest(issuer, DEV_TOKEN_CLIENT, {
     grant_type: DEV_IMPERSONATION_GRANT,
     subject: as,
     ...(options.scope ? { scope: options.scope } : {}),
+    ...(options.mfa ? { mfa: 'true' } : {}),
   });
 }
 

@@ -18,6 +18,8 @@ export async function devToken(
   as: string,
   options: {
     scope?: string;
+    /** The token's `amr` names a second factor (to try break-glass policies in dev). */
+    mfa?: boolean;
     /** False when the caller already runs inside `withDevIdp` (then an unreachable IdP is its to handle). */
     startIdp?: boolean;
   } = {},
@@ -32,6 +34,8 @@ export async function devToken(
   const issuer = devIdpIssuer(devIdp.port);
   const scope = options.scope === undefined ? {} : { scope: options.scope };
   const mint = () =>
-    as === 'ci-bot' ? requestServiceToken(issuer, scope) : requestDevToken(issuer, as, scope);
+    as === 'ci-bot'
+      ? requestServiceToken(issuer, scope)
+      : requestDevToken(issuer, as, { ...scope, ...(options.mfa ? { mfa: true } : {}) });
   return options.startIdp === false ? mint() : withDevIdp(config, mint);
 }

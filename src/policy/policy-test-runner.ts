@@ -56,6 +56,12 @@ export interface PolicyTestResult {
   readonly expected: string;
   readonly actual: string;
   readonly decision: Decision;
+  /**
+   * Why, in the policies' own words: the determining reasons, and for a trigger that needs approval
+   * the reasons the trigger itself was refused (the forbid that forced approval), not the permit
+   * of `requestTrigger`.
+   */
+  readonly why: readonly string[];
 }
 
 /** Reads one YAML test file. Throws `REQUEST_INVALID` naming the file and each bad field. */
@@ -99,11 +105,20 @@ function runCase(engine: PolicyEngine, file: string, c: PolicyTestCase): PolicyT
       expected: c.outcome,
       actual: t.outcome,
       decision: t.decision,
+      why: t.outcome === 'approval' ? t.decisions.trigger.reasons : t.decision.reasons,
     };
   }
   const d = engine.decide(request);
   const expected = c.expect ?? 'allow';
-  return { file, name: c.name, passed: d.effect === expected, expected, actual: d.effect, decision: d };
+  return {
+    file,
+    name: c.name,
+    passed: d.effect === expected,
+    expected,
+    actual: d.effect,
+    decision: d,
+    why: d.reasons,
+  };
 }
 
 /** Builds the engine request a test case describes. */

@@ -7,17 +7,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAirclutch } from '../../src/app/create-airclutch.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { ApprovalView } from '../../src/gate/gate-types.ts';
+import { type CliServer, startCliServer } from '../cli/cli-server.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { DAGS, user } from '../helpers/gate-world.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airclutch.js');
 let dir: string;
+let server: CliServer;
 let approval: ApprovalView;
 
 async function cli(as: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = [BIN, '-c', join(dir, 'airclutch.config.yaml'), ...args, '--as', as];
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, { cwd: dir });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, {
+      cwd: dir,
+      env: { ...process.env, AIRCLUTCH_URL: server.url, AIRCLUTCH_TOKEN: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -62,8 +67,12 @@ describe('the CLI for voters, and for callers who may not view a DAG', { timeout
     } finally {
       await ac.close();
     }
+    server = await startCliServer(join(dir, 'airclutch.config.yaml'));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('refuses with APPROVAL_STALE a vote on a params hash the request does not hold, after showing what it holds', async () => {
     const other = '0'.repeat(64);

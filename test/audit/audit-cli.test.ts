@@ -5,28 +5,31 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
-import type { DevIdp } from '../../src/identity/dev-idp.ts';
-import { startConfiguredDevIdp } from '../../src/identity/start-configured-dev-idp.ts';
 import { openStore } from '../../src/store/open-store.ts';
+import { type CliServer, startCliServer } from '../cli/cli-server.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { triggerEvent } from './audit-fixtures.ts';
 
 let dir: string;
-let idp: DevIdp | undefined;
+let server: CliServer | undefined;
 const READS = new Set(['query', 'export']);
 // Asynchronous on purpose: a synchronous child blocks the test worker, which then misses
 // the test runner's heartbeats on a loaded machine.
 const cli = (...args: string[]) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [
-      'bin/airclutch.js',
-      '-c',
-      join(dir, 'airclutch.config.yaml'),
-      'audit',
-      ...args,
-      // Reading the trail needs a verified caller whom Cedar allows readAudit.
-      ...(READS.has(args[0]!) ? ['--as', 'admin@example.com'] : []),
-    ]);
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/airclutch.js',
+        '-c',
+        join(dir, 'airclutch.config.yaml'),
+        'audit',
+        ...args,
+        // Reading the trail needs a verified caller whom Cedar allows readAudit.
+        ...(READS.has(args[0]!) ? ['--as', 'admin@example.com'] : []),
+      ],
+      { env: { ...process.env, AIRCLUTCH_URL: server?.url ?? '', AIRCLUTCH_TOKEN: '' } },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => {
@@ -67,10 +70,10 @@ describe('airclutch audit', { timeout: 120_000 }, () => {
     ]);
     await audit.close();
     await db.close();
-    idp = await startConfiguredDevIdp(config, { quiet: true });
+    server = await startCliServer(join(dir, 'airclutch.config.yaml'));
   });
   afterAll(async () => {
-    await idp?.close();
+    await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

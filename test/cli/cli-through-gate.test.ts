@@ -87,7 +87,7 @@ describe('the CLI reads and starts runs through the gate', { timeout: 120_000 },
     const runs = JSON.parse(
       (await cli('eng@example.com', 'runs', 'list', '--dag', 'cleanup', '--json')).stdout,
     );
-    expect(runs.map((r: { by: string; source: string }) => [r.by, r.source])).toEqual([
+    expect(runs.map((r: { requested_by: string; source: string }) => [r.requested_by, r.source])).toEqual([
       ['eng@example.com', 'cli'],
       ['eng@example.com', 'cli'],
     ]);

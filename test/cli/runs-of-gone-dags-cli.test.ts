@@ -8,15 +8,20 @@ import { createAirclutch } from '../../src/app/create-airclutch.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { DAGS, user } from '../helpers/gate-world.ts';
+import { type CliServer, startCliServer } from './cli-server.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airclutch.js');
 let dir: string;
+let server: CliServer;
 let runId: string;
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = [BIN, '-c', join(dir, 'airclutch.config.yaml'), ...args, '--as', 'eng@example.com'];
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, { cwd: dir });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, {
+      cwd: dir,
+      env: { ...process.env, AIRCLUTCH_URL: server.url, AIRCLUTCH_TOKEN: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -46,8 +51,12 @@ describe('airclutch runs, once the DAG is gone', { timeout: 120_000 }, () => {
       await ac.close();
     }
     rmSync(join(dir, 'dags/revenue.ts'));
+    server = await startCliServer(join(dir, 'airclutch.config.yaml'));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('lists the run, marked as no longer loaded', async () => {
     const table = await cli('runs', 'list');
@@ -56,9 +65,9 @@ describe('airclutch runs, once the DAG is gone', { timeout: 120_000 }, () => {
     expect(row).toContain(' revenue (no longer loaded) ');
     const json = await cli('runs', 'list', '--json');
     expect(
-      JSON.parse(json.stdout).map((r: { id: string; dag: string; dag_loaded: boolean }) => [
+      JSON.parse(json.stdout).map((r: { id: string; dag_id: string; dag_loaded: boolean }) => [
         r.id,
-        r.dag,
+        r.dag_id,
         r.dag_loaded,
       ]),
     ).toEqual([[runId, 'revenue', false]]);

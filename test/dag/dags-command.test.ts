@@ -2,15 +2,37 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type CliServer, startCliServer } from '../cli/cli-server.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { dagSource, type FixtureDir, fixtureDir } from './dag-fixtures.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/airclutch.js');
 let fx: FixtureDir;
-afterEach(() => fx?.remove());
+let server: CliServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  fx?.remove();
+});
+
+/** `list` and `show` ask the project's server, as eng@example.com (the policy lets everyone view). */
+async function withServer(files: Record<string, string>): Promise<void> {
+  const port = await freePort();
+  fx = fixtureDir({
+    ...files,
+    'airclutch.config.yaml': `identity:\n  devIdp:\n    port: ${port}\n${SERVED}`,
+    'policies/view.cedar': 'permit (principal, action == Action::"view", resource);\n',
+  });
+  server = await startCliServer(`${fx.dir}/airclutch.config.yaml`);
+}
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = server
+    ? { ...process.env, AIRCLUTCH_URL: server.url, AIRCLUTCH_TOKEN: '', XDG_CONFIG_HOME: `${fx.dir}/xdg` }
+    : process.env;
+  const as = server ? ['--as', 'eng@example.com'] : [];
   try {
-    const { stdout, stderr } = await promisify(execFile)('node', [BIN, ...args], { cwd: fx.dir });
+    const { stdout, stderr } = await promisify(execFile)('node', [BIN, ...args, ...as], { cwd: fx.dir, env });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -19,6 +41,8 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 const CONFIG = 'environments:\n  dev:\n    dags: [dags]\n  prod:\n    dags: [prod]\n';
+const SERVED =
+  'environments:\n  dev:\n    dags: [dags]\n    policies: [policies]\n  prod:\n    dags: [prod]\n    policies: [policies]\n';
 const SCHEDULED = [
   "import { dag } from 'airclutch';",
   "import { z } from 'zod';",
@@ -30,40 +54,27 @@ const SCHEDULED = [
 ].join('\n');
 
 describe('airclutch dags', () => {
-  it('lists DAGs as JSON with the import errors beside them, and exits 0', async () => {
-    fx = fixtureDir({
-      'airclutch.config.yaml': CONFIG,
+  it('lists the DAGs the server loaded as the API views, and points at validate for files that fail', async () => {
+    await withServer({
       'dags/sched.ts': SCHEDULED,
       'dags/broken.ts': "import { dag } from 'airclutch';\nthrow new Error('nope');\n",
       'prod/p.ts': dagSource('prod_only'),
     });
-    const { code, stdout } = await cli('dags', 'list', '--json');
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toEqual({
-      dags: [
-        {
-          id: 'sched',
-          env: 'dev',
-          schedule: '30 6 * * *',
-          tasks: 2,
-          owner: 'ops',
-          tags: ['t1'],
-          file: 'dags/sched.ts',
-        },
-        { id: 'prod_only', env: 'prod', schedule: null, tasks: 1, owner: null, tags: [], file: 'prod/p.ts' },
-      ],
-      importErrors: [
-        { env: 'dev', file: 'dags/broken.ts', line: 2, column: 7, message: 'import failed: nope' },
-      ],
-    });
+    const { code, stdout, stderr } = await cli('dags', 'list', '--json');
+    expect([code, stderr]).toEqual([0, '']);
+    const dags = JSON.parse(stdout);
+    expect(dags.map((d: any) => [d.env, d.dagId, d.schedule, d.owner, d.tags, d.tasks.length])).toEqual([
+      ['dev', 'sched', '30 6 * * *', 'ops', ['t1'], 2],
+      ['prod', 'prod_only', null, null, [], 1],
+    ]);
     const text = await cli('dags', 'list', '--env', 'dev');
-    expect(text.stdout).toContain('sched  dev  30 6 * * *');
-    expect(text.stdout).toContain('[dev] dags/broken.ts:2:7 import failed: nope');
+    expect(text.stdout).toMatch(/^sched +dev +30 6 \* \* \* +2 +ops +t1 +deny$/m);
+    expect(text.stdout).toContain('`airclutch dags validate`');
     expect(text.stdout).not.toContain('prod_only');
   });
 
   it('shows tasks, params schema and the next fire times in the DAG time zone', async () => {
-    fx = fixtureDir({ 'airclutch.config.yaml': CONFIG, 'dags/sched.ts': SCHEDULED });
+    await withServer({ 'dags/sched.ts': SCHEDULED });
     const { code, stdout } = await cli('dags', 'show', 'sched', '--json');
     expect(code).toBe(0);
     const d = JSON.parse(stdout);
@@ -82,7 +93,7 @@ describe('airclutch dags', () => {
   });
 
   it('refuses an unknown DAG naming the near match', async () => {
-    fx = fixtureDir({ 'airclutch.config.yaml': CONFIG, 'dags/sched.ts': SCHEDULED });
+    await withServer({ 'dags/sched.ts': SCHEDULED });
     const { code, stderr } = await cli('dags', 'show', 'shced');
     expect(code).toBe(1);
     expect(stderr).toBe(

@@ -442,7 +442,15 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
   describe('outside /api/v1', () => {
     it('answers health, readiness, metrics, OpenAPI and docs', async () => {
       expect((await h.call('GET', '/healthz')).json).toEqual({ status: 'ok' });
-      expect((await h.call('GET', '/readyz')).json).toMatchObject({ status: 'ready' });
+      const active = h.world.policies.current()!;
+      expect((await h.call('GET', '/readyz')).json).toEqual({
+        status: 'ready',
+        policies: active.policies.size,
+        policyGeneration: active.generation,
+        dags: h.world.registry.list().length,
+      });
+      // The count of policies, not the reload counter it once was.
+      expect(active.policies.size).toBeGreaterThan(active.generation);
       const metrics = await h.call('GET', '/metrics');
       expect(metrics.text).toContain('airclutch_http_requests_total');
       expect(metrics.text).toMatch(

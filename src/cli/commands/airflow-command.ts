@@ -1,20 +1,8 @@
-/** `airclutch airflow pause|unpause|clear`: the Airflow bridge's own actions, each through the gate. @module */
+/** `airclutch airflow pause|unpause|clear`: the Airflow bridge's own actions, asked of the server, each through its gate. @module */
 import { Command } from 'commander';
-import { clearTaskFor, setPausedFor } from '../../airflow/airflow-actions.ts';
-import type { Airclutch } from '../../app/create-airclutch.ts';
-import { AirclutchError } from '../../lib/errors.ts';
-import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
-import { withGate } from '../with-gate.ts';
+import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 
-function bridgeOf(ac: Airclutch) {
-  if (!ac.airflow) {
-    throw new AirclutchError(
-      'REQUEST_INVALID',
-      'no environment has an airflow block in the config (see docs/airflow.md)',
-    );
-  }
-  return ac.airflow.deps;
-}
+const dagPath = (dagId: string, verb: string) => `/api/v1/dags/${encodeURIComponent(dagId)}/${verb}`;
 
 export function airflowCommand(): Command {
   const airflow = new Command('airflow').description(
@@ -25,7 +13,7 @@ export function airflowCommand(): Command {
     ['unpause', false],
   ] as const) {
     airflow.addCommand(
-      identityOptions(
+      clientOptions(
         new Command(verb)
           .description(
             paused
@@ -33,28 +21,34 @@ export function airflowCommand(): Command {
               : 'Unpause an Airflow DAG: its schedule starts (policy must allow unpause)',
           )
           .argument('<dag>', 'DAG id')
-          .option('--env <env>', 'environment (default: the default environment)'),
-      ).action(async (dagId: string, opts: { env?: string } & IdentityFlags, cmd: Command) => {
-        const r = await withGate(cmd, opts, paused ? 'cancel' : 'trigger', (ac, ctx) =>
-          setPausedFor(bridgeOf(ac), ctx, opts.env ?? ac.config.defaultEnv, dagId, paused),
+          .option('--env <env>', 'environment (default: the server’s default environment)'),
+      ).action(async (dagId: string, opts: { env?: string } & ClientFlags, cmd: Command) => {
+        const api = await apiClient(cmd, opts);
+        const r = await api.post<{ env: string; dagId: string; paused: boolean }>(
+          dagPath(dagId, verb),
+          opts.env ? { env: opts.env } : {},
         );
-        console.log(`${r.env}/${r.dagId} ${r.paused ? 'paused' : 'unpaused'} in Airflow`);
+        process.stdout.write(`${r.env}/${r.dagId} ${r.paused ? 'paused' : 'unpaused'} in Airflow\n`);
       }),
     );
   }
   airflow.addCommand(
-    identityOptions(
+    clientOptions(
       new Command('clear')
         .description(
           'Clear a failed task of a remote run so Airflow runs it again (policy must allow clearTask)',
         )
         .argument('<run>', 'run id')
         .argument('<task>', 'task id'),
-    ).action(async (runId: string, taskId: string, opts: IdentityFlags, cmd: Command) => {
-      const r = await withGate(cmd, opts, 'trigger', (ac, ctx) =>
-        clearTaskFor(bridgeOf(ac), ctx, runId, taskId),
+    ).action(async (runId: string, taskId: string, opts: ClientFlags, cmd: Command) => {
+      const api = await apiClient(cmd, opts);
+      const r = await api.post<{ runId: string; cleared: string[] }>(
+        `/api/v1/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/clear`,
+        {},
       );
-      console.log(`cleared ${r.cleared.join(', ') || '(nothing)'} in run ${r.runId}; Airflow runs it again`);
+      process.stdout.write(
+        `cleared ${r.cleared.join(', ') || '(nothing)'} in run ${r.runId}; Airflow runs it again\n`,
+      );
     }),
   );
   return airflow;

@@ -1,15 +1,10 @@
-/** `airclutch approvals list|approve|deny|review`: the list and the votes go through the gate like the API's. @module */
+/** `airclutch approvals list|approve|deny|review`: the server's approval API, as the caller. @module */
 import { Command } from 'commander';
-import { type ApprovalForVoter, approvalForVoter } from '../../gate/approval-for-voter.ts';
-import type { ApprovalView } from '../../gate/gate-types.ts';
-import { listApprovalsFor } from '../../gate/list-approvals-for.ts';
-import { voteOnApproval } from '../../gate/vote.ts';
 import { isAirclutchError } from '../../lib/errors.ts';
+import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
+import type { ApprovalView, RunView } from '../api-views.ts';
 import { printTable } from '../cli-context.ts';
-import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
-import { withGate } from '../with-gate.ts';
-
-const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+import { isoCell, printJson } from '../json-view.ts';
 
 function approvalRow(a: ApprovalView) {
   return {
@@ -21,13 +16,18 @@ function approvalRow(a: ApprovalView) {
     votes: `${a.votes.filter((v) => v.vote === 'approve').length}/${a.quorum}`,
     hash: a.params_hash.slice(0, 12),
     state: a.state,
-    expires: iso(a.expires_at),
+    expires: isoCell(a.expires_at),
     reason: a.reason ?? '',
   };
 }
 
+interface Shown {
+  approval: ApprovalView;
+  run: RunView;
+}
+
 /** What the voter is shown before the vote: the vote is bound to the hash and version printed here. */
-function printShown({ approval, run }: ApprovalForVoter): void {
+function printShown({ approval, run }: Shown): void {
   const line = (k: string, v: string) => process.stdout.write(`${`${k}:`.padEnd(14)}${v}\n`);
   line('Request', `${approval.id} (${approval.kind}, ${approval.state})`);
   line('DAG', approval.dag_id);
@@ -38,14 +38,14 @@ function printShown({ approval, run }: ApprovalForVoter): void {
   line('DAG version', approval.dag_version);
 }
 
-interface VoteFlags extends IdentityFlags {
+interface VoteFlags extends ClientFlags {
   comment?: string;
   paramsHash?: string;
   dagVersion?: string;
 }
 
 function voteCommand(name: 'approve' | 'deny' | 'review', description: string): Command {
-  return identityOptions(
+  return clientOptions(
     new Command(name)
       .description(description)
       .argument('<id>', 'approval request id')
@@ -59,18 +59,25 @@ function voteCommand(name: 'approve' | 'deny' | 'review', description: string): 
         'vote on the DAG version you reviewed elsewhere (default: the one printed before the vote)',
       ),
   ).action(async (id: string, opts: VoteFlags, cmd: Command) => {
-    const res = await withGate(cmd, opts, 'approve', async (ac, ctx) => {
-      // Someone who may not see the request still votes, so that the gate refuses and records it.
-      const shown = await approvalForVoter(ac.gate, ctx, id).catch((e) => {
-        if (isAirclutchError(e)) return undefined;
-        throw e;
-      });
-      if (shown) printShown(shown);
-      return voteOnApproval(ac.gate, ctx, id, name, {
-        comment: opts.comment,
-        paramsHash: opts.paramsHash ?? shown?.approval.params_hash,
-        dagVersion: opts.dagVersion ?? shown?.approval.dag_version,
-      });
+    const api = await apiClient(cmd, opts);
+    const path = `/api/v1/approvals/${encodeURIComponent(id)}`;
+    // Someone who may not see the request still votes, so that the gate refuses and records it.
+    const shown = await api.get<Shown>(path).catch((e) => {
+      if (isAirclutchError(e) && !e.code.startsWith('SERVER_')) return undefined;
+      throw e;
+    });
+    if (shown) printShown(shown);
+    const paramsHash = opts.paramsHash ?? shown?.approval.params_hash;
+    const dagVersion = opts.dagVersion ?? shown?.approval.dag_version;
+    const res = await api.post<{
+      approval: ApprovalView;
+      approvals: number;
+      quorum: number;
+      runState: string;
+    }>(`${path}/${name}`, {
+      ...(opts.comment ? { comment: opts.comment } : {}),
+      ...(paramsHash ? { paramsHash } : {}),
+      ...(dagVersion ? { dagVersion } : {}),
     });
     process.stdout.write(
       `${name} recorded: ${res.approvals}/${res.quorum} approvals; request ${res.approval.state}; run ${res.approval.run_id} ${res.runState}\n`,
@@ -81,18 +88,21 @@ function voteCommand(name: 'approve' | 'deny' | 'review', description: string): 
 export function approvalsCommand(): Command {
   const group = new Command('approvals').description('Approval requests: list them and vote');
   group.addCommand(
-    identityOptions(
+    clientOptions(
       new Command('list')
         .description(
           'Approval requests you can act on now (Cedar `approve`, never your own), then your own requests',
         )
         .option('--limit <n>', 'at most this many of each', '50')
-        .option('--json', 'print JSON: { actionable, mine }'),
-    ).action(async (opts: { limit: string; json?: boolean } & IdentityFlags, cmd: Command) => {
+        .option('--json', 'print JSON: { actionable, mine }, the API views, times as ISO strings'),
+    ).action(async (opts: { limit: string; json?: boolean } & ClientFlags, cmd: Command) => {
       const limit = Number(opts.limit) || 50;
-      const lists = await withGate(cmd, opts, 'view', (ac, ctx) => listApprovalsFor(ac.gate, ctx, { limit }));
+      const api = await apiClient(cmd, opts);
+      const lists = await api.get<{ actionable: ApprovalView[]; mine: ApprovalView[] }>('/api/v1/approvals', {
+        limit,
+      });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(lists, null, 2)}\n`);
+        printJson(lists);
         return;
       }
       process.stdout.write('Waiting for you:\n');

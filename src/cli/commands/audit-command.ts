@@ -1,27 +1,34 @@
 /** `airclutch audit verify|query|export|checkpoint|keygen`: argument parsing over the audit library. @module */
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
-import { signCheckpoint } from '../../audit/audit-checkpoint.ts';
 import {
   generateCheckpointKeys,
   loadCheckpointPrivateKey,
   loadCheckpointPublicKey,
-  loadHmacKey,
   readPublicKeyFile,
 } from '../../audit/audit-keys.ts';
 import type { VerifyResult } from '../../audit/audit-types.ts';
 import { createCheckpoint } from '../../audit/create-checkpoint.ts';
-import { type ExportFormat, exportAudit } from '../../audit/export-audit.ts';
+import type { ExportFormat } from '../../audit/export-audit.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
 import { verifyExport } from '../../audit/verify-export.ts';
-import { authorizeWholeTrail, queryAuditFor } from '../../gate/audit-reads.ts';
 import { AirclutchError } from '../../lib/errors.ts';
+import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 import { configFor, printTable, withStore } from '../cli-context.ts';
-import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
-import { withGate } from '../with-gate.ts';
+import { printJson } from '../json-view.ts';
 
-interface ExportFlags extends IdentityFlags {
+interface AuditRecordView {
+  seq: number;
+  ts: number;
+  action: string;
+  actor?: { kind: string; id: string } | null;
+  resource?: { env?: string; dagId?: string; runId?: string } | null;
+  decision?: { effect?: string } | null;
+  outcome?: string | null;
+}
+
+interface ExportFlags extends ClientFlags {
   format: ExportFormat;
   since?: string;
   until?: string;
@@ -96,53 +103,46 @@ export function auditCommand(): Command {
     .option('--after-seq <seq>', 'page after this seq', Number)
     .option('--limit <n>', 'records per page (default 100)', Number)
     .option('--json', 'print records as JSON');
-  identityOptions(query).action(
+  clientOptions(query).action(
     async (opts: Record<string, string | number | boolean | undefined>, cmd: Command) => {
-      let param: { name: string; value: string } | undefined;
-      if (typeof opts.param === 'string') {
-        const eq = opts.param.indexOf('=');
-        if (eq <= 0)
-          throw new AirclutchError('REQUEST_INVALID', `--param takes name=value, not "${opts.param}"`);
-        param = { name: opts.param.slice(0, eq), value: opts.param.slice(eq + 1) };
-      }
       const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+      const param = str('param');
+      if (param !== undefined && param.indexOf('=') <= 0)
+        throw new AirclutchError('REQUEST_INVALID', `--param takes name=value, not "${param}"`);
       const since = str('since') ? parseTime(str('since')!) : undefined;
       const until = str('until') ? parseTime(str('until')!) : undefined;
-      // Only the records Cedar lets the caller read (readAudit), as through the API.
-      await withGate(cmd, opts as IdentityFlags, 'readAudit', async (ac, ctx, config) => {
-        const page = await queryAuditFor(ac.gate, ctx, {
-          actor: str('actor'),
-          env: str('env'),
-          dagId: str('dag'),
-          runId: str('run'),
-          action: str('action'),
-          effect: str('decision'),
-          since,
-          until,
-          param,
-          hmacKey: param ? loadHmacKey(config) : undefined,
-          afterSeq: opts.afterSeq as number | undefined,
-          limit: opts.limit as number | undefined,
-        });
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
-          return;
-        }
-        printTable(
-          page.records.map((r) => ({
-            seq: r.seq,
-            time: new Date(r.ts).toISOString(),
-            action: r.action,
-            actor: r.actor ? `${r.actor.kind}:${r.actor.id}` : '',
-            dag: r.resource?.dagId ? `${r.resource.env ?? ''}/${r.resource.dagId}` : '',
-            run: r.resource?.runId ?? '',
-            decision: r.decision?.effect ?? '',
-            outcome: r.outcome ?? '',
-          })),
-          false,
-        );
-        if (page.nextAfterSeq !== undefined) process.stdout.write(`more: --after-seq ${page.nextAfterSeq}\n`);
+      const api = await apiClient(cmd, opts as ClientFlags);
+      const page = await api.get<{ records: AuditRecordView[]; nextAfter: number | null }>('/api/v1/audit', {
+        actor: str('actor'),
+        env: str('env'),
+        dag: str('dag'),
+        run: str('run'),
+        action: str('action'),
+        effect: str('decision'),
+        since,
+        until,
+        param,
+        after: opts.afterSeq as number | undefined,
+        limit: opts.limit as number | undefined,
       });
+      if (opts.json) {
+        printJson(page);
+        return;
+      }
+      printTable(
+        page.records.map((r) => ({
+          seq: r.seq,
+          time: new Date(r.ts).toISOString(),
+          action: r.action,
+          actor: r.actor ? `${r.actor.kind}:${r.actor.id}` : '',
+          dag: r.resource?.dagId ? `${r.resource.env ?? ''}/${r.resource.dagId}` : '',
+          run: r.resource?.runId ?? '',
+          decision: r.decision?.effect ?? '',
+          outcome: r.outcome ?? '',
+        })),
+        false,
+      );
+      if (page.nextAfter !== null) process.stdout.write(`more: --after-seq ${page.nextAfter}\n`);
     },
   );
 
@@ -153,29 +153,26 @@ export function auditCommand(): Command {
     .option('--since <time>', 'ISO time or epoch ms (inclusive)')
     .option('--until <time>', 'ISO time or epoch ms (exclusive)')
     .option('-o, --out <file>', 'write here instead of stdout');
-  identityOptions(exportCmd).action(async (opts: ExportFlags, cmd: Command) => {
+  clientOptions(exportCmd).action(async (opts: ExportFlags, cmd: Command) => {
     const since = opts.since ? parseTime(opts.since) : undefined;
     const until = opts.until ? parseTime(opts.until) : undefined;
-    // The whole chain: readAudit on every environment, refusals recorded, before a byte is written.
-    await withGate(cmd, opts, 'readAudit', async (ac, ctx, config) => {
-      await authorizeWholeTrail(ac.gate, ctx);
-      const key = loadCheckpointPrivateKey(config);
-      const out: Writable = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
-      const n = await exportAudit(ac.db, out, {
-        format: opts.format,
-        since,
-        until,
-        checkpoint: key ? (at) => signCheckpoint(key, { ...at, ts: Date.now() }) : undefined,
-      });
-      if (opts.out) {
-        await new Promise<void>((resolve, reject) =>
-          out.end((e?: Error | null) => (e ? reject(e) : resolve())),
-        );
-        process.stderr.write(
-          `exported ${n} record(s) to ${opts.out}${key || opts.format === 'csv' ? '' : ' (unsigned: set audit.checkpointKeyFile)'}\n`,
-        );
-      }
+    const api = await apiClient(cmd, opts);
+    const res = await api.stream('/api/v1/audit/export', { format: opts.format, since, until });
+    const { createWriteStream } = await import('node:fs');
+    const { pipeline } = await import('node:stream/promises');
+    // Nothing is written before the server allowed the export: a refusal leaves no file.
+    let records = 0;
+    let partial = '';
+    const out: Writable = opts.out ? createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
+    res.body.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) if (l && !l.startsWith('{"type":"checkpoint"')) records++;
     });
+    await pipeline(res.body, out, { end: opts.out !== undefined });
+    // A CSV export starts with its header line.
+    if (opts.format === 'csv' && records > 0) records--;
+    if (opts.out) process.stderr.write(`exported ${records} record(s) to ${opts.out}\n`);
   });
 
   audit

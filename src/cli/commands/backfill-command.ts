@@ -1,16 +1,16 @@
-/** `airclutch backfill DAG --from --to`: one run per schedule tick in a date range, each tick once, each through the gate. @module */
+/** `airclutch backfill DAG --from --to`: the server creates one run per schedule tick in a date range, each through the gate as the caller. @module */
 import { Command } from 'commander';
-import { DEFAULT_MAX_BACKFILL_TICKS } from '../../engine/backfill-ticks.ts';
-import { Scheduler } from '../../engine/scheduler.ts';
-import { revealDag } from '../../gate/dag-visibility.ts';
 import { AirclutchError } from '../../lib/errors.ts';
-import { backfillRange } from '../backfill-bounds.ts';
+import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
+import type { DagView } from '../api-views.ts';
 import { printTable } from '../cli-context.ts';
-import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
+import { printJson } from '../json-view.ts';
 import { parseParamFlags } from '../parse-params.ts';
-import { withGate } from '../with-gate.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** The server's default (src/engine/backfill-ticks.ts), repeated so the CLI loads nothing of the engine. */
+const DEFAULT_MAX_TICKS = 100_000;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -19,7 +19,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-interface BackfillFlags extends IdentityFlags {
+interface BackfillFlags extends ClientFlags {
   from: string;
   to: string;
   env?: string;
@@ -28,8 +28,14 @@ interface BackfillFlags extends IdentityFlags {
   maxTicks: number;
 }
 
+interface Tick {
+  logical_date: number;
+  run_id: string | null;
+  outcome: string;
+}
+
 export function backfillCommand(): Command {
-  return identityOptions(
+  return clientOptions(
     new Command('backfill')
       .description(
         'Create a run for every schedule tick of a DAG between two dates, each decided by policy for you (ticks that already ran are skipped)',
@@ -41,33 +47,36 @@ export function backfillCommand(): Command {
         '--max-ticks <n>',
         'refuse, before creating any run, a range with more ticks than this',
         positiveInt,
-        DEFAULT_MAX_BACKFILL_TICKS,
+        DEFAULT_MAX_TICKS,
       )
-      .option('--env <env>', 'environment (default: the config’s defaultEnv)')
+      .option('--env <env>', 'environment (default: the server’s default environment)')
       .option('-p, --param <key=value>', 'a param for every run (repeatable)', collect, [])
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON: one { logical_date, run_id, outcome } per tick, times as ISO strings'),
   ).action(async (dagId: string, opts: BackfillFlags, cmd: Command) => {
-    const results = await withGate(cmd, opts, 'trigger', async (ac, ctx, config) => {
-      const env = opts.env ?? config.defaultEnv;
-      const { dag } = await revealDag(ac.gate, ctx, 'trigger', env, dagId);
-      const { from, to } = backfillRange(opts.from, opts.to, dag.options.timezone);
-      const params = parseParamFlags(opts.param, dag.paramsJsonSchema, undefined);
-      // Every tick goes through the gate as the caller: Cedar decides each run, and each is audited.
-      const scheduler = new Scheduler({
-        db: ac.db,
-        submitter: () => ac.gate.submitterAs(ctx),
-        listDags: () => ac.registry.list(),
-      });
-      return scheduler.backfill(env, dagId, from, to, params, ctx.principal, { maxTicks: opts.maxTicks });
+    const api = await apiClient(cmd, opts);
+    const path = `/api/v1/dags/${encodeURIComponent(dagId)}`;
+    const dag = await api.get<DagView>(path, { env: opts.env });
+    const params = parseParamFlags(opts.param, dag.paramsSchema, undefined);
+    if (process.stderr.isTTY) {
+      process.stderr.write(`backfilling ${dag.env}/${dagId} from ${opts.from} to ${opts.to}…\n`);
+    }
+    const { ticks } = await api.post<{ ticks: Tick[] }>(`${path}/backfill`, {
+      from: opts.from,
+      to: opts.to,
+      params,
+      maxTicks: opts.maxTicks,
+      ...(opts.env ? { env: opts.env } : {}),
     });
-    printTable(
-      results.map((r) => ({
-        logical_date: new Date(r.logicalDate).toISOString(),
-        run: r.runId,
-        outcome: r.outcome,
-      })),
-      opts.json,
-    );
-    if (results.some((r) => r.outcome.startsWith('error'))) process.exitCode = 1;
+    if (opts.json) printJson(ticks);
+    else
+      printTable(
+        ticks.map((r) => ({
+          logical_date: new Date(r.logical_date).toISOString(),
+          run: r.run_id,
+          outcome: r.outcome,
+        })),
+        false,
+      );
+    if (ticks.some((r) => r.outcome.startsWith('error'))) process.exitCode = 1;
   });
 }

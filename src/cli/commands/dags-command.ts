@@ -1,48 +1,67 @@
-/** `airclutch dags list|show|validate`: what the DAG folders hold, and why a file failed to load. @module */
+/**
+ * `airclutch dags list|show|validate`: list and show ask the server (what it loaded, as the caller may
+ * view it); validate loads the project's own DAG files, offline, and says why a file failed to load.
+ * @module
+ */
 import { relative } from 'node:path';
 import { Command } from 'commander';
 import type { RegistryImportError } from '../../dag/dag-registry.ts';
-import { type DagDetails, describeDag, summarizeDag } from '../../dag/describe-dag.ts';
+import type { DagDetails } from '../../dag/describe-dag.ts';
+import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
+import type { DagView } from '../api-views.ts';
 import { configFor, loadRegistry, printTable } from '../cli-context.ts';
+import { printJson } from '../json-view.ts';
 
 export function dagsCommand(): Command {
   const dags = new Command('dags').description('List, inspect and validate DAGs');
-  dags
-    .command('list')
-    .description('List the DAGs of every environment (or one), then the files that failed to load')
-    .option('--env <env>', 'only this environment')
-    .option('--json', 'print JSON: { dags, importErrors }')
-    .action(async (opts: { env?: string; json?: boolean }, cmd: Command) => {
-      const config = await configFor(cmd);
-      const registry = await loadRegistry(config, opts.env);
-      const rows = registry.list(opts.env).map((l) => summarizeDag(l, config.rootDir));
-      const importErrors = registry.errors(opts.env).map((e) => errorJson(e, config.rootDir));
+  dags.addCommand(
+    clientOptions(
+      new Command('list')
+        .description(
+          'List the DAGs the server has loaded that you may view, and what you may do with each (trigger: allow, approval, deny)',
+        )
+        .option('--env <env>', 'only this environment')
+        .option('--json', 'print JSON: the API view of each DAG'),
+    ).action(async (opts: { env?: string; json?: boolean } & ClientFlags, cmd: Command) => {
+      const api = await apiClient(cmd, opts);
+      const { dags: rows } = await api.get<{ dags: DagView[] }>('/api/v1/dags', { env: opts.env });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ dags: rows, importErrors }, null, 2)}\n`);
+        printJson(rows);
         return;
       }
       printTable(
-        rows.map((r) => ({ ...r, schedule: r.schedule ?? '(manual)', tags: r.tags.join(',') })),
+        rows.map((d) => ({
+          id: d.dagId,
+          env: d.env,
+          schedule: d.schedule ?? '(manual)',
+          tasks: d.tasks.length,
+          owner: d.owner,
+          tags: d.tags.join(','),
+          trigger: d.trigger,
+        })),
         false,
       );
-      printImportErrors(registry.errors(opts.env), config.rootDir);
-    });
-  dags
-    .command('show')
-    .description(
-      'Show one DAG: tasks, dependencies, retries, timeouts, params schema and next schedule ticks',
-    )
-    .argument('<dag>', 'DAG id')
-    .option('--env <env>', 'environment (default: the config’s defaultEnv)')
-    .option('--json', 'print JSON')
-    .action(async (dagId: string, opts: { env?: string; json?: boolean }, cmd: Command) => {
-      const config = await configFor(cmd);
-      const env = opts.env ?? config.defaultEnv;
-      const registry = await loadRegistry(config, env);
-      const details = describeDag(registry.get(env, dagId), config.rootDir, new Date());
-      if (opts.json) process.stdout.write(`${JSON.stringify(details, null, 2)}\n`);
+      process.stdout.write('\n(files that fail to load: `airclutch dags validate` in the project)\n');
+    }),
+  );
+  dags.addCommand(
+    clientOptions(
+      new Command('show')
+        .description(
+          'Show one DAG: tasks, dependencies, retries, timeouts, params schema and next schedule ticks',
+        )
+        .argument('<dag>', 'DAG id')
+        .option('--env <env>', 'environment (default: the server’s default environment)')
+        .option('--json', 'print JSON'),
+    ).action(async (dagId: string, opts: { env?: string; json?: boolean } & ClientFlags, cmd: Command) => {
+      const api = await apiClient(cmd, opts);
+      const details = await api.get<DagDetails>(`/api/v1/dags/${encodeURIComponent(dagId)}/details`, {
+        env: opts.env,
+      });
+      if (opts.json) printJson(details);
       else printDetails(details);
-    });
+    }),
+  );
   dags
     .command('validate')
     .description('Load every DAG file; exit 1 listing every import error')
@@ -59,10 +78,6 @@ export function dagsCommand(): Command {
       if (errors.length) process.exitCode = 1;
     });
   return dags;
-}
-
-function errorJson(e: RegistryImportError, rootDir: string) {
-  return { ...e, file: relative(rootDir, e.file) };
 }
 
 function printImportErrors(errors: RegistryImportError[], rootDir: string): void {

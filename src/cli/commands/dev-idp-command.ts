@@ -14,9 +14,13 @@ export function devTokenCommand(): Command {
       'demo email, e.g. eng@example.com, lead@example.com, admin@example.com, or ci-bot',
     )
     .option('--scope <scopes>', 'space-separated scopes, e.g. "airclutch:trigger"')
-    .action(async (opts: { as: string; scope?: string }, cmd: Command) => {
+    .option('--mfa', 'the token says a second factor was used (amr: pwd, mfa), e.g. for break-glass policies')
+    .action(async (opts: { as: string; scope?: string; mfa?: boolean }, cmd: Command) => {
       const config = await configFor(cmd);
-      const token = await devToken(config, opts.as, opts.scope ? { scope: opts.scope } : {});
+      const token = await devToken(config, opts.as, {
+        ...(opts.scope ? { scope: opts.scope } : {}),
+        ...(opts.mfa ? { mfa: true } : {}),
+      });
       process.stdout.write(`${token}\n`);
     });
 }

@@ -6,6 +6,7 @@ import { CliTokenStore } from '../../identity/cli-token-store.ts';
 import { cliIssuer } from '../../identity/identity-config.ts';
 import { AirclutchError } from '../../lib/errors.ts';
 import { configFor } from '../cli-context.ts';
+import { saveProfile } from '../cli-profile.ts';
 
 export function loginCommand(): Command {
   return new Command('login')
@@ -19,6 +20,14 @@ export function loginCommand(): Command {
     .option('--device', 'use the device code flow (enter a code in a browser elsewhere)')
     .action(async (opts: { issuer?: string; device?: boolean }, cmd: Command) => {
       const { identity } = await configFor(cmd);
+      // The server this login is for (global --server, or AIRCLUTCH_URL): later commands use it.
+      const server = (cmd.optsWithGlobals() as { server?: string }).server ?? process.env.AIRCLUTCH_URL;
+      if (server && !URL.canParse(server)) {
+        throw new AirclutchError(
+          'REQUEST_INVALID',
+          `--server ${server} is not a URL: use e.g. https://airclutch.example.com`,
+        );
+      }
       const issuer = opts.issuer ?? cliIssuer(identity);
       if (!issuer)
         throw new AirclutchError(
@@ -46,6 +55,9 @@ export function loginCommand(): Command {
           });
       const store = new CliTokenStore();
       store.save(tokens);
-      process.stdout.write(`signed in at ${issuer}; token stored in ${store.file}\n`);
+      if (server) saveProfile({ server: server.replace(/\/+$/, '') });
+      process.stdout.write(
+        `signed in at ${issuer}; token stored in ${store.file}${server ? `; commands will talk to ${server}` : ''}\n`,
+      );
     });
 }

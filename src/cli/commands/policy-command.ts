@@ -1,17 +1,56 @@
 /** `airclutch policy validate | test | explain | replay`: argument parsing over `src/policy`. @module */
 import { Command } from 'commander';
-import { servicePrincipal } from '../../identity/principal.ts';
 import { AirclutchError } from '../../lib/errors.ts';
-import { ACTIONS, type PolicyAction, type RequestSource, SOURCES } from '../../policy/cedar-names.ts';
+import { ACTIONS, type PolicyAction } from '../../policy/cedar-names.ts';
 import { CedarPolicyEngine } from '../../policy/cedar-policy-engine.ts';
-import { decideTrigger } from '../../policy/decide-trigger.ts';
 import { findPolicyTestFiles } from '../../policy/find-policy-test-files.ts';
 import { parseTimeBound } from '../../policy/parse-time-bound.ts';
 import { policySourcesFromRegistry } from '../../policy/policy-sources-from-registry.ts';
 import { CedarPolicyStore } from '../../policy/policy-store.ts';
 import { runPolicyTests } from '../../policy/policy-test-runner.ts';
 import { type ReplayReport, replayDecisions } from '../../policy/replay-decisions.ts';
+import { type ClientFlags, clientOptions } from '../api-client.ts';
 import { configFor, loadRegistry, printTable, withStore } from '../cli-context.ts';
+
+interface ExplainView {
+  effect: 'allow' | 'deny';
+  policies: string[];
+  reasons: string[];
+  errors: string[];
+  determining: { id: string; effect: 'permit' | 'forbid'; annotations: Record<string, string> }[];
+  wouldAllow: string[];
+  outcome?: 'allow' | 'approval' | 'deny';
+  quorum?: number;
+}
+
+/**
+ * The explanation in plain words: for a trigger, whether it starts, needs approval (how many votes,
+ * because of which forbid) or is refused (and what would allow it).
+ */
+export function explainText(e: ExplainView, action: string): string {
+  const because = (effect: 'permit' | 'forbid') => {
+    const ps = e.determining.filter((p) => p.effect === effect);
+    return ps.map((p) => (p.annotations.reason ? `${p.annotations.reason} (${p.id})` : p.id)).join('; ');
+  };
+  const lines: string[] = [];
+  if (e.outcome === 'approval') {
+    const n = e.quorum ?? 1;
+    const why = because('forbid') || e.reasons.join('; ') || 'no policy permits trigger';
+    lines.push(
+      `needs approval: ${n} vote${n === 1 ? '' : 's'} from people policy lets approve (never the requester), because ${why}`,
+    );
+  } else if (e.effect === 'allow') {
+    lines.push(
+      `allowed: ${action === 'trigger' ? 'starts now, ' : ''}because ${because('permit') || e.reasons.join('; ')}`,
+    );
+  } else {
+    const forbids = because('forbid');
+    lines.push(`denied: ${forbids ? `forbidden by ${forbids}` : `no policy permits ${action}`}`);
+    for (const w of e.wouldAllow) lines.push(`  would allow: ${w}`);
+  }
+  for (const err of e.errors) lines.push(`  error: ${err}`);
+  return `${lines.join('\n')}\n`;
+}
 
 async function loadEngine(cmd: Command) {
   const config = await configFor(cmd);
@@ -50,7 +89,7 @@ export function policyCommand(): Command {
           name: r.name,
           expected: r.expected,
           actual: r.actual,
-          why: r.decision.reasons.join('; '),
+          why: r.why.join('; '),
         })),
         opts.json,
       );
@@ -59,52 +98,43 @@ export function policyCommand(): Command {
         throw new AirclutchError('POLICY_DENIED', `${failed} of ${results.length} policy tests failed`);
       }
     });
-  policy
-    .command('explain')
-    .description('Decide one request and say which policies determined it, and what would allow it')
-    .requiredOption('--as <id>', 'user email or service name')
-    .option('--service', 'the principal is a service')
-    .option('--group <group>', 'IdP group (repeatable)', collect, [])
-    .requiredOption('--dag <dag>', 'DAG id')
-    .option('--env <env>', 'environment (default: the config default)')
-    .option('--action <action>', `one of ${ACTIONS.join(', ')}`, 'trigger')
-    .option('--source <source>', `one of ${SOURCES.join(', ')}`, 'cli')
-    .option('--param <k=v>', 'param (value parsed as JSON when it can be; repeatable)', collect, [])
-    .option('--json', 'print the explanation as JSON')
-    .action(async (o: ExplainOptions, cmd: Command) => {
-      const { config, sources, engine } = await loadEngine(cmd);
-      const env = o.env ?? config.defaultEnv;
-      const source = sources.dags.find((d) => d.env === env && d.dag.id === o.dag);
-      if (!source) throw new AirclutchError('DAG_NOT_FOUND', `DAG ${o.dag} is not in environment ${env}`);
-      const raw = Object.fromEntries(o.param.map(parseParam));
-      const params = await (
-        source.dag as unknown as { parseParams(r: unknown): Promise<Record<string, unknown>> }
-      ).parseParams(raw);
-      const principal = o.service
-        ? { ...servicePrincipal(o.as), groups: o.group }
-        : { kind: 'user' as const, id: o.as, groups: o.group, issuer: 'cli', subject: o.as };
-      const request = {
-        principal,
+  policy.addCommand(
+    clientOptions(
+      new Command('explain')
+        .description(
+          'Ask the server how policy decides a request (yours, or --for someone else) and why: allowed, needs approval, or denied',
+        )
+        .requiredOption('--dag <dag>', 'DAG id')
+        .option('--env <env>', 'environment (default: the server’s default environment)')
+        .option('--action <action>', `one of ${ACTIONS.join(', ')}`, 'trigger')
+        .option('--param <k=v>', 'param (value parsed as JSON when it can be; repeatable)', collect, [])
+        .option('--for <id>', 'explain for this user email or service instead of you (needs readAudit)')
+        .option('--service', 'with --for: the principal is a service')
+        .option('--group <group>', 'with --for: an IdP group of that principal (repeatable)', collect, [])
+        .option('--json', 'print the explanation as JSON'),
+    ).action(async (o: ExplainOptions, cmd: Command) => {
+      if (!o.for && (o.group.length || o.service)) {
+        throw new AirclutchError(
+          'REQUEST_INVALID',
+          '--group and --service describe the principal of --for; without --for the server explains for you, with the groups of your token',
+        );
+      }
+      const { apiClient } = await import('../api-client.ts');
+      const api = await apiClient(cmd, o);
+      const e = await api.post<ExplainView>('/api/v1/authorize/explain', {
         action: o.action,
-        resource: { kind: 'dag' as const, env, dagId: o.dag },
-        context: { params, now: new Date(), source: o.source },
-      };
-      const explanation = engine.explain(request);
-      const trigger = o.action === 'trigger' ? decideTrigger(engine, request).outcome : undefined;
+        dagId: o.dag,
+        ...(o.env ? { env: o.env } : {}),
+        params: Object.fromEntries(o.param.map(parseParam)),
+        ...(o.for ? { as: { id: o.for, kind: o.service ? 'service' : 'user', groups: o.group } } : {}),
+      });
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ ...explanation, outcome: trigger }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
         return;
       }
-      const d = explanation.decision;
-      process.stdout.write(`${d.effect.toUpperCase()}${trigger ? ` (trigger outcome: ${trigger})` : ''}\n`);
-      for (const p of explanation.determining)
-        process.stdout.write(
-          `  ${p.effect} ${p.id}${p.annotations.reason ? `: ${p.annotations.reason}` : ''}\n`,
-        );
-      for (const r of d.reasons) process.stdout.write(`  reason: ${r}\n`);
-      for (const e of d.errors) process.stdout.write(`  error: ${e}\n`);
-      for (const w of explanation.wouldAllow) process.stdout.write(`  would allow: ${w}\n`);
-    });
+      process.stdout.write(explainText(e, o.action));
+    }),
+  );
   policy
     .command('replay')
     .description(
@@ -162,14 +192,13 @@ function printReplay(report: ReplayReport, json: boolean | undefined): void {
   }
 }
 
-interface ExplainOptions {
-  as: string;
+interface ExplainOptions extends ClientFlags {
+  for?: string;
   service?: boolean;
   group: string[];
   dag: string;
   env?: string;
   action: PolicyAction;
-  source: RequestSource;
   param: string[];
   json?: boolean;
 }

@@ -1,15 +1,15 @@
-/** `airclutch runs list|show|logs|cancel`: what ran, how each task ended, and its logs, as policy allows. @module */
+/** `airclutch runs list|show|logs|cancel`: what ran, how each task ended, and its logs, from the server, as policy allows. @module */
 
 import { Command } from 'commander';
-import { RUN_STATES, type RunState } from '../../engine/states.ts';
-import { allowedRun, cancelRunFor, getRunFor, listRunsFor, readLogsFor } from '../../gate/gate-reads.ts';
+import { RUN_STATES } from '../../engine/states.ts';
 import { AirclutchError } from '../../lib/errors.ts';
+import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
+import type { RunView, TaskView } from '../api-views.ts';
 import { printTable } from '../cli-context.ts';
-import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
-import { followRun } from '../follow-run.ts';
-import { withGate } from '../with-gate.ts';
+import type { HttpAnswer } from '../http-request.ts';
+import { isoCell, printJson } from '../json-view.ts';
 
-interface ListFlags extends IdentityFlags {
+interface ListFlags extends ClientFlags {
   env?: string;
   dag?: string;
   state?: string;
@@ -17,59 +17,70 @@ interface ListFlags extends IdentityFlags {
   json?: boolean;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const runPath = (id: string) => `/api/v1/runs/${encodeURIComponent(id)}`;
 
 export function runsCommand(): Command {
   const runs = new Command('runs').description('Inspect runs, their tasks and logs');
   runs.addCommand(
-    identityOptions(
+    clientOptions(
       new Command('list')
         .description('Recent runs you may view, newest first')
         .option('--env <env>', 'only this environment')
         .option('--dag <dag>', 'only this DAG')
         .option('--state <state>', `only this state (${RUN_STATES.join(', ')})`)
         .option('--limit <n>', 'how many', '50')
-        .option('--json', 'print JSON'),
+        .option('--json', 'print JSON: the API view of each run, times as ISO strings'),
     ).action(async (opts: ListFlags, cmd: Command) => {
-      if (opts.state && !RUN_STATES.includes(opts.state as RunState)) {
+      if (opts.state && !(RUN_STATES as readonly string[]).includes(opts.state)) {
         throw new AirclutchError(
           'REQUEST_INVALID',
           `--state ${opts.state} is not a run state: use one of ${RUN_STATES.join(', ')}`,
         );
       }
-      const filter = {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw new AirclutchError(
+          'REQUEST_INVALID',
+          `--limit ${opts.limit} must be a whole number from 1 to 1000`,
+        );
+      }
+      const api = await apiClient(cmd, opts);
+      const { runs: rows } = await api.get<{ runs: RunView[] }>('/api/v1/runs', {
         env: opts.env,
-        dagId: opts.dag,
-        state: opts.state as RunState | undefined,
-        limit: Number(opts.limit),
-      };
-      const rows = await withGate(cmd, opts, 'view', (ac, ctx) => listRunsFor(ac.gate, ctx, filter));
+        dag: opts.dag,
+        state: opts.state,
+        limit,
+      });
+      if (opts.json) {
+        printJson(rows);
+        return;
+      }
       printTable(
         rows.map((r) => ({
           id: r.id,
           env: r.env,
-          dag: r.dag_loaded || opts.json ? r.dag_id : `${r.dag_id} (no longer loaded)`,
+          dag: r.dag_loaded ? r.dag_id : `${r.dag_id} (no longer loaded)`,
           state: r.state,
           source: r.source,
           by: r.requested_by,
-          created: iso(r.created_at),
-          ended: iso(r.ended_at),
-          ...(opts.json ? { params: r.params, error: r.error, dag_loaded: r.dag_loaded } : {}),
+          created: isoCell(r.created_at),
+          ended: isoCell(r.ended_at),
         })),
-        opts.json,
+        false,
       );
     }),
   );
   runs.addCommand(
-    identityOptions(
+    clientOptions(
       new Command('show')
         .description('One run and its tasks')
         .argument('<run>', 'run id')
-        .option('--json', 'print JSON'),
-    ).action(async (runId: string, opts: { json?: boolean } & IdentityFlags, cmd: Command) => {
-      const { run, tasks } = await withGate(cmd, opts, 'view', (ac, ctx) => getRunFor(ac.gate, ctx, runId));
+        .option('--json', 'print JSON: { run, tasks }, the API views, times as ISO strings'),
+    ).action(async (runId: string, opts: { json?: boolean } & ClientFlags, cmd: Command) => {
+      const api = await apiClient(cmd, opts);
+      const { run, tasks } = await api.get<{ run: RunView; tasks: TaskView[] }>(runPath(runId));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ run, tasks }, null, 2)}\n`);
+        printJson({ run, tasks });
         return;
       }
       process.stdout.write(
@@ -77,7 +88,7 @@ export function runsCommand(): Command {
           (run.dag_loaded
             ? ''
             : '  DAG no longer loaded: its file was removed, renamed or fails to load (see `airclutch dags list`)\n') +
-          `  requested by ${run.requested_by_kind}:${run.requested_by} via ${run.source} at ${iso(run.created_at)}\n` +
+          `  requested by ${run.requested_by_kind}:${run.requested_by} via ${run.source} at ${isoCell(run.created_at)}\n` +
           `  params ${JSON.stringify(run.params)}\n${run.error ? `  error: ${run.error}\n` : ''}\n`,
       );
       printTable(
@@ -92,7 +103,7 @@ export function runsCommand(): Command {
     }),
   );
   runs.addCommand(
-    identityOptions(
+    clientOptions(
       new Command('logs')
         .description('The logs of a run, or of one of its tasks (policy must allow readLogs)')
         .argument('<run>', 'run id')
@@ -102,32 +113,31 @@ export function runsCommand(): Command {
       async (
         runId: string,
         taskId: string | undefined,
-        opts: { follow?: boolean } & IdentityFlags,
+        opts: { follow?: boolean } & ClientFlags,
         cmd: Command,
       ) => {
-        await withGate(cmd, opts, 'readLogs', async (ac, ctx) => {
-          if (opts.follow) {
-            await allowedRun(ac.gate, ctx, runId, 'readLogs');
-            await followRun(ac.db, runId, { logs: true, taskId });
-            return;
-          }
-          for (const l of await readLogsFor(ac.gate, ctx, runId, { taskId, limit: 1_000_000 })) {
-            process.stdout.write(`[${l.task_id}#${l.try_number}] ${l.line}\n`);
-          }
+        const api = await apiClient(cmd, opts);
+        const res = await api.stream(`${runPath(runId)}/logs`, {
+          task: taskId,
+          follow: opts.follow ? '1' : undefined,
+          format: 'ndjson',
         });
+        await printLogLines(res);
       },
     ),
   );
   runs.addCommand(
-    identityOptions(
+    clientOptions(
       new Command('cancel')
         .description('Cancel a queued or running run (policy must allow cancel)')
         .argument('<run>', 'run id'),
     )
       .option('--reason <text>', 'why, kept in the audit trail')
-      .action(async (runId: string, opts: { reason?: string } & IdentityFlags, cmd: Command) => {
-        const run = await withGate(cmd, opts, 'cancel', (ac, ctx) =>
-          cancelRunFor(ac.gate, ctx, runId, opts.reason),
+      .action(async (runId: string, opts: { reason?: string } & ClientFlags, cmd: Command) => {
+        const api = await apiClient(cmd, opts);
+        const { run } = await api.post<{ run: RunView }>(
+          `${runPath(runId)}/cancel`,
+          opts.reason ? { reason: opts.reason } : {},
         );
         if (run.state !== 'cancelled') {
           throw new AirclutchError(
@@ -139,4 +149,23 @@ export function runsCommand(): Command {
       }),
   );
   return runs;
+}
+
+/** Prints NDJSON log lines as `[task#try] line` while they stream in. */
+async function printLogLines(res: HttpAnswer): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  const print = (text: string) => {
+    if (!text.trim()) return;
+    const l = JSON.parse(text) as { type?: string; task_id: string; try_number: number; line: string };
+    if (l.type !== 'log') return;
+    process.stdout.write(`[${l.task_id}#${l.try_number}] ${l.line}\n`);
+  };
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    pending += decoder.decode(chunk, { stream: true });
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) print(line);
+  }
+  print(pending);
 }

@@ -1,14 +1,14 @@
-/** `airclutch trigger DAG --param k=v`: through the gate as the signed-in identity, optionally following the run. @module */
+/** `airclutch trigger DAG --param k=v`: through the server's gate as the caller, optionally following the run. @module */
 import { Command } from 'commander';
-import { revealDag } from '../../gate/dag-visibility.ts';
-import { type IdentityFlags, identityOptions } from '../cli-principal.ts';
-import { followRun } from '../follow-run.ts';
+import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
+import type { ApprovalView, DagView, RunView } from '../api-views.ts';
+import { printJson } from '../json-view.ts';
 import { parseParamFlags } from '../parse-params.ts';
-import { withGate } from '../with-gate.ts';
+import { watchRun } from '../watch-run.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-interface TriggerFlags extends IdentityFlags {
+interface TriggerFlags extends ClientFlags {
   env?: string;
   param: string[];
   paramsFile?: string;
@@ -18,12 +18,18 @@ interface TriggerFlags extends IdentityFlags {
   breakGlass?: string;
 }
 
+interface TriggerAnswer {
+  run: RunView;
+  approval?: ApprovalView;
+  decision?: { policies: string[]; reasons: string[] };
+}
+
 export function triggerCommand(): Command {
-  return identityOptions(
+  return clientOptions(
     new Command('trigger')
       .description('Start a run of a DAG: it starts now, waits for approval, or is refused, as policy says')
       .argument('<dag>', 'DAG id')
-      .option('--env <env>', 'environment (default: the config’s defaultEnv)')
+      .option('--env <env>', 'environment (default: the server’s default environment)')
       .option(
         '-p, --param <key=value>',
         'a param (repeatable); values are read as JSON unless the schema says string',
@@ -38,33 +44,36 @@ export function triggerCommand(): Command {
       )
       .option(
         '-w, --wait',
-        'wait for the run to end, showing tasks as they complete; exit 1 unless it succeeds',
+        'wait for the run to end, showing tasks as they complete (on a TTY); exit 1 unless it succeeds',
       )
-      .option('--json', 'print the result as JSON'),
-  ).action((dagId: string, opts: TriggerFlags, cmd: Command) =>
-    withGate(cmd, opts, opts.breakGlass ? 'breakGlass' : 'trigger', async (ac, ctx, config) => {
-      const env = opts.env ?? config.defaultEnv;
-      const { dag } = await revealDag(ac.gate, ctx, opts.breakGlass ? 'breakGlass' : 'trigger', env, dagId);
-      const params = parseParamFlags(opts.param, dag.paramsJsonSchema, opts.paramsFile);
-      const input = { env, dagId, params, note: opts.note };
-      const result = opts.breakGlass
-        ? {
-            outcome: 'started' as const,
-            ...(await ac.gate.breakGlass(ctx, { ...input, reason: opts.breakGlass })),
-          }
-        : await ac.gate.trigger(ctx, input);
-      if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      else if (result.outcome === 'awaiting_approval' && 'approval' in result) {
-        process.stdout.write(
-          `run ${result.run.id} of ${env}/${dagId} awaits approval ${result.approval.id} ` +
-            `(${result.approval.quorum} approver${result.approval.quorum > 1 ? 's' : ''}, expires ${new Date(result.approval.expires_at!).toISOString()})\n` +
-            `  why: ${result.approval.reason ?? 'policy requires approval'}\n`,
-        );
-      } else process.stdout.write(`run ${result.run.id} of ${env}/${dagId} queued\n`);
-      if (!opts.wait) return;
-      const state = await followRun(ac.db, result.run.id, { progress: !opts.json });
-      if (!opts.json) process.stdout.write(`run ${result.run.id} ${state}\n`);
-      if (state !== 'success') process.exitCode = 1;
-    }),
-  );
+      .option('--json', 'print the result as JSON: { run, approval?, decision }, times as ISO strings'),
+  ).action(async (dagId: string, opts: TriggerFlags, cmd: Command) => {
+    const api = await apiClient(cmd, opts);
+    const dagPath = `/api/v1/dags/${encodeURIComponent(dagId)}`;
+    // The params schema decides how `-p k=v` values are read (a string field keeps "007" a string).
+    const dag = await api.get<DagView>(dagPath, { env: opts.env });
+    const params = parseParamFlags(opts.param, dag.paramsSchema, opts.paramsFile);
+    const body = {
+      params,
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.note ? { note: opts.note } : {}),
+    };
+    const result = opts.breakGlass
+      ? await api.post<TriggerAnswer>(`${dagPath}/break-glass`, { ...body, reason: opts.breakGlass })
+      : await api.post<TriggerAnswer>(`${dagPath}/runs`, body);
+    const where = `${result.run.env}/${dagId}`;
+    if (opts.json) printJson({ outcome: result.approval ? 'awaiting_approval' : 'started', ...result });
+    else if (result.approval) {
+      const a = result.approval;
+      process.stdout.write(
+        `run ${result.run.id} of ${where} awaits approval ${a.id} ` +
+          `(${a.quorum} approver${a.quorum > 1 ? 's' : ''}, expires ${a.expires_at === null ? 'never' : new Date(a.expires_at).toISOString()})\n` +
+          `  why: ${a.reason ?? 'policy requires approval'}\n`,
+      );
+    } else process.stdout.write(`run ${result.run.id} of ${where} queued\n`);
+    if (!opts.wait) return;
+    const state = await watchRun(api, result.run.id, opts.json ? { progress: false } : {});
+    if (!opts.json) process.stdout.write(`run ${result.run.id} ${state}\n`);
+    if (state !== 'success') process.exitCode = 1;
+  });
 }

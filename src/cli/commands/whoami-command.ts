@@ -1,23 +1,44 @@
-/** `airclutch whoami`: the principal, groups, issuer and expiry of the stored (refreshed) token. @module */
+/** `airclutch whoami`: who the server says the caller is (principal, groups, issuer, token expiry). @module */
 import { Command } from 'commander';
-import { freshAccessToken } from '../../identity/cli-login.ts';
-import { CliTokenStore } from '../../identity/cli-token-store.ts';
-import { OidcTokenVerifier } from '../../identity/oidc-token-verifier.ts';
-import { principalRef } from '../../identity/principal.ts';
-import { configFor, printTable } from '../cli-context.ts';
+import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
+import { printTable } from '../cli-context.ts';
+import { isoCell, printJson } from '../json-view.ts';
+
+interface WhoamiView {
+  kind: string;
+  id: string;
+  displayName: string | null;
+  groups: string[];
+  issuer: string;
+  subject: string;
+  scopes: string[];
+  tokenExpiresAt: number | null;
+}
 
 export function whoamiCommand(): Command {
-  return new Command('whoami')
-    .description('Show who the stored token says you are')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { identity } = await configFor(cmd);
-      const tokens = await freshAccessToken(new CliTokenStore(), identity.cli.refreshBeforeSec);
-      const p = await OidcTokenVerifier.fromConfig(identity).verify(tokens.accessToken);
-      const expires = p.token?.expiresAt ? new Date(p.token.expiresAt * 1000).toISOString() : '';
-      printTable(
-        [{ principal: principalRef(p), groups: p.groups.join(', '), issuer: p.issuer, expires }],
-        opts.json,
-      );
-    });
+  return clientOptions(
+    new Command('whoami')
+      .description(
+        'Show who the server says you are, with your token (--token, AIRCLUTCH_TOKEN, --as or login)',
+      )
+      .option('--json', 'print JSON: the API view, times as ISO strings'),
+  ).action(async (opts: { json?: boolean } & ClientFlags, cmd: Command) => {
+    const api = await apiClient(cmd, opts);
+    const me = await api.get<WhoamiView>('/api/v1/whoami');
+    if (opts.json) {
+      printJson(me);
+      return;
+    }
+    printTable(
+      [
+        {
+          principal: `${me.kind}:${me.id}`,
+          groups: me.groups.join(', '),
+          issuer: me.issuer,
+          expires: isoCell(me.tokenExpiresAt),
+        },
+      ],
+      false,
+    );
+  });
 }

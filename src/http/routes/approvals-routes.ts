@@ -1,11 +1,12 @@
 /** `/api/v1/approvals`: what the caller can vote on, its own requests, and votes through the gate. @module */
 import type { FastifyInstance } from 'fastify';
 import type { Vote } from '../../approvals/approval-store.ts';
+import { approvalForVoter } from '../../gate/approval-for-voter.ts';
 import { listApprovalsFor } from '../../gate/list-approvals-for.ts';
 import type { VoteInput } from '../../gate/vote.ts';
 import { voteOnApproval } from '../../gate/vote.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { approvalSchema, authErrors, bearer, idParam } from '../api-schemas.ts';
+import { approvalSchema, authErrors, bearer, idParam, runSchema } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
 
 const VOTES: ReadonlyArray<{ path: string; vote: Vote; summary: string }> = [
@@ -44,6 +45,32 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       },
     },
     async (req) => listApprovalsFor(gate, gateContext(req), { limit: req.query.limit ?? 50 }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/approvals/:id',
+    {
+      config: { auth: 'view' },
+      schema: {
+        summary:
+          'One approval request and its run, as a voter is shown it before voting (send back its params_hash and dag_version)',
+        tags: ['approvals'],
+        security: bearer,
+        params: idParam('id'),
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { approval: approvalSchema, run: runSchema },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const { approval, run } = await approvalForVoter(gate, gateContext(req), req.params.id);
+      return { approval, run };
+    },
   );
 
   for (const v of VOTES) {

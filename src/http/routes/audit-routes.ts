@@ -6,6 +6,8 @@
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { signCheckpoint } from '../../audit/audit-checkpoint.ts';
+import { loadCheckpointPrivateKey, loadHmacKey } from '../../audit/audit-keys.ts';
 import { exportAudit } from '../../audit/export-audit.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
 import { authorizeWholeTrail as authorizeWholeTrailFor, queryAuditFor } from '../../gate/audit-reads.ts';
@@ -32,6 +34,7 @@ interface AuditQuery {
   until?: string;
   after?: number;
   limit?: number;
+  param?: string;
 }
 
 const auditQuery = {
@@ -47,6 +50,13 @@ const auditQuery = {
     until: TIME,
     after: { type: 'integer', minimum: 0, description: 'paging: records after this seq' },
     limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+    param: {
+      type: 'string',
+      maxLength: 2_000,
+      pattern: '^[^=]+=',
+      description:
+        'name=value: records whose params hold this value (sensitive ones match through their HMAC)',
+    },
   },
   additionalProperties: false,
 } as const;
@@ -112,6 +122,7 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         until: time(q.until, 'until'),
         afterSeq: q.after,
         limit: q.limit ?? 100,
+        ...(q.param ? { param: splitParam(q.param), hmacKey: loadHmacKey(deps.ac.config) } : {}),
       });
       return { records: page.records, nextAfter: page.nextAfterSeq ?? null };
     },
@@ -160,7 +171,12 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       const since = time(req.query.since, 'since');
       const until = time(req.query.until, 'until');
       const out = new PassThrough();
-      exportAudit(db, out, { format, since, until }).then(
+      // Signed like `airclutch audit export` always was, so that the file verifies offline.
+      const key = loadCheckpointPrivateKey(deps.ac.config);
+      const checkpoint = key
+        ? (at: { seq: number; hash: string }) => signCheckpoint(key, { ...at, ts: Date.now() })
+        : undefined;
+      exportAudit(db, out, { format, since, until, checkpoint }).then(
         () => out.end(),
         (e) => out.destroy(e),
       );
@@ -170,6 +186,11 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         .send(out);
     },
   );
+}
+
+function splitParam(value: string): { name: string; value: string } {
+  const eq = value.indexOf('=');
+  return { name: value.slice(0, eq), value: value.slice(eq + 1) };
 }
 
 function time(value: string | undefined, field: string): number | undefined {

@@ -1,5 +1,6 @@
 /** `/api/v1/whoami`, `/api/v1/dags` and triggering a DAG: the HTTP shell over the gate. @module */
 import type { FastifyInstance } from 'fastify';
+import { describeDag } from '../../dag/describe-dag.ts';
 import { revealDag } from '../../gate/dag-visibility.ts';
 import { listDagsFor } from '../../gate/gate-reads.ts';
 import { isAirclutchError } from '../../lib/errors.ts';
@@ -16,6 +17,7 @@ import {
   runSchema,
 } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
+import { backfillRoute } from './backfill-route.ts';
 
 interface TriggerBody {
   params?: Record<string, unknown>;
@@ -46,6 +48,50 @@ const whoamiSchema = {
     scopes: { type: 'array', items: { type: 'string' } },
     tokenExpiresAt: { type: ['integer', 'null'], description: 'epoch ms' },
     via: { type: 'string', enum: ['bearer', 'session'] },
+  },
+} as const;
+
+const nullable = (type: string) => ({ type: [type, 'null'] }) as const;
+
+/** `DagDetails` (src/dag/describe-dag.ts): what `airclutch dags show` prints. */
+const dagDetailsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string' },
+    env: { type: 'string' },
+    schedule: nullable('string'),
+    tasks: { type: 'integer' },
+    owner: nullable('string'),
+    tags: { type: 'array', items: { type: 'string' } },
+    file: { type: 'string', description: 'relative to the server project root' },
+    description: nullable('string'),
+    version: { type: 'string' },
+    definedAt: nullable('string'),
+    timezone: { type: 'string' },
+    catchup: { type: 'boolean' },
+    maxActiveRuns: nullable('integer'),
+    nextRuns: { type: 'array', items: { type: 'string' }, description: 'next fire times, ISO (UTC)' },
+    params: { type: 'object', additionalProperties: true, description: "the params' JSON Schema" },
+    taskDetails: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          id: { type: 'string' },
+          kind: { type: 'string', enum: ['function', 'shell'] },
+          after: { type: 'array', items: { type: 'string' } },
+          triggerRule: { type: 'string' },
+          retries: { type: 'integer' },
+          retryDelayMs: { type: 'integer' },
+          maxRetryDelayMs: { type: 'integer' },
+          retryBackoff: { type: 'string' },
+          timeoutMs: nullable('integer'),
+          description: nullable('string'),
+        },
+      },
+    },
   },
 } as const;
 
@@ -125,6 +171,28 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     },
   );
 
+  app.get<{ Params: { dagId: string }; Querystring: { env?: string } }>(
+    '/dags/:dagId/details',
+    {
+      config: { auth: 'view' },
+      schema: {
+        summary:
+          'One DAG in detail: retries, timeouts, file, next schedule ticks; 404 DAG_NOT_FOUND for one the caller may not view',
+        tags: ['dags'],
+        security: bearer,
+        params: idParam('dagId'),
+        querystring: envQuery,
+        response: { 200: dagDetailsSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const env = gate.envOf(req.query.env);
+      await revealDag(gate, gateContext(req), 'view', env, req.params.dagId);
+      const { registry, config } = deps.ac;
+      return describeDag(registry.get(env, req.params.dagId), config.rootDir, new Date(gate.now()));
+    },
+  );
+
   app.post<{ Params: { dagId: string }; Body: TriggerBody | undefined }>(
     '/dags/:dagId/runs',
     {
@@ -170,4 +238,59 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
     },
   );
+
+  app.post<{ Params: { dagId: string }; Body: TriggerBody & { reason: string } }>(
+    '/dags/:dagId/break-glass',
+    {
+      config: { auth: 'trigger' },
+      schema: {
+        summary:
+          'Start a run now without approval (Cedar breakGlass, on-call); a review request opens for after the fact',
+        tags: ['runs'],
+        security: bearer,
+        params: idParam('dagId'),
+        body: {
+          ...triggerBody,
+          required: ['reason'],
+          properties: {
+            ...triggerBody.properties,
+            reason: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 2_000,
+              description: 'why the run cannot wait',
+            },
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { run: runSchema, review: approvalSchema },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body;
+      try {
+        const result = await gate.breakGlass(gateContext(req), {
+          env: body.env,
+          dagId: req.params.dagId,
+          params: body.params ?? {},
+          note: body.note,
+          reason: body.reason,
+        });
+        deps.metrics.decision('breakGlass', 'started');
+        reply.header('location', `/api/v1/runs/${result.run.id}`);
+        return reply.code(201).send(result);
+      } catch (e) {
+        deps.metrics.decision('breakGlass', isAirclutchError(e) ? e.code : 'error');
+        throw e;
+      }
+    },
+  );
+
+  await backfillRoute(app, deps);
 }

@@ -45,6 +45,12 @@ const explanationSchema = {
       },
     },
     wouldAllow: strings,
+    outcome: {
+      type: 'string',
+      enum: ['allow', 'approval', 'deny'],
+      description: 'for action trigger: starts now, needs approval (requestTrigger allowed), or refused',
+    },
+    quorum: { type: 'integer', description: 'for outcome approval: the approvals the run needs' },
   },
 } as const;
 
@@ -99,14 +105,22 @@ export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise
           token: { scopes: [], amr: [] },
         };
       }
-      const e = await explainFor(gate, ctx, {
-        action: b.action,
-        env,
-        dagId: b.dagId,
-        params: b.params ?? {},
-        ...(as ? { as } : {}),
-      });
+      const input = { env, dagId: b.dagId, params: b.params ?? {}, ...(as ? { as } : {}) };
+      const e = await explainFor(gate, ctx, { ...input, action: b.action });
+      // A trigger that is not allowed may still be asked for (requestTrigger): it then needs approval.
+      let trigger: { outcome: 'allow' | 'approval' | 'deny'; quorum?: number } | undefined;
+      if (b.action === 'trigger') {
+        if (e.decision.effect === 'allow') trigger = { outcome: 'allow' };
+        else {
+          const request = await explainFor(gate, ctx, { ...input, action: 'requestTrigger' });
+          trigger =
+            request.decision.effect === 'allow'
+              ? { outcome: 'approval', quorum: quorumOf(deps, env, b.dagId) }
+              : { outcome: 'deny' };
+        }
+      }
       return {
+        ...trigger,
         effect: e.decision.effect,
         policies: e.decision.policies,
         reasons: e.decision.reasons,
@@ -116,4 +130,10 @@ export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise
       };
     },
   );
+}
+
+/** The approvals a run of this DAG needs: the DAG's rule, else the environment's, else 1 (as the gate). */
+function quorumOf(deps: ApiDeps, env: string, dagId: string): number {
+  const found = deps.ac.gate.dags.find(env, dagId);
+  return found?.dag.options.approvals?.quorum ?? deps.ac.config.environments[env]?.approvals?.quorum ?? 1;
 }

@@ -40,7 +40,11 @@ export async function systemRoutes(app: FastifyInstance, deps: ApiDeps): Promise
             additionalProperties: false,
             properties: {
               status: { type: 'string' },
-              policies: { type: 'integer', description: 'the loaded policy set generation' },
+              policies: { type: 'integer', description: 'how many Cedar policies are loaded' },
+              policyGeneration: {
+                type: 'integer',
+                description: 'the loaded policy set generation: 1 at start, +1 on each successful reload',
+              },
               dags: { type: 'integer', description: 'loaded DAGs, over all environments' },
             },
           },
@@ -67,7 +71,12 @@ export async function systemRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           'no policy set is loaded yet: fix the policy errors in the log',
         );
       }
-      return { status: 'ready', policies: policies.generation, dags: ac.registry.list().length };
+      return {
+        status: 'ready',
+        policies: policies.policies.size,
+        policyGeneration: policies.generation,
+        dags: ac.registry.list().length,
+      };
     },
   );
 
