@@ -129,6 +129,7 @@ export class ApiClient {
       res = await httpRequest(url, {
         method,
         headers,
+        timeoutMs: answerTimeoutMs(),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (e) {
@@ -157,6 +158,12 @@ export class ApiClient {
     if (res.ok) return res;
     throw await problemError(res, this.server.url);
   }
+}
+
+/** How long the CLI waits for a server to begin answering: `AIRCLUTCH_CLIENT_TIMEOUT_MS`, default 30 s. */
+function answerTimeoutMs(): number {
+  const ms = Number(process.env.AIRCLUTCH_CLIENT_TIMEOUT_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 30_000;
 }
 
 function withQuery(path: string, query: Record<string, string | number | boolean | undefined>): string {

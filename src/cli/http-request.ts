@@ -16,15 +16,30 @@ export interface HttpAnswer {
   discard(): void;
 }
 
+/**
+ * Sends one request and resolves once the answer's status and headers arrive; the body is read
+ * after, for as long as it streams. A server that does not begin to answer within `timeoutMs`
+ * fails the request (`ETIMEDOUT`), so a hung server never hangs the command.
+ */
 export async function httpRequest(
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
+  init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number },
 ): Promise<HttpAnswer> {
   const target = new URL(url);
   const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request(target, { method: init.method, headers: init.headers }, resolve);
-    req.on('error', reject);
+    const req = request(target, { method: init.method, headers: init.headers }, (answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    const timer = setTimeout(() => {
+      const e = Object.assign(new Error(`no answer within ${init.timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      req.destroy(e);
+    }, init.timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     req.end(init.body);
   });
   return {

@@ -112,6 +112,23 @@ export default d;
     expect(dev.stderr).toContain('start the dev server with `airclutch dev` in your project');
   });
 
+  it('gives up on a server that accepts the request but never answers, naming it, with exit status 3', async () => {
+    const hung = await fakeServer(() => {});
+    try {
+      const res = await world.cli(['--server', hung.url, 'runs', 'list'], {
+        as: 'eng@example.com',
+        env: { AIRCLUTCH_CLIENT_TIMEOUT_MS: '300' },
+      });
+      expect(res.code).toBe(3);
+      expect(res.stderr).toContain(
+        `error[SERVER_UNREACHABLE]: no Airclutch server answers at ${hung.url} (from --server: ETIMEDOUT)`,
+      );
+    } finally {
+      hung.server.closeAllConnections();
+      hung.server.close();
+    }
+  });
+
   it('refuses a --server that is not Airclutch, saying so instead of a JSON parse error', async () => {
     const page = await fakeServer((res) =>
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hi</html>'),
