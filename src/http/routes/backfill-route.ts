@@ -4,7 +4,7 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import { backfillRange } from '../../cli/backfill-bounds.ts';
+import { backfillRange } from '../../engine/backfill-bounds.ts';
 import { DEFAULT_MAX_BACKFILL_TICKS } from '../../engine/backfill-ticks.ts';
 import { Scheduler } from '../../engine/scheduler.ts';
 import { revealDag } from '../../gate/dag-visibility.ts';

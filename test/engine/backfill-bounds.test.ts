@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backfillRange } from '../../src/cli/backfill-bounds.ts';
+import { backfillRange } from '../../src/engine/backfill-bounds.ts';
 
 const iso = (r: { from: number; to: number }) => [
   new Date(r.from).toISOString(),
