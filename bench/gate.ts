@@ -75,8 +75,10 @@ export async function benchGate(): Promise<Record<string, number>> {
         world.engine.on('run', on);
       });
       const ctx = (principal: typeof lead) => ({ principal, source: 'api' as const, requestId: `v-${n++}` });
-      await voteOnApproval(world.gate, ctx(lead), res.approval.id, 'approve');
-      await voteOnApproval(world.gate, ctx(lead2), res.approval.id, 'approve');
+      // Each approver votes on what it was shown: the request's params hash and DAG version.
+      const shown = { paramsHash: res.approval.params_hash, dagVersion: res.approval.dag_version };
+      await voteOnApproval(world.gate, ctx(lead), res.approval.id, 'approve', shown);
+      await voteOnApproval(world.gate, ctx(lead2), res.approval.id, 'approve', shown);
       await started;
       trips.push(performance.now() - t0);
       await world.engine.waitForRun(res.run.id);
