@@ -63,6 +63,11 @@ export class Gate extends EventEmitter<GateEvents> {
   readonly now: () => number;
   /** Gate writes (a decision's record with its change) share commits when they arrive together. */
   readonly writes: WriteBatcher;
+  /**
+   * What to do once a DAG action's approval request (not a run's) is approved, by action: the
+   * Airflow bridge registers `unpause`. The handler records its own result and never throws.
+   */
+  readonly dagActions = new Map<string, (approval: ApprovalView, ctx: GateContext) => Promise<void>>();
 
   constructor(options: GateOptions) {
     super();
@@ -353,6 +358,11 @@ export class Gate extends EventEmitter<GateEvents> {
       },
       this.now(),
     );
+  }
+
+  /** Quorum and expiry of an approval request for a DAG: the DAG's rule, else its environment's. */
+  approvalRule(env: string, found: SourcedDag): { quorum: number; expiresAfterMs: number } {
+    return this.#approvalRule(env, found);
   }
 
   #approvalRule(env: string, found: SourcedDag): { quorum: number; expiresAfterMs: number } {

@@ -38,6 +38,12 @@ export function airflowCommand(): Command {
         const r = await withGate(cmd, opts, paused ? 'cancel' : 'trigger', (ac, ctx) =>
           setPausedFor(bridgeOf(ac), ctx, opts.env ?? ac.config.defaultEnv, dagId, paused),
         );
+        if (r.outcome === 'awaiting_approval') {
+          console.log(
+            `unpause of ${r.env}/${r.dagId} needs approval: request ${r.approval.id} (${r.approval.quorum} approval${r.approval.quorum === 1 ? '' : 's'} needed, expires ${new Date(r.approval.expires_at ?? 0).toISOString()}); it stays paused until approved (airclutch approvals approve ${r.approval.id})`,
+          );
+          return;
+        }
         console.log(`${r.env}/${r.dagId} ${r.paused ? 'paused' : 'unpaused'} in Airflow`);
       }),
     );

@@ -4,7 +4,7 @@ import { servicePrincipal } from '../../identity/principal.ts';
 import { AirclutchError } from '../../lib/errors.ts';
 import { ACTIONS, type PolicyAction, type RequestSource, SOURCES } from '../../policy/cedar-names.ts';
 import { CedarPolicyEngine } from '../../policy/cedar-policy-engine.ts';
-import { decideTrigger } from '../../policy/decide-trigger.ts';
+import { decideTrigger, decideUnpause } from '../../policy/decide-trigger.ts';
 import { findPolicyTestFiles } from '../../policy/find-policy-test-files.ts';
 import { parseTimeBound } from '../../policy/parse-time-bound.ts';
 import { policySourcesFromRegistry } from '../../policy/policy-sources-from-registry.ts';
@@ -90,13 +90,21 @@ export function policyCommand(): Command {
         context: { params, now: new Date(), source: o.source },
       };
       const explanation = engine.explain(request);
-      const trigger = o.action === 'trigger' ? decideTrigger(engine, request).outcome : undefined;
+      // trigger and unpause have three outcomes: allowed now, needs approval (their request* action), denied.
+      const trigger =
+        o.action === 'trigger'
+          ? decideTrigger(engine, request).outcome
+          : o.action === 'unpause'
+            ? decideUnpause(engine, request).outcome
+            : undefined;
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ ...explanation, outcome: trigger }, null, 2)}\n`);
         return;
       }
       const d = explanation.decision;
-      process.stdout.write(`${d.effect.toUpperCase()}${trigger ? ` (trigger outcome: ${trigger})` : ''}\n`);
+      process.stdout.write(
+        `${d.effect.toUpperCase()}${trigger ? ` (${o.action} outcome: ${trigger})` : ''}\n`,
+      );
       for (const p of explanation.determining)
         process.stdout.write(
           `  ${p.effect} ${p.id}${p.annotations.reason ? `: ${p.annotations.reason}` : ''}\n`,
