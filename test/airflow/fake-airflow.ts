@@ -38,6 +38,8 @@ export interface FakeDag {
 interface FakeTi {
   state: string | null;
   try_number: number;
+  /** Each try's log, append-only as Airflow's: a state line is added when a read finds a new state. */
+  logs?: Map<number, string[]>;
 }
 
 export interface FakeRun {
@@ -141,6 +143,16 @@ export class FakeAirflow {
 
   run(dagId: string, runId: string): FakeRun | undefined {
     return this.runs.get(`${dagId}/${runId}`);
+  }
+
+  /** Appends a line to the log of a task's current try, as a running task writes it. */
+  appendLog(dagId: string, runId: string, taskId: string, line: string): void {
+    const ti = this.run(dagId, runId)?.tis.get(taskId);
+    if (!ti) throw new Error(`no task ${taskId} in ${dagId}/${runId}`);
+    ti.logs ??= new Map();
+    const lines = ti.logs.get(ti.try_number) ?? [];
+    ti.logs.set(ti.try_number, lines);
+    lines.push(line);
   }
 
   /** Moves every unfinished run one step: queued → running → success or failed. */
@@ -455,9 +467,12 @@ export class FakeAirflow {
         const r = this.run(p.dag_id ?? '', p.dag_run_id ?? '');
         const ti = r?.tis.get(p.task_id ?? '');
         if (!r || !ti) return this.notFound('TaskInstance not found');
-        const lines = [
-          `[${r.dag_run_id}] ${p.task_id} try ${p.try_number ?? p.task_try_number}: state ${ti.state}`,
-        ];
+        const tryNumber = Number(p.try_number ?? p.task_try_number);
+        ti.logs ??= new Map();
+        const lines = ti.logs.get(tryNumber) ?? [];
+        ti.logs.set(tryNumber, lines);
+        const stateLine = `[${r.dag_run_id}] ${p.task_id} try ${tryNumber}: state ${ti.state}`;
+        if (tryNumber === ti.try_number && !lines.includes(stateLine)) lines.push(stateLine);
         return [
           200,
           this.opts.api === 'v2'
