@@ -82,16 +82,38 @@ export class AirflowExecutor {
 
   start(): void {
     this.#stopped = false;
-    const loop = () => {
-      if (this.#stopped) return;
-      this.#ticking = this.tick()
-        .catch((e: unknown) => this.#o.onError?.(e as Error))
-        .finally(() => {
-          this.#ticking = undefined;
-          if (!this.#stopped) this.#timer = setTimeout(loop, this.#o.tickMs ?? 250);
-        });
-    };
-    loop();
+    this.#loop();
+  }
+
+  #loop = (): void => {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#again = false;
+    this.#ticking = this.tick()
+      .catch((e: unknown) => this.#o.onError?.(e as Error))
+      .finally(() => {
+        this.#ticking = undefined;
+        if (this.#stopped) return;
+        if (this.#again) this.#loop();
+        else this.#timer = setTimeout(this.#loop, this.#o.tickMs ?? 250);
+      });
+  };
+
+  #again = false;
+
+  /**
+   * A run was queued (the gate inserted or approved it): deliver it now rather than at the next
+   * tick. During a tick, another follows at once.
+   */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#ticking) this.#again = true;
+    else this.#loop();
+  }
+
+  /** Resolves when the tick under way (if any) has finished. */
+  async settled(): Promise<void> {
+    await this.#ticking;
   }
 
   async stop(): Promise<void> {

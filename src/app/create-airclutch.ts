@@ -140,6 +140,8 @@ export async function createAirclutch(
       : undefined;
   // An approved unpause request (requestUnpause) is carried out by the bridge.
   if (airflow) gate.dagActions.set('unpause', (a, ctx) => unpauseApproved(airflow.deps, a, ctx));
+  // A remote run the gate queued is delivered at once, not at the executor's next tick.
+  if (airflow) engine.setExternalWaker(() => airflow.executor.wake());
   const scheduler = new Scheduler({
     db,
     submitter: () => engine.submitter,

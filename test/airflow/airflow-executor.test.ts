@@ -131,6 +131,21 @@ describe.each(DIALECTS)('the Airflow executor on %s', (dialect) => {
     expect(fake.violations).toEqual([]);
   });
 
+  it('delivers a run as soon as the gate queues it, without waiting for the next tick', async () => {
+    const { w, fake, executor } = await world();
+    executor.start();
+    try {
+      await executor.settled(); // the first tick is done; the next is a timer away
+      const res = await w.gate.trigger(w.ctx(eng), { env: 'prod', dagId: 'load_orders', params: {} });
+      await executor.settled(); // the tick the gate's insert woke
+      expect(fake.run('load_orders', `airclutch__${res.run.id}`)).toBeDefined();
+      expect((await runRow(w, res.run.id)).state).toBe('running');
+    } finally {
+      await executor.stop();
+    }
+    expect(fake.violations).toEqual([]);
+  });
+
   it("shows a running try's log as it grows, then its final copy, each line once, to a reader following with a cursor", async () => {
     const { w, fake, clock, executor } = await world();
     fake.dags.get('load_orders')!.tasks = ['extract'];
