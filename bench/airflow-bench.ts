@@ -7,6 +7,12 @@
  * - `bridge_catalog_sync_1k_s`: importing a catalogue of 1,000 remote DAGs with their details.
  * - `bridge_follow_runs`: how many remote runs one process follows at a 5 s poll without falling
  *   behind: runs polled in one pass, scaled by 5 s over the pass's duration.
+ *
+ * The fake runs in this process, and its OpenAPI matching and validation (openapi-backend, Ajv) is
+ * the fake's cost, not Airclutch's: it is measured (`fake.contractMs`, synchronous code, so the
+ * spans never overlap) and subtracted from the catalogue sync and the follow pass. The rest of the
+ * fake's work (routing its own handlers, JSON, HTTP) stays counted, as a real Airflow's network
+ * round trip would be.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,9 +126,10 @@ async function catalogSync(): Promise<Record<string, number>> {
       );
       const client = new AirflowClient({ baseUrl: fake.url, api: 'v2', auth, pageSize: 100 });
       const catalog = new AirflowCatalog({ env: 'prod', client });
+      const contract0 = fake.contractMs;
       const t0 = performance.now();
       const change = await catalog.refresh();
-      times.push((performance.now() - t0) / 1000);
+      times.push((performance.now() - t0 - (fake.contractMs - contract0)) / 1000);
       if (change.added.length !== 1_000) throw new Error(`imported ${change.added.length} DAGs, not 1000`);
     }
     return { bridge_catalog_sync_1k_s: round(median(times), 3) };
@@ -158,9 +165,10 @@ async function followCapacity(): Promise<Record<string, number>> {
     const passes: number[] = [];
     for (let rep = 0; rep < 3; rep++) {
       clock.now += 120_000;
+      const contract0 = fake.contractMs;
       const t0 = performance.now();
       await executor.followRunning();
-      passes.push(performance.now() - t0);
+      passes.push(performance.now() - t0 - (fake.contractMs - contract0));
     }
     if (executor.followedCount < runs)
       throw new Error(`following ${executor.followedCount} runs, not ${runs}`);

@@ -7,15 +7,24 @@
  * Clearing a task of a run that already ended `failed` reopens it (`failed → running`): Airflow
  * runs the cleared task again in the same remote run, and the bridge follows it to its new end.
  * This is the one transition out of a final state, and only the bridge makes it.
+ *
+ * Unpausing follows the same allow / needs approval / deny rules as a trigger: `unpause` does it
+ * now; else `requestUnpause` opens an approval request (quorum and expiry from the DAG's or
+ * environment's approval rules, bound to the DAG version), voted on like a run's, and the bridge
+ * unpauses the DAG once it is approved (`unpauseApproved`); else it is denied.
  * @module
  */
+
+import { createApprovalRequest } from '../approvals/approval-store.ts';
 import { actorOf } from '../audit/actor-of.ts';
 import type { AuditEvent } from '../audit/audit-types.ts';
 import { auditDecision } from '../gate/audit-events.ts';
 import type { Gate } from '../gate/gate.ts';
-import type { GateContext } from '../gate/gate-types.ts';
+import type { ApprovalView, GateContext } from '../gate/gate-types.ts';
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
+import { paramsHash } from '../lib/params-hash.ts';
 import type { PolicyAction } from '../policy/cedar-names.ts';
+import { decideUnpause } from '../policy/decide-trigger.ts';
 import type { PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
 import type { AirflowClient } from './airflow-client.ts';
 import type { BridgedDagRegistry } from './bridged-dag-registry.ts';
@@ -26,8 +35,20 @@ export interface BridgeDeps {
   readonly clients: ReadonlyMap<string, AirflowClient>;
 }
 
+/** What a pause or unpause became: done now, or (unpause) awaiting approval. */
+export type PauseResult =
+  | { outcome: 'done'; env: string; dagId: string; paused: boolean }
+  | { outcome: 'awaiting_approval'; env: string; dagId: string; paused: boolean; approval: ApprovalView };
+
+/** The params hash of an unpause request: what was asked, so votes bind to it. */
+export function unpauseHash(env: string, dagId: string): string {
+  return paramsHash({ action: 'unpause', env, dagId });
+}
+
 /**
- * Pauses or unpauses an Airflow DAG for the caller, if Cedar allows `pause` / `unpause`.
+ * Pauses or unpauses an Airflow DAG for the caller, if Cedar allows `pause` / `unpause`. An unpause
+ * Cedar does not allow now but allows to request (`requestUnpause`) opens an approval request
+ * instead: the DAG stays paused until it is approved.
  *
  * @example
  * await setPausedFor(deps, ctx, 'prod', 'customer_export', false); // unpause: its schedule starts
@@ -38,7 +59,7 @@ export async function setPausedFor(
   env: string,
   dagId: string,
   paused: boolean,
-): Promise<{ env: string; dagId: string; paused: boolean }> {
+): Promise<PauseResult> {
   const found = deps.registry.get(env, dagId);
   const remote = deps.registry.remote(env, dagId);
   const client = deps.clients.get(env);
@@ -60,7 +81,90 @@ export async function setPausedFor(
     source: ctx.source,
     requestId: ctx.requestId,
   };
-  await decide(deps.gate, ctx, action, resource, `${env}/${dagId}`, event);
+  if (!paused) {
+    const asked = askUnpause(deps.gate, ctx, resource);
+    if (asked.outcome === 'approval') {
+      const rule = deps.gate.approvalRule(env, found);
+      const hash = unpauseHash(env, dagId);
+      const approval = await deps.gate.recorded(async (trx) => {
+        const a = await createApprovalRequest(
+          trx,
+          {
+            kind: 'approval',
+            runId: null,
+            action: 'unpause',
+            env,
+            dagId,
+            dagVersion: found.version,
+            paramsHash: hash,
+            requestedBy: ctx.principal,
+            quorum: rule.quorum,
+            reason: asked.reasons.join('; ') || null,
+            expiresAt: deps.gate.now() + rule.expiresAfterMs,
+          },
+          deps.gate.now(),
+        );
+        const events: AuditEvent[] = [
+          {
+            ...event,
+            resource: { ...event.resource, approvalId: a.id },
+            paramsHash: hash,
+            decision: auditDecision('needs_approval', asked.decision),
+            outcome: 'awaiting_approval',
+            details: { quorum: a.quorum, expiresAt: a.expires_at },
+          },
+        ];
+        return { value: a, events };
+      });
+      return { outcome: 'awaiting_approval', env, dagId, paused: true, approval: { ...approval, votes: [] } };
+    }
+    if (asked.outcome === 'deny') {
+      await record(deps.gate, [
+        { ...event, decision: auditDecision('deny', asked.decision), outcome: 'denied' },
+      ]).catch(() => {});
+      throw deps.gate.denied(
+        'unpause',
+        `${env}/${dagId}`,
+        { ...asked.request, action: 'unpause' },
+        asked.decision,
+      );
+    }
+    await record(deps.gate, [
+      { ...event, decision: auditDecision('allow', asked.decision), outcome: 'allowed' },
+    ]);
+  } else {
+    await decide(deps.gate, ctx, action, resource, `${env}/${dagId}`, event);
+  }
+  await setPausedInAirflow(deps, env, dagId, paused, event);
+  return { outcome: 'done', env, dagId, paused };
+}
+
+/** `unpause` now, else `requestUnpause` (approval), else deny: the trigger's three outcomes. */
+function askUnpause(gate: Gate, ctx: GateContext, resource: PolicyResource) {
+  const request = {
+    principal: ctx.principal,
+    resource,
+    context: { now: new Date(gate.now()), source: ctx.source },
+  };
+  const { outcome, decision, decisions } = decideUnpause(gate.policy, request);
+  // Why approval is needed: the forbid that stopped the unpause (if one did), then the permit to ask.
+  const reasons =
+    outcome === 'approval'
+      ? [...(decisions.unpause.policies.length ? decisions.unpause.reasons : []), ...decision.reasons]
+      : [];
+  return { outcome, decision, reasons, request };
+}
+
+async function setPausedInAirflow(
+  deps: BridgeDeps,
+  env: string,
+  dagId: string,
+  paused: boolean,
+  event: AuditEvent,
+): Promise<void> {
+  const client = deps.clients.get(env);
+  if (!client) throw new AirclutchError('REQUEST_INVALID', `environment ${env} is not backed by Airflow`);
+  const action = paused ? 'pause' : 'unpause';
   try {
     await client.setPaused(dagId, paused);
   } catch (e) {
@@ -77,7 +181,49 @@ export async function setPausedFor(
     .get(env)
     ?.refresh()
     .catch(() => undefined);
-  return { env, dagId, paused };
+}
+
+/**
+ * Unpauses the DAG of an approved `unpause` request (the gate calls it once the vote that approved
+ * it committed). Refuses, recorded, when the DAG is gone or changed since the request: what was
+ * approved is not what would be unpaused. Records its result; never throws.
+ */
+export async function unpauseApproved(
+  deps: BridgeDeps,
+  approval: ApprovalView,
+  ctx: GateContext,
+): Promise<void> {
+  const event: AuditEvent = {
+    action: 'airflow.unpause',
+    actor: { kind: 'service', id: 'airflow-bridge' },
+    resource: {
+      env: approval.env,
+      dagId: approval.dag_id,
+      dagVersion: approval.dag_version,
+      approvalId: approval.id,
+    },
+    source: 'bridge',
+    requestId: ctx.requestId,
+    paramsHash: approval.params_hash,
+  };
+  const current = deps.registry.find(approval.env, approval.dag_id)?.version;
+  if (current !== approval.dag_version) {
+    await record(deps.gate, [
+      {
+        ...event,
+        outcome: 'failed',
+        details: {
+          error: `DAG ${approval.env}/${approval.dag_id} ${current ? `changed since the request (now version ${current})` : 'is gone'}: not unpaused; ask again`,
+        },
+      },
+    ]).catch(() => {});
+    return;
+  }
+  try {
+    await setPausedInAirflow(deps, approval.env, approval.dag_id, false, { ...event, action: 'unpause' });
+  } catch {
+    // Recorded as airflow.unpause: failed by setPausedInAirflow.
+  }
 }
 
 /**

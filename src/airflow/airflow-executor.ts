@@ -82,16 +82,38 @@ export class AirflowExecutor {
 
   start(): void {
     this.#stopped = false;
-    const loop = () => {
-      if (this.#stopped) return;
-      this.#ticking = this.tick()
-        .catch((e: unknown) => this.#o.onError?.(e as Error))
-        .finally(() => {
-          this.#ticking = undefined;
-          if (!this.#stopped) this.#timer = setTimeout(loop, this.#o.tickMs ?? 250);
-        });
-    };
-    loop();
+    this.#loop();
+  }
+
+  #loop = (): void => {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#again = false;
+    this.#ticking = this.tick()
+      .catch((e: unknown) => this.#o.onError?.(e as Error))
+      .finally(() => {
+        this.#ticking = undefined;
+        if (this.#stopped) return;
+        if (this.#again) this.#loop();
+        else this.#timer = setTimeout(this.#loop, this.#o.tickMs ?? 250);
+      });
+  };
+
+  #again = false;
+
+  /**
+   * A run was queued (the gate inserted or approved it): deliver it now rather than at the next
+   * tick. During a tick, another follows at once.
+   */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#ticking) this.#again = true;
+    else this.#loop();
+  }
+
+  /** Resolves when the tick under way (if any) has finished. */
+  async settled(): Promise<void> {
+    await this.#ticking;
   }
 
   async stop(): Promise<void> {
@@ -490,53 +512,89 @@ export class AirflowExecutor {
     const ended = transitions.filter(
       (t) => t.kind === 'task' && ['success', 'failed', 'up_for_retry'].includes(t.to),
     );
+    let grew = false;
     for (const t of ended) {
       if (t.kind !== 'task') continue;
       await this.#copyLog(r, t.taskId, t.tryNumber ?? 1, t.to === 'success' ? 'success' : 'failed').catch(
         (e: unknown) => this.#o.onError?.(e as Error),
       );
     }
-    return transitions.length > 0;
+    // A running try's log as it grows: only the lines not copied yet are appended.
+    for (const ti of tis) {
+      if (taskStateOf(ti.state) !== 'running' || ti.tryNumber < 1) continue;
+      const added = await this.#copyLog(r, ti.taskId, ti.tryNumber, 'running').catch((e: unknown) => {
+        this.#o.onError?.(e as Error);
+        return 0;
+      });
+      if (added > 0) grew = true;
+    }
+    return transitions.length > 0 || grew;
   }
 
   /**
-   * Copies a finished try's log from Airflow into the run's log, as one attempt, so `runs logs`
-   * (gated by `readLogs`) shows it like a local task's log.
+   * Copies a try's log from Airflow into the run's log, as one attempt, so `runs logs` (gated by
+   * `readLogs`, `-f` following it) shows it like a local task's log. Called at each poll while the
+   * try runs and once when it ends: Airflow's log of a try only grows, so only the lines past those
+   * already copied are appended (none twice), and the attempt takes the try's end state. Returns how
+   * many lines were appended.
    */
   async #copyLog(
     r: { id: string; env: string; dag_id: string; remote_run_id: string },
     taskId: string,
     tryNumber: number,
-    state: 'success' | 'failed',
-  ): Promise<void> {
+    state: 'running' | 'success' | 'failed',
+  ): Promise<number> {
     const env = this.#o.environments.get(r.env);
-    if (!env) return;
+    if (!env) return 0;
     const text = await env.client.taskLog(r.dag_id, r.remote_run_id, taskId, tryNumber);
+    const lines = text.split('\n').filter((l) => l.length > 0);
     const now = this.#now();
-    await this.#o.db.kysely.transaction().execute(async (trx) => {
-      const attempt = await trx
-        .insertInto('attempts')
-        .values({
-          run_id: r.id,
-          task_id: taskId,
-          try_number: tryNumber,
-          state,
-          started_at: now,
-          ended_at: now,
-          error: null,
-          exit_code: null,
-          worker_id: `airflow:${env.client.baseUrl}`,
-          heartbeat_at: now,
-        })
-        // A try whose log was already copied keeps it.
-        .onConflict((oc) => oc.columns(['run_id', 'task_id', 'try_number']).doNothing())
-        .returning('id')
+    const ended = state === 'running' ? null : now;
+    return this.#o.db.kysely.transaction().execute(async (trx) => {
+      let attempt = await trx
+        .selectFrom('attempts')
+        .select(['id', 'state'])
+        .where('run_id', '=', r.id)
+        .where('task_id', '=', taskId)
+        .where('try_number', '=', tryNumber)
         .executeTakeFirst();
-      if (!attempt) return;
-      const lines = text.split('\n').filter((l) => l.length > 0);
+      if (!attempt) {
+        attempt = await trx
+          .insertInto('attempts')
+          .values({
+            run_id: r.id,
+            task_id: taskId,
+            try_number: tryNumber,
+            state,
+            started_at: now,
+            ended_at: ended,
+            error: null,
+            exit_code: null,
+            worker_id: `airflow:${env.client.baseUrl}`,
+            heartbeat_at: now,
+          })
+          .returning(['id', 'state'])
+          .executeTakeFirstOrThrow();
+      } else if (attempt.state === 'running' && state !== 'running') {
+        await trx
+          .updateTable('attempts')
+          .set({ state, ended_at: ended, heartbeat_at: now })
+          .where('id', '=', attempt.id)
+          .where('state', '=', 'running')
+          .execute();
+      } else if (attempt.state !== 'running') {
+        // A try whose final log was already copied keeps it.
+        return 0;
+      }
+      const copied = await trx
+        .selectFrom('task_logs')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('attempt_id', '=', attempt.id)
+        .executeTakeFirstOrThrow();
+      const fresh = lines.slice(Number(copied.n));
       await insertLogs(
         trx,
-        lines.map((line) => ({
+        fresh.map((line) => ({
           attempt_id: Number(attempt.id),
           run_id: r.id,
           task_id: taskId,
@@ -545,6 +603,7 @@ export class AirflowExecutor {
           line,
         })),
       );
+      return fresh.length;
     });
   }
 

@@ -13,6 +13,9 @@
  *      └────run cancelled──────────▶ cancelled
  *   pending (kind review) ──a reviewer──▶ reviewed   (break-glass runs, after the fact)
  * ```
+ * A request may be for a DAG action instead of a run (`action`, e.g. `unpause` of an Airflow DAG,
+ * `run_id` null): the same invariants hold, and once approved the action is taken (the gate's
+ * `dagActions` handler), not a run queued.
  * Every move is a conditional update on `state = 'pending'`: two voters racing cannot both close it.
  * @module
  */
@@ -28,7 +31,9 @@ export type Vote = 'approve' | 'deny' | 'review';
 
 export interface NewApprovalRequest {
   readonly kind: ApprovalRequest['kind'];
-  readonly runId: string;
+  /** The run the request would start; null for a DAG action's request (then `action` says which). */
+  readonly runId: string | null;
+  readonly action?: ApprovalRequest['action'];
   readonly env: string;
   readonly dagId: string;
   readonly dagVersion: string;
@@ -78,6 +83,7 @@ export async function createApprovalRequest(
     created_at: now,
     expires_at: r.expiresAt,
     decided_at: null,
+    action: r.action ?? null,
   };
   await q.insertInto('approval_requests').values(row).execute();
   return row;
@@ -128,7 +134,7 @@ export async function castVote(
   if (voter.kind === request.requested_by_kind && voter.id === request.requested_by) {
     throw new AirclutchError(
       'APPROVAL_SELF_VOTE',
-      `${voter.id} requested this run and cannot ${vote} it: another eligible person must`,
+      `${voter.id} requested this ${request.action ? `${request.action} of DAG ${request.dag_id}` : 'run'} and cannot ${vote} it: another eligible person must`,
     );
   }
   if (options.currentDagVersion !== request.dag_version) {

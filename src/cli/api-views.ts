@@ -40,7 +40,9 @@ export interface ApprovalVoteView {
 export interface ApprovalView {
   id: string;
   kind: string;
-  run_id: string;
+  /** Null for a request about the DAG itself (an Airflow unpause), named by `action`. */
+  run_id: string | null;
+  action?: string | null;
   env: string;
   dag_id: string;
   dag_version: string;

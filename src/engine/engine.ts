@@ -180,8 +180,16 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Tells the engine that a run was queued (or approved) in this process, so it starts at once. */
   notify(run?: Pick<RunsTable, 'id' | 'env' | 'dag_id'>): void {
-    if (run && this.#started && !this.#isExternal(run)) this.#executor.enqueueRuns([run]);
+    if (run && this.#isExternal(run)) this.#wakeExternal?.();
+    else if (run && this.#started) this.#executor.enqueueRuns([run]);
   }
+
+  /** What `notify` calls for a run another executor delivers (the Airflow bridge): deliver it at once. */
+  setExternalWaker(wake: () => void): void {
+    this.#wakeExternal = wake;
+  }
+
+  #wakeExternal: (() => void) | undefined;
 
   /** Reports transitions another executor made (after their transaction committed), as engine events. */
   reportTransitions(transitions: readonly EngineTransition[]): void {

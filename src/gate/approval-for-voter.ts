@@ -5,16 +5,17 @@
  * @module
  */
 import { principalRef } from '../identity/principal.ts';
+import type { PolicyRequest } from '../policy/policy-engine.ts';
 import type { Gate } from './gate.ts';
 import { allowedRun } from './gate-reads.ts';
 import type { ApprovalView, GateContext, RunView } from './gate-types.ts';
 import { toRunView } from './views.ts';
-import { approvalView } from './vote.ts';
+import { approvalView, dagActionParams } from './vote.ts';
 
 export interface ApprovalForVoter {
   readonly approval: ApprovalView;
-  /** The run the request would start, params masked. */
-  readonly run: RunView;
+  /** The run the request would start, params masked; null for a DAG action's request (an unpause). */
+  readonly run: RunView | null;
 }
 
 /**
@@ -27,27 +28,37 @@ export interface ApprovalForVoter {
  */
 export async function approvalForVoter(gate: Gate, ctx: GateContext, id: string): Promise<ApprovalForVoter> {
   const approval = await approvalView(gate, id);
-  const row = await gate.db.kysely
-    .selectFrom('runs')
-    .selectAll()
-    .where('id', '=', approval.run_id)
-    .executeTakeFirstOrThrow();
-  const mayApprove =
-    gate.policy.decide({
-      principal: ctx.principal,
-      action: 'approve',
-      resource: {
-        kind: 'approvalRequest',
-        env: approval.env,
-        dagId: approval.dag_id,
-        requestId: approval.id,
-        requestedBy: principalRef({
-          kind: approval.requested_by_kind as 'user' | 'service',
-          id: approval.requested_by,
-        }),
-      },
-      context: { params: JSON.parse(row.params), now: new Date(gate.now()), source: ctx.source },
-    }).effect === 'allow';
+  const row =
+    approval.run_id === null
+      ? undefined
+      : await gate.db.kysely
+          .selectFrom('runs')
+          .selectAll()
+          .where('id', '=', approval.run_id)
+          .executeTakeFirstOrThrow();
+  const params = row ? JSON.parse(row.params) : await dagActionParams(gate, approval.env, approval.dag_id);
+  const request: PolicyRequest = {
+    principal: ctx.principal,
+    action: 'approve',
+    resource: {
+      kind: 'approvalRequest',
+      env: approval.env,
+      dagId: approval.dag_id,
+      requestId: approval.id,
+      requestedBy: principalRef({
+        kind: approval.requested_by_kind as 'user' | 'service',
+        id: approval.requested_by,
+      }),
+    },
+    context: { params, now: new Date(gate.now()), source: ctx.source },
+  };
+  const decision = gate.policy.decide(request);
+  const mayApprove = decision.effect === 'allow';
+  if (!row) {
+    // A DAG action's request has no run to view: only someone who may approve it is shown it.
+    if (!mayApprove) throw gate.denied('approve', `approval request ${approval.id}`, request, decision);
+    return { approval, run: null };
+  }
   if (!mayApprove) await allowedRun(gate, ctx, row.id, 'view');
   return { approval, run: toRunView(row, gate.dags) };
 }

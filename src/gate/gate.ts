@@ -63,6 +63,11 @@ export class Gate extends EventEmitter<GateEvents> {
   readonly now: () => number;
   /** Gate writes (a decision's record with its change) share commits when they arrive together. */
   readonly writes: WriteBatcher;
+  /**
+   * What to do once a DAG action's approval request (not a run's) is approved, by action: the
+   * Airflow bridge registers `unpause`. The handler records its own result and never throws.
+   */
+  readonly dagActions = new Map<string, (approval: ApprovalView, ctx: GateContext) => Promise<void>>();
 
   constructor(options: GateOptions) {
     super();
@@ -114,7 +119,7 @@ export class Gate extends EventEmitter<GateEvents> {
       this.engine.notify(run);
       return { outcome: 'started', run: toRunView(run, this.dags), decision };
     }
-    const rule = this.#approvalRule(env, found);
+    const rule = this.approvalRule(env, found);
     // Why approval is needed: the forbid that stopped the trigger (if one did), then the permit to ask.
     const reasons = [
       ...(decisions.trigger.policies.length ? decisions.trigger.reasons : []),
@@ -355,7 +360,8 @@ export class Gate extends EventEmitter<GateEvents> {
     );
   }
 
-  #approvalRule(env: string, found: SourcedDag): { quorum: number; expiresAfterMs: number } {
+  /** Quorum and expiry of an approval request for a DAG: the DAG's rule, else its environment's. */
+  approvalRule(env: string, found: SourcedDag): { quorum: number; expiresAfterMs: number } {
     const envRule = this.config.environments[env]?.approvals;
     const dagRule = found.dag.options.approvals;
     return {

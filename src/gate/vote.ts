@@ -29,7 +29,7 @@ export interface VoteOutcome {
   readonly approval: ApprovalView;
   readonly approvals: number;
   readonly quorum: number;
-  /** The run's state after the vote. */
+  /** The run's state after the vote; `none` for a DAG action's request (it has no run). */
   readonly runState: string;
 }
 
@@ -97,12 +97,18 @@ async function castThroughGate(
   const { comment } = input;
   const now = gate.now();
   const request = await getApprovalRequest(gate.db.kysely, approvalId);
-  const run = await gate.db.kysely
-    .selectFrom('runs')
-    .selectAll()
-    .where('id', '=', request.run_id)
-    .executeTakeFirstOrThrow();
-  const params = JSON.parse(run.params) as Record<string, unknown>;
+  // A DAG action's request (an Airflow unpause) has no run: nothing is queued, the action is taken.
+  const run =
+    request.run_id === null
+      ? undefined
+      : await gate.db.kysely
+          .selectFrom('runs')
+          .selectAll()
+          .where('id', '=', request.run_id)
+          .executeTakeFirstOrThrow();
+  const params = run
+    ? (JSON.parse(run.params) as Record<string, unknown>)
+    : await dagActionParams(gate, request.env, request.dag_id);
   const policyRequest: PolicyRequest = {
     principal: ctx.principal,
     action: 'approve',
@@ -126,7 +132,7 @@ async function castThroughGate(
       env: request.env,
       dagId: request.dag_id,
       dagVersion: request.dag_version,
-      runId: run.id,
+      ...(run ? { runId: run.id } : {}),
       approvalId: request.id,
     },
     source: ctx.source,
@@ -154,8 +160,10 @@ async function castThroughGate(
       now,
       shown: { paramsHash: input.paramsHash, dagVersion: input.dagVersion },
     });
-    let runState = run.state as string;
-    if (tally.closedAs === 'approved') {
+    let runState = run ? (run.state as string) : 'none';
+    if (!run) {
+      // A DAG action: the gate's handler takes it once this vote committed.
+    } else if (tally.closedAs === 'approved') {
       const res = await trx
         .updateTable('runs')
         .set({ state: 'queued' })
@@ -194,13 +202,34 @@ async function castThroughGate(
     tally.votes,
   );
   if (result.tally.closedAs) gate.emit('approvalClosed', { approval, state: result.tally.closedAs });
-  if (result.runState === 'queued') gate.engine.notify(run);
+  if (run && result.runState === 'queued') gate.engine.notify(run);
+  if (!run && request.action && result.tally.closedAs === 'approved') {
+    await gate.dagActions.get(request.action)?.(approval, ctx);
+  }
   return {
     approval,
     approvals: result.tally.approvals,
     quorum: result.tally.quorum,
     runState: result.runState,
   };
+}
+
+/**
+ * The params Cedar sees for a DAG action's request (it has no run): the DAG's defaults, which its
+ * scheduled runs get once it is unpaused. Empty when the DAG is gone or has required params.
+ */
+export async function dagActionParams(
+  gate: Pick<Gate, 'dags'>,
+  env: string,
+  dagId: string,
+): Promise<Record<string, unknown>> {
+  const found = gate.dags.find(env, dagId);
+  if (!found) return {};
+  try {
+    return (await found.dag.parseParams({})) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }
 
 /** An approval request with its votes (`gate` may be anything holding the store). */
@@ -234,19 +263,26 @@ async function expireRequest(gate: Gate, request: ApprovalRequest): Promise<bool
   const now = gate.now();
   const closed = await gate.recorded(async (trx) => {
     if (!(await closeRequest(trx, request.id, 'expired', now))) return { value: false, events: [] };
-    await finishRun(
-      trx,
-      request.run_id,
-      'expired',
-      now,
-      'the approval request expired before it was approved',
-      ['awaiting_approval'],
-    );
+    if (request.run_id !== null) {
+      await finishRun(
+        trx,
+        request.run_id,
+        'expired',
+        now,
+        'the approval request expired before it was approved',
+        ['awaiting_approval'],
+      );
+    }
     const events = [
       {
         action: 'approval.expire',
         actor: actorOf(servicePrincipal('airclutch')),
-        resource: { env: request.env, dagId: request.dag_id, runId: request.run_id, approvalId: request.id },
+        resource: {
+          env: request.env,
+          dagId: request.dag_id,
+          ...(request.run_id !== null ? { runId: request.run_id } : {}),
+          approvalId: request.id,
+        },
         source: 'engine',
         outcome: 'expired',
       },

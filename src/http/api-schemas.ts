@@ -104,7 +104,12 @@ export const approvalSchema = {
   properties: {
     id: str,
     kind: { type: 'string', enum: ['approval', 'review'] },
-    run_id: str,
+    run_id: { ...nullableStr, description: "the run it would start; null for a DAG action's request" },
+    action: {
+      type: ['string', 'null'],
+      enum: ['unpause', null],
+      description: "null for a run's request; the DAG action it would take once approved (docs/airflow.md)",
+    },
     env: str,
     dag_id: str,
     dag_version: { type: 'string', description: 'send it back as dagVersion to vote' },

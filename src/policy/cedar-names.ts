@@ -41,6 +41,8 @@ export const ACTIONS = [
   // tasks, so each needs its own permit.
   'pause',
   'unpause',
+  // Ask for an unpause that needs approval (as requestTrigger is to trigger).
+  'requestUnpause',
   'clearTask',
 ] as const;
 export type PolicyAction = (typeof ACTIONS)[number];
@@ -79,6 +81,7 @@ export const ACTION_RESOURCES: Readonly<Record<PolicyAction, readonly (keyof typ
   readAudit: ['env', 'dag'],
   pause: ['dag'],
   unpause: ['dag'],
+  requestUnpause: ['dag'],
   clearTask: ['run'],
 };
 

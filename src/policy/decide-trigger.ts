@@ -1,6 +1,7 @@
 /**
  * The three outcomes of a trigger, from two questions: may this principal `trigger` now (allow), else
- * may it `requestTrigger` (approval), else deny. The gate calls this and acts on `outcome`.
+ * may it `requestTrigger` (approval), else deny. The gate calls this and acts on `outcome`. An Airflow
+ * unpause has the same three outcomes from `unpause` and `requestUnpause` (`decideUnpause`).
  * @module
  */
 import type { Decision, PolicyEngine, PolicyRequest } from './policy-engine.ts';
@@ -32,6 +33,23 @@ export function decideTrigger(
   const outcome = requestTrigger.effect === 'allow' ? 'approval' : 'deny';
   const decision = outcome === 'approval' ? requestTrigger : mergeDenies(trigger, requestTrigger);
   return { outcome, decision, decisions: { trigger, requestTrigger } };
+}
+
+/** An unpause's three outcomes: `unpause` now, else `requestUnpause` (approval), else deny. */
+export function decideUnpause(
+  engine: PolicyEngine,
+  request: Omit<PolicyRequest, 'action'> & { action?: PolicyRequest['action'] },
+): {
+  outcome: TriggerOutcome;
+  decision: Decision;
+  decisions: { unpause: Decision; requestUnpause?: Decision };
+} {
+  const unpause = engine.decide({ ...request, action: 'unpause' });
+  if (unpause.effect === 'allow') return { outcome: 'allow', decision: unpause, decisions: { unpause } };
+  const requestUnpause = engine.decide({ ...request, action: 'requestUnpause' });
+  const outcome = requestUnpause.effect === 'allow' ? 'approval' : 'deny';
+  const decision = outcome === 'approval' ? requestUnpause : mergeDenies(unpause, requestUnpause);
+  return { outcome, decision, decisions: { unpause, requestUnpause } };
 }
 
 function mergeDenies(a: Decision, b: Decision): Decision {

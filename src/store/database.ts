@@ -100,7 +100,8 @@ export interface ApprovalRequestsTable {
   id: string;
   /** `approval`: a run waits for votes. `review`: a break-glass run waits for its review afterwards. */
   kind: 'approval' | 'review';
-  run_id: string;
+  /** The run the request would start; null for a request about a DAG action (see `action`). */
+  run_id: string | null;
   env: string;
   dag_id: string;
   /** The DAG version and params hash the request is bound to: votes for anything else do not count. */
@@ -115,6 +116,11 @@ export interface ApprovalRequestsTable {
   created_at: number;
   expires_at: number | null;
   decided_at: number | null;
+  /**
+   * Null for a run's request. For a request about a DAG action rather than a run, the action once
+   * approved: `unpause` (an Airflow DAG, docs/airflow.md).
+   */
+  action: 'unpause' | null;
 }
 
 export interface ApprovalVotesTable {

@@ -9,6 +9,7 @@ import { identityMigration } from './migrations/0004-identity.ts';
 import { engineLeaseMigration } from './migrations/0005-engine-lease.ts';
 import { runDecisionMigration } from './migrations/0006-run-decision.ts';
 import { airflowRunsMigration } from './migrations/0007-airflow-runs.ts';
+import { dagActionApprovalsMigration } from './migrations/0008-dag-action-approvals.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -20,6 +21,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0005-engine-lease': engineLeaseMigration(),
     '0006-run-decision': runDecisionMigration(),
     '0007-airflow-runs': airflowRunsMigration(),
+    '0008-dag-action-approvals': dagActionApprovalsMigration(dialect),
   };
 }
 

@@ -7,7 +7,7 @@ import { clearTaskFor } from '../../src/airflow/airflow-actions.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { summarizeDag } from '../../src/dag/describe-dag.ts';
 import { insertRun } from '../../src/engine/sql/insert-run.ts';
-import { cancelRunFor } from '../../src/gate/gate-reads.ts';
+import { cancelRunFor, readLogsFor } from '../../src/gate/gate-reads.ts';
 import { createWorld, eng, outsider, type World } from '../helpers/gate-world.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
 import { FakeAirflow } from './fake-airflow.ts';
@@ -128,6 +128,73 @@ describe.each(DIALECTS)('the Airflow executor on %s', (dialect) => {
     const run = await runRow(w, res.run.id);
     expect(run.state).toBe('success');
     expect(fake.tokensIssued).toBe(2);
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('delivers a run as soon as the gate queues it, without waiting for the next tick', async () => {
+    const { w, fake, executor } = await world();
+    executor.start();
+    try {
+      await executor.settled(); // the first tick is done; the next is a timer away
+      const res = await w.gate.trigger(w.ctx(eng), { env: 'prod', dagId: 'load_orders', params: {} });
+      await executor.settled(); // the tick the gate's insert woke
+      expect(fake.run('load_orders', `airclutch__${res.run.id}`)).toBeDefined();
+      expect((await runRow(w, res.run.id)).state).toBe('running');
+    } finally {
+      await executor.stop();
+    }
+    expect(fake.violations).toEqual([]);
+  });
+
+  it("shows a running try's log as it grows, then its final copy, each line once, to a reader following with a cursor", async () => {
+    const { w, fake, clock, executor } = await world();
+    fake.dags.get('load_orders')!.tasks = ['extract'];
+    const res = await w.gate.trigger(w.ctx(eng), { env: 'prod', dagId: 'load_orders', params: {} });
+    await executor.tick();
+    const remoteRunId = `airclutch__${res.run.id}`;
+    // A follower (`runs logs -f`) reads what is new after its cursor, behind readLogs.
+    let cursor = 0;
+    const follow = async () => {
+      const rows = await readLogsFor(w.gate, w.ctx(eng), res.run.id, { afterId: cursor });
+      cursor = rows.at(-1)?.id ?? cursor;
+      return rows.map((r) => r.line);
+    };
+    fake.step(); // extract's first try runs
+    clock.now += 60_000;
+    await executor.tick();
+    expect(await follow()).toEqual([`[${remoteRunId}] extract try 1: state running`]);
+    fake.appendLog('load_orders', remoteRunId, 'extract', 'read 5 rows');
+    clock.now += 60_000;
+    await executor.tick();
+    expect(await follow()).toEqual(['read 5 rows']);
+    clock.now += 60_000;
+    await executor.tick();
+    expect(await follow()).toEqual([]);
+    fake.appendLog('load_orders', remoteRunId, 'extract', 'read 10 rows');
+    fake.appendLog('load_orders', remoteRunId, 'extract', 'wrote orders.parquet');
+    fake.step(); // the try ends
+    clock.now += 60_000;
+    await executor.tick();
+    expect(await follow()).toEqual([
+      'read 10 rows',
+      'wrote orders.parquet',
+      `[${remoteRunId}] extract try 1: state success`,
+    ]);
+    expect((await runRow(w, res.run.id)).state).toBe('success');
+    const all = await readLogsFor(w.gate, w.ctx(eng), res.run.id);
+    expect(all.map((r) => r.line)).toEqual([
+      `[${remoteRunId}] extract try 1: state running`,
+      'read 5 rows',
+      'read 10 rows',
+      'wrote orders.parquet',
+      `[${remoteRunId}] extract try 1: state success`,
+    ]);
+    const attempts = await w.db.kysely
+      .selectFrom('attempts')
+      .select(['task_id', 'try_number', 'state'])
+      .where('run_id', '=', res.run.id)
+      .execute();
+    expect(attempts).toEqual([{ task_id: 'extract', try_number: 1, state: 'success' }]);
     expect(fake.violations).toEqual([]);
   });
 

@@ -40,7 +40,7 @@ permit (principal in Group::"data-leads", action == Action::"approve", resource)
 permit (principal in Group::"data-leads", action == Action::"unpause", resource);
 `;
 
-async function world(api: 'v1' | 'v2', clock: { now: number }) {
+async function world(api: 'v1' | 'v2', clock: { now: number }, extraPolicies = '') {
   fake = await FakeAirflow.start({ api });
   fake.addDag({
     dag_id: 'customer_export',
@@ -83,7 +83,7 @@ async function world(api: 'v1' | 'v2', clock: { now: number }) {
   const password = fake.credentials.password;
   h = await startHttpWorld({
     config,
-    files: { 'prod-policies/roles.cedar': PROD_POLICIES, 'secrets/.keep': '' },
+    files: { 'prod-policies/roles.cedar': PROD_POLICIES + extraPolicies, 'secrets/.keep': '' },
     now: () => clock.now,
     clock: () => clock.now,
     server: {
@@ -233,7 +233,7 @@ describe.each(['v2', 'v1'] as const)('the Airflow bridge, whole path, on the %s 
       body: { env: 'prod' },
     });
     expect(done.status).toBe(200);
-    expect(done.json).toEqual({ env: 'prod', dagId: 'customer_export', paused: false });
+    expect(done.json).toEqual({ outcome: 'done', env: 'prod', dagId: 'customer_export', paused: false });
     expect(fake!.dags.get('customer_export')!.is_paused).toBe(false);
     const rows = await w.world.db.kysely
       .selectFrom('audit_records')
@@ -247,6 +247,108 @@ describe.each(['v2', 'v1'] as const)('the Airflow bridge, whole path, on the %s 
       'unpause:allowed:lead@example.com',
       'airflow.unpause:unpaused:lead@example.com',
     ]);
+    expect(fake!.violations).toEqual([]);
+  });
+  it("an engineer's unpause of a prod Airflow DAG waits for a lead's approval, and Airflow unpauses it only then", async () => {
+    const clock = { now: Date.now() };
+    const w = await world(
+      api,
+      clock,
+      `
+@reason("engineers may ask to start an Airflow schedule")
+permit (principal in Group::"data-eng", action == Action::"requestUnpause", resource);
+@reason("admins may ask to start an Airflow schedule")
+permit (principal in Group::"admins", action == Action::"requestUnpause", resource);
+@reason("admins approve too")
+permit (principal in Group::"admins", action == Action::"approve", resource);
+`,
+    );
+    fake!.dags.get('customer_export')!.is_paused = true;
+    await w.world.airflow!.catalogs.get('prod')!.refresh();
+    await w.world.policies.load();
+    const paused = () => fake!.dags.get('customer_export')!.is_paused;
+    const [eng, lead, admin] = await Promise.all(
+      ['eng@example.com', 'lead@example.com', 'admin@example.com'].map((e) => w.token(e)),
+    );
+
+    const asked = await w.call('POST', '/api/v1/dags/customer_export/unpause', {
+      token: eng,
+      body: { env: 'prod' },
+    });
+    expect(asked.status).toBe(202);
+    expect(asked.json).toMatchObject({
+      outcome: 'awaiting_approval',
+      env: 'prod',
+      dagId: 'customer_export',
+      paused: true,
+      approval: {
+        action: 'unpause',
+        run_id: null,
+        state: 'pending',
+        quorum: 1,
+        requested_by: 'eng@example.com',
+      },
+    });
+    expect(asked.json.approval.reason).toContain('engineers may ask to start an Airflow schedule');
+    expect(paused()).toBe(true);
+    const approval = asked.json.approval;
+
+    // The lead sees it among the requests it may vote on.
+    const listed = await w.call('GET', '/api/v1/approvals', { token: lead });
+    expect(listed.status).toBe(200);
+    expect(listed.json.actionable.map((a: { id: string }) => a.id)).toContain(approval.id);
+
+    // A requester cannot approve its own unpause, even when policy lets it approve.
+    const own = await w.call('POST', '/api/v1/dags/customer_export/unpause', {
+      token: admin,
+      body: { env: 'prod' },
+    });
+    expect(own.status).toBe(202);
+    const self = await w.call('POST', `/api/v1/approvals/${own.json.approval.id}/approve`, {
+      token: admin,
+      body: { paramsHash: own.json.approval.params_hash, dagVersion: own.json.approval.dag_version },
+    });
+    expect(self.json.code).toBe('APPROVAL_SELF_VOTE');
+    expect(self.json.detail).toContain(
+      'admin@example.com requested this unpause of DAG customer_export and cannot approve it: another eligible person must',
+    );
+    expect(paused()).toBe(true);
+
+    // A denial closes the request and leaves the DAG paused.
+    const denied = await w.call('POST', `/api/v1/approvals/${own.json.approval.id}/deny`, {
+      token: lead,
+      body: { comment: 'not now' },
+    });
+    expect(denied.status).toBe(200);
+    expect(denied.json.approval.state).toBe('denied');
+    expect(paused()).toBe(true);
+
+    // The lead approves the engineer's request: only now is the DAG unpaused in Airflow.
+    const approved = await w.call('POST', `/api/v1/approvals/${approval.id}/approve`, {
+      token: lead,
+      body: { paramsHash: approval.params_hash, dagVersion: approval.dag_version },
+    });
+    expect(approved.status).toBe(200);
+    expect(approved.json.approval.state).toBe('approved');
+    expect(paused()).toBe(false);
+
+    const rows = await w.world.db.kysely
+      .selectFrom('audit_records')
+      .select(['action', 'outcome', 'actor_id', 'approval_id'])
+      .where('dag_id', '=', 'customer_export')
+      .where('action', 'in', ['unpause', 'approve', 'deny', 'airflow.unpause'])
+      .orderBy('seq')
+      .execute();
+    expect(rows.map((r) => `${r.action}:${r.outcome}:${r.actor_id}`)).toEqual([
+      'unpause:awaiting_approval:eng@example.com',
+      'unpause:awaiting_approval:admin@example.com',
+      'approve:refused:admin@example.com',
+      'deny:denied:lead@example.com',
+      'approve:approved:lead@example.com',
+      'airflow.unpause:unpaused:airflow-bridge',
+    ]);
+    expect(rows.at(-1)!.approval_id).toBe(approval.id);
+    expect((await verifyChain(w.world.db)).ok).toBe(true);
     expect(fake!.violations).toEqual([]);
   });
 });

@@ -38,6 +38,8 @@ export interface FakeDag {
 interface FakeTi {
   state: string | null;
   try_number: number;
+  /** Each try's log, append-only as Airflow's: a state line is added when a read finds a new state. */
+  logs?: Map<number, string[]>;
 }
 
 export interface FakeRun {
@@ -84,6 +86,11 @@ export class FakeAirflow {
   faults: FakeFaults = {};
   /** Server-side time (ms) of each answered trigger, from the request's arrival to the answer: Airflow's own share. */
   readonly triggerTimesMs: number[] = [];
+  /**
+   * Time (ms) spent matching and validating requests and responses against the OpenAPI document:
+   * the fake's own cost, synchronous (so never overlapping), which benchmarks subtract.
+   */
+  contractMs = 0;
   tokensIssued = 0;
   private readonly revoked = new Set<string>();
   private readonly issued: string[] = [];
@@ -141,6 +148,16 @@ export class FakeAirflow {
 
   run(dagId: string, runId: string): FakeRun | undefined {
     return this.runs.get(`${dagId}/${runId}`);
+  }
+
+  /** Appends a line to the log of a task's current try, as a running task writes it. */
+  appendLog(dagId: string, runId: string, taskId: string, line: string): void {
+    const ti = this.run(dagId, runId)?.tis.get(taskId);
+    if (!ti) throw new Error(`no task ${taskId} in ${dagId}/${runId}`);
+    ti.logs ??= new Map();
+    const lines = ti.logs.get(ti.try_number) ?? [];
+    ti.logs.set(ti.try_number, lines);
+    lines.push(line);
   }
 
   /** Moves every unfinished run one step: queued → running → success or failed. */
@@ -223,7 +240,9 @@ export class FakeAirflow {
       op?: ReturnType<AirflowContract['match']>,
     ) => {
       if (validate && op) {
+        const t0 = performance.now();
         const v = this.contract.checkResponse(body, op, status);
+        this.contractMs += performance.now() - t0;
         if (v.length > 0) {
           this.violations.push(...v.map((x) => `${op.operationId}: ${x}`));
           status = 500;
@@ -252,7 +271,9 @@ export class FakeAirflow {
       await this.issueToken(raw, send);
       return;
     }
+    const matchStart = performance.now();
     const op = this.contract.match(method, u.pathname);
+    this.contractMs += performance.now() - matchStart;
     if (!op) {
       this.violations.push(
         `no such route in the ${this.opts.api} document: ${method.toUpperCase()} ${u.pathname}`,
@@ -273,10 +294,12 @@ export class FakeAirflow {
       const prev = query[k];
       query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     }
+    const checkStart = performance.now();
     const bad = this.contract.checkRequest(
       { method, path: u.pathname, query, headers: req.headers, body },
       op,
     );
+    this.contractMs += performance.now() - checkStart;
     if (bad.length > 0) {
       this.violations.push(...bad.map((x) => `${op.operationId}: ${x}`));
       send(
@@ -455,9 +478,12 @@ export class FakeAirflow {
         const r = this.run(p.dag_id ?? '', p.dag_run_id ?? '');
         const ti = r?.tis.get(p.task_id ?? '');
         if (!r || !ti) return this.notFound('TaskInstance not found');
-        const lines = [
-          `[${r.dag_run_id}] ${p.task_id} try ${p.try_number ?? p.task_try_number}: state ${ti.state}`,
-        ];
+        const tryNumber = Number(p.try_number ?? p.task_try_number);
+        ti.logs ??= new Map();
+        const lines = ti.logs.get(tryNumber) ?? [];
+        ti.logs.set(tryNumber, lines);
+        const stateLine = `[${r.dag_run_id}] ${p.task_id} try ${tryNumber}: state ${ti.state}`;
+        if (tryNumber === ti.try_number && !lines.includes(stateLine)) lines.push(stateLine);
         return [
           200,
           this.opts.api === 'v2'

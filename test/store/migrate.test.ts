@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrateToLatest } from '../../src/store/migrate.ts';
+import { allMigrations, migrateToLatest } from '../../src/store/migrate.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 
 describe.each(DIALECTS)('migrations on %s', (dialect) => {
@@ -17,6 +17,89 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     expect(await migrateToLatest(db)).toEqual([]);
     const rows = await db.kysely.selectFrom('runs').selectAll().execute();
     expect(rows).toEqual([]);
+  });
+
+  it('keeps approval requests and their votes through 0008, which lets a request be for a DAG action instead of a run', async () => {
+    db = await createTestDb(dialect, { migrate: false });
+    const schema =
+      dialect === 'postgres'
+        ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s
+        : undefined;
+    const before = Object.fromEntries(
+      Object.entries(allMigrations(dialect)).filter(([name]) => name < '0008'),
+    );
+    const old = new Migrator({
+      db: db.kysely,
+      ...(schema ? { migrationTableSchema: schema } : {}),
+      provider: { getMigrations: async () => before },
+      migrationTableName: 'airclutch_migrations',
+      migrationLockTableName: 'airclutch_migrations_lock',
+    });
+    expect((await old.migrateToLatest()).error).toBeUndefined();
+    const k = db.kysely as any;
+    await k
+      .insertInto('runs')
+      .values({
+        id: 'run-1',
+        env: 'prod',
+        dag_id: 'd',
+        dag_version: 'v1',
+        state: 'awaiting_approval',
+        params: '{}',
+        params_hash: 'h1',
+        source: 'api',
+        requested_by_kind: 'user',
+        requested_by: 'eng@example.com',
+        break_glass: 0,
+        created_at: 1,
+      })
+      .execute();
+    await k
+      .insertInto('approval_requests')
+      .values({
+        id: 'a-1',
+        kind: 'approval',
+        run_id: 'run-1',
+        env: 'prod',
+        dag_id: 'd',
+        dag_version: 'v1',
+        params_hash: 'h1',
+        requested_by_kind: 'user',
+        requested_by: 'eng@example.com',
+        quorum: 2,
+        state: 'pending',
+        created_at: 1,
+      })
+      .execute();
+    await k
+      .insertInto('approval_votes')
+      .values({
+        request_id: 'a-1',
+        voter_kind: 'user',
+        voter: 'lead@example.com',
+        vote: 'approve',
+        params_hash: 'h1',
+        dag_version: 'v1',
+        created_at: 2,
+      })
+      .execute();
+
+    expect(await migrateToLatest(db)).toEqual(['0008-dag-action-approvals']);
+    const kept = await db.kysely.selectFrom('approval_requests').selectAll().execute();
+    expect(kept).toMatchObject([{ id: 'a-1', run_id: 'run-1', action: null, quorum: 2, state: 'pending' }]);
+    const votes = await db.kysely.selectFrom('approval_votes').selectAll().execute();
+    expect(votes).toMatchObject([{ request_id: 'a-1', voter: 'lead@example.com', vote: 'approve' }]);
+    // A DAG action's request: no run.
+    await db.kysely
+      .insertInto('approval_requests')
+      .values({ ...kept[0]!, id: 'a-2', run_id: null, action: 'unpause' })
+      .execute();
+    // The votes still belong to their request: deleting the run cascades to both.
+    await db.kysely.deleteFrom('runs').where('id', '=', 'run-1').execute();
+    expect((await db.kysely.selectFrom('approval_requests').select('id').execute()).map((r) => r.id)).toEqual(
+      ['a-2'],
+    );
+    expect(await db.kysely.selectFrom('approval_votes').selectAll().execute()).toEqual([]);
   });
 
   it.runIf(dialect === 'sqlite')(

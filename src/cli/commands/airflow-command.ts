@@ -2,6 +2,14 @@
 import { Command } from 'commander';
 import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 
+/** A pause or unpause done now, or an unpause that waits for approval. */
+type PauseAnswer =
+  | { outcome: 'done'; env: string; dagId: string; paused: boolean }
+  | {
+      outcome: 'awaiting_approval';
+      approval: { id: string; env: string; dag_id: string; quorum: number; expires_at: number | null };
+    };
+
 const dagPath = (dagId: string, verb: string) => `/api/v1/dags/${encodeURIComponent(dagId)}/${verb}`;
 
 export function airflowCommand(): Command {
@@ -24,10 +32,14 @@ export function airflowCommand(): Command {
           .option('--env <env>', 'environment (default: the server’s default environment)'),
       ).action(async (dagId: string, opts: { env?: string } & ClientFlags, cmd: Command) => {
         const api = await apiClient(cmd, opts);
-        const r = await api.post<{ env: string; dagId: string; paused: boolean }>(
-          dagPath(dagId, verb),
-          opts.env ? { env: opts.env } : {},
-        );
+        const r = await api.post<PauseAnswer>(dagPath(dagId, verb), opts.env ? { env: opts.env } : {});
+        if (r.outcome === 'awaiting_approval') {
+          const { approval } = r;
+          process.stdout.write(
+            `unpause of ${approval.env}/${approval.dag_id} needs approval: request ${approval.id} (${approval.quorum} approval${approval.quorum === 1 ? '' : 's'} needed, expires ${new Date(approval.expires_at ?? 0).toISOString()}); it stays paused until approved (airclutch approvals approve ${approval.id})\n`,
+          );
+          return;
+        }
         process.stdout.write(`${r.env}/${r.dagId} ${r.paused ? 'paused' : 'unpaused'} in Airflow\n`);
       }),
     );

@@ -33,7 +33,8 @@ function printShown({ approval, run }: Shown): void {
   line('DAG', approval.dag_id);
   line('Environment', approval.env);
   line('Requested by', approval.requested_by);
-  line('Params', JSON.stringify(run.params));
+  if (run) line('Params', JSON.stringify(run.params));
+  else line('Action', `${approval.action ?? '?'} the DAG (its schedule starts)`);
   line('Params hash', approval.params_hash);
   line('DAG version', approval.dag_version);
 }
@@ -80,7 +81,7 @@ function voteCommand(name: 'approve' | 'deny' | 'review', description: string): 
       ...(dagVersion ? { dagVersion } : {}),
     });
     process.stdout.write(
-      `${name} recorded: ${res.approvals}/${res.quorum} approvals; request ${res.approval.state}; run ${res.approval.run_id} ${res.runState}\n`,
+      `${name} recorded: ${res.approvals}/${res.quorum} approvals; request ${res.approval.state}; ${res.approval.run_id === null ? `${res.approval.action} of ${res.approval.env}/${res.approval.dag_id}` : `run ${res.approval.run_id} ${res.runState}`}\n`,
     );
   });
 }

@@ -29,6 +29,8 @@ export async function findInterrupted(q: Queryable, workerId: string): Promise<I
     .select(['a.id', 'a.run_id', 'a.task_id', 'a.try_number', 't.max_tries'])
     .where('a.state', '=', 'running')
     .where('a.worker_id', '!=', workerId)
+    // A running try of an Airflow task (its log copied as it grows) runs in Airflow, not here.
+    .where('a.worker_id', 'not like', 'airflow:%')
     .execute();
   return rows.map((r) => ({
     attemptId: Number(r.id),

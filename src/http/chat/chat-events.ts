@@ -5,11 +5,13 @@
  * number, so a delivery sent again after a failure or a restart carries the same id.
  * @module
  */
+
 import type { Airclutch } from '../../app/create-airclutch.ts';
 import type { AuditRecord } from '../../audit/audit-types.ts';
 import type { ApprovalView, RunView } from '../../gate/gate-types.ts';
 import { toRunView } from '../../gate/views.ts';
 import { approvalView } from '../../gate/vote.ts';
+import { AirclutchError } from '../../lib/errors.ts';
 
 export interface ChatEvent {
   readonly id: string;
@@ -34,6 +36,12 @@ export async function approvalRequestData(
   fallbackReasons: readonly string[] = [],
 ): Promise<ApprovalRequested['data'] & { paramsSchema: unknown }> {
   const approval = await approvalView(ac, approvalId);
+  if (approval.run_id === null) {
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `approval request ${approvalId} is for ${approval.action} of a DAG, not a run: chat messages show run requests only`,
+    );
+  }
   const row = await ac.db.kysely
     .selectFrom('runs')
     .selectAll()

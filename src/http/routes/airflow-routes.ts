@@ -8,13 +8,25 @@ import type { FastifyInstance } from 'fastify';
 import { clearTaskFor, setPausedFor } from '../../airflow/airflow-actions.ts';
 import { AirclutchError } from '../../lib/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
+import { approvalSchema, authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
 
 const pauseResult = {
   type: 'object',
-  properties: { env: { type: 'string' }, dagId: { type: 'string' }, paused: { type: 'boolean' } },
-  required: ['env', 'dagId', 'paused'],
+  properties: {
+    outcome: { type: 'string', enum: ['done', 'awaiting_approval'] },
+    env: { type: 'string' },
+    dagId: { type: 'string' },
+    paused: { type: 'boolean' },
+  },
+  required: ['outcome', 'env', 'dagId', 'paused'],
+} as const;
+
+/** An unpause that needs approval: 202 with the approval request, like a trigger. */
+const awaitingResult = {
+  type: 'object',
+  properties: { ...pauseResult.properties, approval: approvalSchema },
+  required: [...pauseResult.required, 'approval'],
 } as const;
 
 export async function airflowRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -46,12 +58,16 @@ export async function airflowRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             properties: { env: { type: 'string', pattern: ID_PATTERN } },
             additionalProperties: false,
           },
-          response: { 200: pauseResult, ...authErrors },
+          response: { 200: pauseResult, 202: awaitingResult, ...authErrors },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const env = req.body?.env ?? deps.ac.config.defaultEnv;
         const result = await setPausedFor(bridge(), gateContext(req), env, req.params.dagId, paused);
+        if (result.outcome === 'awaiting_approval') {
+          deps.metrics.decision(verb, 'needs_approval');
+          return reply.code(202).send(result);
+        }
         deps.metrics.decision(verb, 'allow');
         return result;
       },

@@ -59,13 +59,17 @@ export async function eventsRoute(app: FastifyInstance, deps: ApiDeps): Promise<
       };
       const onRun = (e: EngineEvents['run'][0]) => send('run', e.runId, e);
       const onTask = (e: EngineEvents['task'][0]) => send('task', e.runId, e);
+      // Requests about a DAG itself (an Airflow unpause) have no run to decide visibility on: they
+      // are not streamed; the approvals inbox lists them.
       const onRequested = (e: GateEvents['approvalRequested'][0]) =>
+        e.approval.run_id &&
         send('approval', e.approval.run_id, {
           approvalId: e.approval.id,
           runId: e.approval.run_id,
           state: 'pending',
         });
       const onClosed = (e: GateEvents['approvalClosed'][0]) =>
+        e.approval.run_id &&
         send('approval', e.approval.run_id, {
           approvalId: e.approval.id,
           runId: e.approval.run_id,

@@ -107,12 +107,14 @@ export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise
       }
       const input = { env, dagId: b.dagId, params: b.params ?? {}, ...(as ? { as } : {}) };
       const e = await explainFor(gate, ctx, { ...input, action: b.action });
-      // A trigger that is not allowed may still be asked for (requestTrigger): it then needs approval.
+      // A trigger or unpause that is not allowed may still be asked for (requestTrigger,
+      // requestUnpause): it then needs approval.
       let trigger: { outcome: 'allow' | 'approval' | 'deny'; quorum?: number } | undefined;
-      if (b.action === 'trigger') {
+      const asking = REQUEST_ACTION[b.action];
+      if (asking) {
         if (e.decision.effect === 'allow') trigger = { outcome: 'allow' };
         else {
-          const request = await explainFor(gate, ctx, { ...input, action: 'requestTrigger' });
+          const request = await explainFor(gate, ctx, { ...input, action: asking });
           trigger =
             request.decision.effect === 'allow'
               ? { outcome: 'approval', quorum: quorumOf(deps, env, b.dagId) }
@@ -132,8 +134,14 @@ export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise
   );
 }
 
-/** The approvals a run of this DAG needs: the DAG's rule, else the environment's, else 1 (as the gate). */
+/** The actions that have a needs-approval outcome, and the action that asks for approval. */
+const REQUEST_ACTION: Partial<Record<string, PolicyAction>> = {
+  trigger: 'requestTrigger',
+  unpause: 'requestUnpause',
+};
+
+/** The approvals this DAG's requests need: the gate's rule (the DAG's, else the environment's, else 1). */
 function quorumOf(deps: ApiDeps, env: string, dagId: string): number {
   const found = deps.ac.gate.dags.find(env, dagId);
-  return found?.dag.options.approvals?.quorum ?? deps.ac.config.environments[env]?.approvals?.quorum ?? 1;
+  return found ? deps.ac.gate.approvalRule(env, found).quorum : 1;
 }
