@@ -233,20 +233,17 @@ export class AirflowExecutor {
     const now = this.#now();
     const transitions: EngineTransition[] = [];
     await this.#o.db.kysely.transaction().execute(async (trx) => {
-      await upsertAirflowRun(trx, {
-        run_id: run.id,
-        env: run.env,
-        dag_id: run.dag_id,
-        remote_run_id: remoteRunId,
-        delivery_state: 'delivered',
-        attempts: 0,
-        next_attempt_at: null,
-        last_error: null,
-        remote_state: remoteState,
-        dag_version: version,
-        cancel_sent: 0,
-        updated_at: now,
-      });
+      await upsertAirflowRun(
+        trx,
+        deliveryRow(run, remoteRunId, now, {
+          delivery_state: 'delivered',
+          attempts: 0,
+          next_attempt_at: null,
+          last_error: null,
+          remote_state: remoteState,
+          dag_version: version,
+        }),
+      );
       const res = await trx
         .updateTable('runs')
         .set({ state: 'running', started_at: now, error: null })
@@ -295,20 +292,17 @@ export class AirflowExecutor {
     const next = now + delay;
     const shown = `not delivered to Airflow yet (attempt ${attempts}; next try at ${new Date(next).toISOString()}): ${error}`;
     await this.#o.db.kysely.transaction().execute(async (trx) => {
-      await upsertAirflowRun(trx, {
-        run_id: run.id,
-        env: run.env,
-        dag_id: run.dag_id,
-        remote_run_id: remoteRunId,
-        delivery_state: 'pending',
-        attempts,
-        next_attempt_at: next,
-        last_error: error,
-        remote_state: null,
-        dag_version: version,
-        cancel_sent: 0,
-        updated_at: now,
-      });
+      await upsertAirflowRun(
+        trx,
+        deliveryRow(run, remoteRunId, now, {
+          delivery_state: 'pending',
+          attempts,
+          next_attempt_at: next,
+          last_error: error,
+          remote_state: null,
+          dag_version: version,
+        }),
+      );
       // The run stays queued and shows why: a decision is never silently lost.
       await trx
         .updateTable('runs')
@@ -342,20 +336,17 @@ export class AirflowExecutor {
     const now = this.#now();
     const transitions: EngineTransition[] = [];
     await this.#o.db.kysely.transaction().execute(async (trx) => {
-      await upsertAirflowRun(trx, {
-        run_id: run.id,
-        env: run.env,
-        dag_id: run.dag_id,
-        remote_run_id: remoteRunId,
-        delivery_state: 'refused',
-        attempts: 0,
-        next_attempt_at: null,
-        last_error: error,
-        remote_state: null,
-        dag_version: run.dag_version,
-        cancel_sent: 0,
-        updated_at: now,
-      });
+      await upsertAirflowRun(
+        trx,
+        deliveryRow(run, remoteRunId, now, {
+          delivery_state: 'refused',
+          attempts: 0,
+          next_attempt_at: null,
+          last_error: error,
+          remote_state: null,
+          dag_version: run.dag_version,
+        }),
+      );
       if (await finishRun(trx, run.id, 'failed', now, error, ['queued'])) {
         transitions.push({
           kind: 'run',
@@ -703,6 +694,27 @@ export class AirflowExecutor {
     if (transitions.length) await this.#o.hooks.onTransitions?.(trx, transitions);
     if (events.length) await this.#o.audit.append(events, { trx });
   }
+}
+
+/** The delivery row of `run`: what is the same in every state, plus that state's fields. */
+function deliveryRow(
+  run: RunsTable,
+  remoteRunId: string,
+  now: number,
+  state: Pick<
+    Database['airflow_runs'],
+    'delivery_state' | 'attempts' | 'next_attempt_at' | 'last_error' | 'remote_state' | 'dag_version'
+  >,
+): Database['airflow_runs'] {
+  return {
+    run_id: run.id,
+    env: run.env,
+    dag_id: run.dag_id,
+    remote_run_id: remoteRunId,
+    cancel_sent: 0,
+    updated_at: now,
+    ...state,
+  };
 }
 
 async function upsertAirflowRun(trx: Transaction<Database>, row: Database['airflow_runs']): Promise<void> {
