@@ -1,6 +1,6 @@
 /**
- * Refusals of callers who may not be who they claim (an unsigned webhook, a wrong content type),
- * aggregated: a flood of them must not flood the trail. They are counted per (code, subject, client
+ * Refusals of callers who may not be who they claim (a bad token, an unsigned webhook, a wrong
+ * content type), aggregated: a flood of them must not flood the trail. They are counted per (code, subject, client
  * address) and written as one record per key per window, with the count and the first and last
  * time. Past `maxKeys` distinct keys in a window, the rest are counted in one `overflow` record.
  * @module
@@ -20,6 +20,8 @@ export interface RefusalRecorderOptions {
   readonly action: string;
   /** The records' source, such as `chat`. */
   readonly source: string;
+  /** The `details` field that names the subject: `subject` (a Slack user), or `issuer` for tokens. */
+  readonly subjectField?: string;
   readonly windowMs?: number;
   readonly maxKeys?: number;
   readonly clock?: () => number;
@@ -48,7 +50,7 @@ export class RefusalRecorder {
 
   constructor(audit: AuditLog, options: RefusalRecorderOptions) {
     this.#audit = audit;
-    this.#options = { windowMs: 60_000, maxKeys: 1_000, ...options };
+    this.#options = { windowMs: 60_000, maxKeys: 1_000, subjectField: 'subject', ...options };
     this.#now = options.clock ?? Date.now;
   }
 
@@ -74,7 +76,7 @@ export class RefusalRecorder {
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const { action, source } = this.#options;
+    const { action, source, subjectField } = this.#options;
     const events = [...this.#buckets.values()].map((b) => ({
       action,
       source,
@@ -83,7 +85,7 @@ export class RefusalRecorder {
         count: b.count,
         first: b.first,
         last: b.last,
-        ...(b.refusal.subject ? { subject: b.refusal.subject } : {}),
+        ...(b.refusal.subject ? { [subjectField]: b.refusal.subject } : {}),
         ...(b.refusal.ip ? { ip: b.refusal.ip } : {}),
       },
     }));

@@ -6,7 +6,7 @@
  * @module
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { TokenFailureRecorder } from '../audit/token-failure-recorder.ts';
+import type { RefusalRecorder } from '../audit/refusal-recorder.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
@@ -52,7 +52,7 @@ const TOKEN_FAILURES = new Set([
 export function authenticate(
   verifier: TokenVerifier,
   failures: FailureLimiter,
-  recorder?: TokenFailureRecorder,
+  recorder?: RefusalRecorder,
 ): onRequestAsyncHookHandler {
   return async function authenticateRequest(req: FastifyRequest, reply: FastifyReply) {
     const auth = req.routeOptions.config.auth;

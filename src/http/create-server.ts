@@ -17,7 +17,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Airclutch } from '../app/create-airclutch.ts';
-import { TokenFailureRecorder } from '../audit/token-failure-recorder.ts';
+import { RefusalRecorder } from '../audit/refusal-recorder.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import type { WebSignIn } from '../identity/web-sign-in.ts';
 import { airclutchVersion, VERSION_HEADER } from '../lib/airclutch-version.ts';
@@ -149,7 +149,13 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
   });
   app.decorateRequest('principal', undefined);
   // Failed token checks reach the audit trail aggregated: one record per code and address per minute.
-  const tokenFailures = new TokenFailureRecorder(ac.audit, { clock: now });
+  // Bad tokens, aggregated per code, issuer and address: a flood must not flood the trail.
+  const tokenFailures = new RefusalRecorder(ac.audit, {
+    action: 'token.rejected',
+    source: 'api',
+    subjectField: 'issuer',
+    clock: now,
+  });
   app.addHook('onClose', async () => tokenFailures.flush());
   app.addHook('onRequest', authenticate(options.verifier, failures, tokenFailures));
   await app.register(rateLimit, {

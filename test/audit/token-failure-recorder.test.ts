@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { RefusalRecorder } from '../../src/audit/refusal-recorder.ts';
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
-import { TokenFailureRecorder } from '../../src/audit/token-failure-recorder.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
 
 describe('token failure recorder', () => {
@@ -14,12 +14,18 @@ describe('token failure recorder', () => {
     db = await createTestDb('sqlite');
     const audit = new SqlAuditLog(db, { hmacKey: Buffer.from('k'.repeat(32)) });
     let now = 1_000;
-    const recorder = new TokenFailureRecorder(audit, { maxKeys: 2, clock: () => now });
+    const recorder = new RefusalRecorder(audit, {
+      action: 'token.rejected',
+      source: 'api',
+      subjectField: 'issuer',
+      maxKeys: 2,
+      clock: () => now,
+    });
     for (let i = 0; i < 500; i++) {
       recorder.record({ code: 'SIGNATURE_INVALID', ip: '10.0.0.1' });
       now++;
     }
-    recorder.record({ code: 'TOKEN_EXPIRED', issuer: 'https://idp', ip: '10.0.0.2' });
+    recorder.record({ code: 'TOKEN_EXPIRED', subject: 'https://idp', ip: '10.0.0.2' });
     recorder.record({ code: 'KEY_UNKNOWN', ip: '10.0.0.3' });
     recorder.record({ code: 'KEY_UNKNOWN', ip: '10.0.0.4' });
     await recorder.flush();
@@ -34,6 +40,7 @@ describe('token failure recorder', () => {
       ['token.rejected', 'overflow', 2],
     ]);
     expect(JSON.parse(rows[0]!.details!)).toMatchObject({ first: 1_000, last: 1_499, ip: '10.0.0.1' });
+    expect(JSON.parse(rows[1]!.details!)).toMatchObject({ issuer: 'https://idp', ip: '10.0.0.2' });
     await audit.close();
   });
 });
