@@ -251,15 +251,7 @@ export class AirflowExecutor {
         .where('state', '=', 'queued')
         .executeTakeFirst();
       const started = Number(res.numUpdatedRows) === 1;
-      if (started)
-        transitions.push({
-          kind: 'run',
-          runId: run.id,
-          env: run.env,
-          dagId: run.dag_id,
-          from: 'queued',
-          to: 'running',
-        });
+      if (started) transitions.push(leftQueue(run, 'running'));
       await this.#record(trx, transitions, [
         {
           action: 'airflow.trigger',
@@ -348,16 +340,7 @@ export class AirflowExecutor {
         }),
       );
       if (await finishRun(trx, run.id, 'failed', now, error, ['queued'])) {
-        transitions.push({
-          kind: 'run',
-          runId: run.id,
-          env: run.env,
-          dagId: run.dag_id,
-          from: 'queued',
-          to: 'failed',
-          error,
-          ...(code ? { code } : {}),
-        });
+        transitions.push(leftQueue(run, 'failed', { error, ...(code ? { code } : {}) }));
       }
       await this.#record(trx, transitions, [
         {
@@ -694,6 +677,15 @@ export class AirflowExecutor {
     if (transitions.length) await this.#o.hooks.onTransitions?.(trx, transitions);
     if (events.length) await this.#o.audit.append(events, { trx });
   }
+}
+
+/** A queued run's move to `to`: delivered (`running`) or refused (`failed`, with why). */
+function leftQueue(
+  run: RunsTable,
+  to: 'running' | 'failed',
+  why: { error?: string; code?: string } = {},
+): EngineTransition {
+  return { kind: 'run', runId: run.id, env: run.env, dagId: run.dag_id, from: 'queued', to, ...why };
 }
 
 /** The delivery row of `run`: what is the same in every state, plus that state's fields. */
