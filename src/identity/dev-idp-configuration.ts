@@ -5,6 +5,7 @@
  * @module
  */
 import { DEV_SERVICE_CLIENT } from './demo-users.ts';
+import { DEV_AMR, DEV_INTERACTION_PATH } from './dev-idp-interactions.ts';
 import type { DevIdpKeys } from './dev-idp-keys.ts';
 import type { DevIdpUser } from './identity-config.ts';
 
@@ -83,7 +84,13 @@ export function devIdpConfiguration(settings: DevIdpSettings, keys: DevIdpKeys):
       },
     ],
     scopes: ['openid', 'offline_access', 'email', 'profile', 'groups', ...AIRCLUTCH_API_SCOPES],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+    // `amr` with `openid`: the ID token always says how the person signed in (second factor or not).
+    claims: {
+      openid: ['sub', 'amr'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+      groups: ['groups'],
+    },
     findAccount: (_ctx: Ctx, sub: string) => {
       const user = byId.get(sub);
       if (!user) return undefined;
@@ -98,11 +105,14 @@ export function devIdpConfiguration(settings: DevIdpSettings, keys: DevIdpKeys):
         }),
       };
     },
-    extraTokenClaims: (_ctx: Ctx, token: { accountId?: string; [DEV_MFA]?: boolean }) => {
+    extraTokenClaims: (ctx: Ctx, token: { accountId?: string; [DEV_MFA]?: boolean }) => {
       const user = token.accountId ? byId.get(token.accountId) : undefined;
       if (!user) return undefined;
       const claims = { email: user.email, name: user.name, groups: user.groups };
-      return token[DEV_MFA] ? { ...claims, amr: ['pwd', 'mfa'] } : claims;
+      if (token[DEV_MFA]) return { ...claims, amr: [...DEV_AMR.mfa] };
+      // A browser sign-in: the methods the person used, from the code (or refresh token) it came from.
+      const amr = signInAmr(ctx);
+      return amr ? { ...claims, amr } : claims;
     },
     // First-party clients: no consent screen, every requested scope granted.
     loadExistingGrant: async (ctx: Ctx) => {
@@ -115,8 +125,12 @@ export function devIdpConfiguration(settings: DevIdpSettings, keys: DevIdpKeys):
       await grant.save();
       return grant;
     },
+    // Our own sign-in pages (src/identity/dev-idp-interactions.ts): they add the second-factor choice.
+    interactions: {
+      url: (_ctx: Ctx, interaction: { uid: string }) => `${DEV_INTERACTION_PATH}${interaction.uid}`,
+    },
     features: {
-      devInteractions: { enabled: true },
+      devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       deviceFlow: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: autoSubmitLogout },
@@ -139,6 +153,13 @@ export function devIdpConfiguration(settings: DevIdpSettings, keys: DevIdpKeys):
     },
     pkce: { required: () => true },
   };
+}
+
+/** The `amr` of the sign-in an access token comes from (authorization code, refresh token or device code). */
+function signInAmr(ctx: Ctx): string[] | undefined {
+  const entities = ctx?.oidc?.entities ?? {};
+  const source = entities.AuthorizationCode ?? entities.RefreshToken ?? entities.DeviceCode;
+  return Array.isArray(source?.amr) ? [...source.amr] : undefined;
 }
 
 /** The Airclutch API as oidc-provider's resource server: JWT access tokens (RFC 9068) signed RS256. */

@@ -4,7 +4,7 @@
  * It refuses to start outside dev mode.
  * @module
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AirclutchError } from '../lib/errors.ts';
 import { DEMO_USERS } from './demo-users.ts';
@@ -15,6 +15,7 @@ import {
   devIdpConfiguration,
   resourceServerInfo,
 } from './dev-idp-configuration.ts';
+import { devInteractions } from './dev-idp-interactions.ts';
 import { loadOrCreateDevIdpKeys } from './dev-idp-keys.ts';
 import { requestDevToken, requestServiceToken } from './dev-token-client.ts';
 import type { DevIdpUser } from './identity-config.ts';
@@ -104,7 +105,11 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<DevIdp> 
     impersonationHandler(users, resourceServerInfo(settings)),
     ['subject', 'scope', 'mfa'],
   );
-  ready(provider.callback());
+  const callback = provider.callback();
+  const interactions = devInteractions(provider, users);
+  ready(async (req, res) => {
+    if (!(await interactions(req as IncomingMessage, res as ServerResponse))) callback(req, res);
+  });
   return {
     issuer,
     audience,
