@@ -259,12 +259,13 @@ export default d;
     ]);
     expect(await complete(['airclutch', '-c', 'x.yaml', 'approvals', 'list', '--js'])).toBe('--json');
     const zsh = await world.cli(['completion', 'zsh']);
-    expect(zsh.stdout.split('\n').slice(0, 3)).toEqual([
+    // Typed into real shells in test/cli/shell-completion.test.ts.
+    expect(zsh.stdout).toBe(await completionScript('zsh'));
+    expect(zsh.stdout.split('\n').slice(0, 2)).toEqual([
       '#compdef airclutch',
-      '# airclutch completion for zsh (through bashcompinit)',
-      'autoload -U +X bashcompinit && bashcompinit',
+      '# airclutch completion for zsh',
     ]);
-    expect(zsh.stdout).toContain('complete -F _airclutch airclutch\n');
+    expect(zsh.stdout).toContain('compdef _airclutch airclutch\n');
     const fish = await world.cli(['completion', 'fish']);
     expect([fish.code, fish.stderr]).toEqual([
       1,
