@@ -22,6 +22,7 @@ import type { TokenVerifier } from '../identity/token-verifier.ts';
 import type { WebSignIn } from '../identity/web-sign-in.ts';
 import { airclutchVersion, VERSION_HEADER } from '../lib/airclutch-version.ts';
 import { AirclutchError } from '../lib/errors.ts';
+import { uiLinks } from '../lib/ui-links.ts';
 import { type UiPluginOptions, uiPlugin } from '../ui/ui-plugin.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { problemSchema } from './api-schemas.ts';
@@ -31,6 +32,7 @@ import { allowOrigins } from './cors-hook.ts';
 import { FailureLimiter } from './failure-limiter.ts';
 import { HttpMetrics } from './http-metrics.ts';
 import { toHttpError } from './http-problem.ts';
+import { publicBaseUrl } from './public-base-url.ts';
 import { airflowRoutes } from './routes/airflow-routes.ts';
 import { approvalsRoutes } from './routes/approvals-routes.ts';
 import { auditRoutes } from './routes/audit-routes.ts';
@@ -192,7 +194,18 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
     { prefix: '/api/v1' },
   );
   if (cfg.slack.signingSecret) {
-    await app.register(slackInteractivity, { ac, slack: cfg.slack, identity: ac.config.identity, now });
+    await app.register(slackInteractivity, {
+      ac,
+      slack: cfg.slack,
+      identity: ac.config.identity,
+      now,
+      links: () => {
+        const a = app.server.address();
+        if (!a || typeof a === 'string') return cfg.publicUrl ? uiLinks(cfg.publicUrl) : undefined;
+        const listening = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+        return uiLinks(publicBaseUrl({ server: cfg, identity: ac.config.identity }, listening));
+      },
+    });
   }
   if (options.ui !== false) await app.register(uiPlugin, options.ui ?? {});
   return app;

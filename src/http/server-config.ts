@@ -41,6 +41,12 @@ export const serverConfigSchema = z.object({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(8080),
   /**
+   * Where people reach this server's web UI, e.g. `https://airclutch.example.com`: Slack messages
+   * link to its pages. Default: `identity.session.publicUrl` when set, else the listen address.
+   * `AIRCLUTCH_PUBLIC_URL` sets both.
+   */
+  publicUrl: z.url().optional(),
+  /**
    * Fastify's `trustProxy`, for a server behind a load balancer or reverse proxy: the proxies'
    * addresses or CIDRs (`"10.0.0.0/8"`, `["127.0.0.1", "10.1.2.3"]`, or `loopback`, `linklocal`,
    * `uniquelocal`), or `true` to trust every hop (only when nothing reaches the server except through
@@ -81,7 +87,7 @@ export function maxHeaderSizeFor(maxTokenBytes: number): number {
 
 /**
  * Environment overrides for the server section: `AIRCLUTCH_HOST`, `AIRCLUTCH_PORT`,
- * `AIRCLUTCH_SLACK_WEBHOOK_URL`, `AIRCLUTCH_SLACK_SIGNING_SECRET`. Returns a new raw section.
+ * `AIRCLUTCH_PUBLIC_URL`, `AIRCLUTCH_SLACK_WEBHOOK_URL`, `AIRCLUTCH_SLACK_SIGNING_SECRET`. Returns a new raw section.
  *
  * @example
  * merged.server = applyServerEnv(merged.server, process.env);
@@ -90,6 +96,7 @@ export function applyServerEnv(raw: unknown, env: NodeJS.ProcessEnv): Record<str
   const base = { ...((raw && typeof raw === 'object' ? raw : {}) as Record<string, any>) };
   if (env.AIRCLUTCH_HOST) base.host = env.AIRCLUTCH_HOST;
   if (env.AIRCLUTCH_PORT) base.port = Number(env.AIRCLUTCH_PORT);
+  if (env.AIRCLUTCH_PUBLIC_URL) base.publicUrl = env.AIRCLUTCH_PUBLIC_URL;
   if (env.AIRCLUTCH_SLACK_WEBHOOK_URL || env.AIRCLUTCH_SLACK_SIGNING_SECRET) {
     base.slack = { ...base.slack };
     if (env.AIRCLUTCH_SLACK_WEBHOOK_URL) base.slack.webhookUrl = env.AIRCLUTCH_SLACK_WEBHOOK_URL;

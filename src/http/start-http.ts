@@ -12,6 +12,7 @@ import { OidcTokenVerifier } from '../identity/oidc-token-verifier.ts';
 import { type WebSignIn, webSignIn } from '../identity/web-sign-in.ts';
 import { chatNotifications } from './chat/chat-notifications.ts';
 import { createServer } from './create-server.ts';
+import { publicBaseUrl } from './public-base-url.ts';
 
 export interface RunningHttp {
   /** `http://host:port` actually bound. */
@@ -46,7 +47,10 @@ export async function startHttp(ac: Airclutch, log: Logger): Promise<RunningHttp
   await server.listen({ host, port });
   const address = server.server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  const stopNotifications = await chatNotifications(ac, config.server, { warn: (m) => log.warn(m) });
+  const stopNotifications = await chatNotifications(ac, config.server, {
+    warn: (m) => log.warn(m),
+    publicUrl: publicBaseUrl(config, url),
+  });
   // Fetch the issuers' keys now so that the first request does not wait; an IdP that is down is only a warning.
   verifier.warm().catch((e) => log.warn(`token issuers not reachable yet: ${(e as Error).message}`));
   log.info({ url, docs: `${url}/docs` }, 'HTTP API listening');

@@ -107,6 +107,9 @@ export const devIdpConfigSchema = z.object({
   accessTokenTtlSec: z.number().int().positive().default(300),
 });
 
+/** `identity.session.publicUrl` unless set: the server's default listen address. */
+export const DEFAULT_SESSION_PUBLIC_URL = 'http://127.0.0.1:8080';
+
 export const sessionConfigSchema = z.object({
   /** The IdP people sign in with; defaults to the dev IdP in dev mode. */
   issuer: z.url().optional(),
@@ -114,7 +117,7 @@ export const sessionConfigSchema = z.object({
   /** Confidential clients only; prefer `AIRCLUTCH_OIDC_CLIENT_SECRET`. */
   clientSecret: z.string().optional(),
   /** Public URL of the Airclutch server, for the redirect URI. */
-  publicUrl: z.url().default('http://127.0.0.1:8080'),
+  publicUrl: z.url().default(DEFAULT_SESSION_PUBLIC_URL),
   scopes: z.array(z.string()).default(['openid', 'email', 'profile', 'groups']),
   cookieName: z.string().default('airclutch_session'),
   lifetimeSec: z

@@ -66,10 +66,11 @@ afterEach(async () => {
   stop = undefined;
 });
 
-async function world(now?: () => number) {
+async function world(now?: () => number, publicUrl?: string) {
   receiver = await startReceiver();
   h = await startHttpWorld({
     server: {
+      ...(publicUrl ? { publicUrl } : {}),
       slack: {
         webhookUrl: receiver.url,
         signingSecret: SECRET,
@@ -249,6 +250,45 @@ describe('chat approvals', () => {
       '*approved*: approved by lead@example.com, lead2@example.com (2/2); run queued',
     );
     expect(receiver!.received.map((r) => r.path)).not.toContain('/respond/elsewhere');
+  });
+
+  it("links the web UI's run page and approvals inbox at the server's public URL, before and after a vote", async () => {
+    const w = await world(undefined, 'https://airclutch.example.com/');
+    const asked = await askForApproval(w);
+    const runId = asked.json.run.id as string;
+    const first = JSON.parse((await receiver!.next()).body);
+    const links = `<https://airclutch.example.com/runs/${runId}|Open in Airclutch> (the run) · <https://airclutch.example.com/approvals|Approvals inbox>`;
+    expect(first.blocks).toContainEqual({ type: 'section', text: { type: 'mrkdwn', text: links } });
+    const click = interactivity(
+      asked.json.approval,
+      'approve',
+      'ULEAD',
+      receiver!.url.replace('/hook', '/respond/1'),
+    );
+    expect((await postSlack(w, click, signed(click))).status).toBe(200);
+    let got = await receiver!.next();
+    while (got.path !== '/respond/1') got = await receiver!.next();
+    const updated = JSON.parse(got.body);
+    expect(updated.blocks).toContainEqual({ type: 'section', text: { type: 'mrkdwn', text: links } });
+    expect(JSON.stringify(updated.blocks)).toContain('Waiting: approved by lead@example.com (1/2)');
+  });
+
+  it('links the listen address when no public URL is configured', async () => {
+    const w = await world();
+    const asked = await askForApproval(w);
+    await receiver!.next();
+    const click = interactivity(
+      asked.json.approval,
+      'approve',
+      'ULEAD',
+      receiver!.url.replace('/hook', '/respond/1'),
+    );
+    expect((await postSlack(w, click, signed(click))).status).toBe(200);
+    let got = await receiver!.next();
+    while (got.path !== '/respond/1') got = await receiver!.next();
+    expect(JSON.stringify(JSON.parse(got.body).blocks)).toContain(
+      `<${w.base}/runs/${asked.json.run.id}|Open in Airclutch>`,
+    );
   });
 
   it('refuses a click with a wrong signature, a stale timestamp or an unmapped user, and counts no vote', async () => {

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Airclutch } from '../../app/create-airclutch.ts';
 import { AuditSinkPump } from '../../audit/audit-sink-pump.ts';
 import { describeThrown } from '../../lib/errors.ts';
+import { uiLinks } from '../../lib/ui-links.ts';
 import type { ServerConfig } from '../server-config.ts';
 import type { ApprovalRequested } from './chat-events.ts';
 import { ChatSink } from './chat-sink.ts';
@@ -24,6 +25,11 @@ export interface ChatNotificationsOptions {
   readonly now?: () => number;
   /** Where delivery failures are reported. */
   readonly warn?: (message: string) => void;
+  /**
+   * The web UI's base URL that messages link to (`publicBaseUrl`); defaults to `server.publicUrl`.
+   * Without either, messages carry no links.
+   */
+  readonly publicUrl?: string;
 }
 
 /**
@@ -35,7 +41,7 @@ export interface ChatNotificationsOptions {
  */
 export async function chatNotifications(
   ac: Airclutch,
-  server: Pick<ServerConfig, 'slack' | 'webhooks'>,
+  server: Pick<ServerConfig, 'slack' | 'webhooks'> & Partial<Pick<ServerConfig, 'publicUrl'>>,
   options: ChatNotificationsOptions = {},
 ): Promise<() => Promise<void>> {
   const shutdown = new AbortController();
@@ -48,6 +54,8 @@ export async function chatNotifications(
   };
   /** A receiver: its sink, and whether it takes an event type (so it is only woken for those). */
   const receivers: Array<{ sink: ChatSink; takes: (type: string) => boolean }> = [];
+  const base = options.publicUrl ?? server.publicUrl;
+  const links = base ? uiLinks(base) : undefined;
   const slackUrl = server.slack.webhookUrl;
   if (slackUrl) {
     const takes = (type: string) => type === 'approval.requested';
@@ -56,7 +64,7 @@ export async function chatNotifications(
       takes,
       deliveryFor: (e) => {
         const { data, paramsSchema } = e as ApprovalRequested;
-        const body = JSON.stringify(approvalMessage({ ...data, paramsSchema }));
+        const body = JSON.stringify(approvalMessage({ ...data, paramsSchema, links }));
         return { url: slackUrl, body, maxAttempts: 5 };
       },
     });

@@ -13,6 +13,7 @@ import { type VoteOutcome, voteOnApproval } from '../../gate/vote.ts';
 import type { IdentityConfig } from '../../identity/identity-config.ts';
 import type { Principal } from '../../identity/principal.ts';
 import { AirclutchError, describeThrown, isAirclutchError } from '../../lib/errors.ts';
+import type { UiLinks } from '../../lib/ui-links.ts';
 import type { SlackConfig } from '../server-config.ts';
 import { approvalRequestData } from './chat-events.ts';
 import { type ApprovalButton, approvalMessage, parseApprovalButton, votedMessage } from './slack-message.ts';
@@ -25,6 +26,8 @@ export interface SlackInteractivityOptions {
   readonly slack: SlackConfig;
   readonly identity: IdentityConfig;
   readonly now: () => number;
+  /** The web UI's pages, for the links of the message updated after a vote. */
+  readonly links?: () => UiLinks | undefined;
 }
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -112,7 +115,7 @@ export async function slackInteractivity(
       );
       if (typeof responseUrl === 'string' && allowedOrigin(responseUrl, opts.slack.responseUrlOrigins)) {
         // After the answer, not before it: Slack wants one within 3 seconds.
-        void updateMessage(opts.ac, responseUrl, outcome).then((r) => {
+        void updateMessage(opts.ac, responseUrl, outcome, opts.links?.()).then((r) => {
           if (r.outcome !== 'delivered') req.log.warn(`Slack message not updated: ${r.reason}`);
         });
       }
@@ -165,10 +168,16 @@ function allowedOrigin(url: string, origins: readonly string[]): boolean {
 }
 
 /** Replaces the approval message with its votes so far (and its outcome, once closed). */
-async function updateMessage(ac: Airclutch, responseUrl: string, outcome: VoteOutcome) {
+async function updateMessage(
+  ac: Airclutch,
+  responseUrl: string,
+  outcome: VoteOutcome,
+  links: UiLinks | undefined,
+) {
   try {
     const data = await approvalRequestData(ac, outcome.approval.id);
-    const body = JSON.stringify(votedMessage(approvalMessage(data), data.approval, outcome.runState));
+    const message = approvalMessage({ ...data, links });
+    const body = JSON.stringify(votedMessage(message, data.approval, outcome.runState));
     return await deliverWebhook({ url: responseUrl, body, maxAttempts: 3 });
   } catch (e) {
     return { outcome: 'failed' as const, reason: describeThrown(e) };

@@ -8,6 +8,7 @@
 import { maskParams } from '../../dag/mask-params.ts';
 import type { ApprovalView, RunView } from '../../gate/gate-types.ts';
 import { AirclutchError } from '../../lib/errors.ts';
+import type { UiLinks } from '../../lib/ui-links.ts';
 
 /** What an Approve or Deny button carries: the request, and what its message showed of it. */
 export interface ApprovalButton {
@@ -59,6 +60,8 @@ export function approvalMessage(input: {
   approval: ApprovalView;
   reasons: readonly string[];
   paramsSchema: unknown;
+  /** The web UI's pages under the server's public URL: the message links to them. */
+  links?: UiLinks | undefined;
 }): Record<string, unknown> {
   const { run, approval } = input;
   const params = maskParams(run.params, input.paramsSchema);
@@ -92,6 +95,7 @@ export function approvalMessage(input: {
         ],
       },
       ...(run.note ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Note: ${run.note}` }] }] : []),
+      ...(input.links ? [linksBlock(input.links, run)] : []),
       {
         type: 'actions',
         block_id: `approval:${approval.id}`,
@@ -117,6 +121,20 @@ export function approvalMessage(input: {
         elements: [{ type: 'mrkdwn', text: `run ${run.id} · approval ${approval.id}` }],
       },
     ],
+  };
+}
+
+/**
+ * Links as mrkdwn, not URL buttons: a URL button's click is also posted to the interactivity
+ * endpoint, which only takes votes.
+ */
+function linksBlock(links: UiLinks, run: RunView): Record<string, unknown> {
+  return {
+    type: 'section',
+    text: {
+      type: 'mrkdwn',
+      text: `<${links.run(run.id)}|Open in Airclutch> (the run) · <${links.approvals()}|Approvals inbox>`,
+    },
   };
 }
 
