@@ -225,7 +225,33 @@ export default d;
     const run = await world.cli(['trigger', 'needs_day', '-p', 'day=mon', '-p', 'rows=3'], {
       as: 'eng@example.com',
     });
-    expect(run.stdout).toMatch(/^run \S+ of dev\/needs_day queued\n$/);
+    expect(run.stdout).toMatch(/^run \S+ of dev\/needs_day queued: http:\/\/\S+\/runs\/\S+\n$/);
+  });
+
+  it('prints the web UI links of what it started, shows and lists, under the server it talks to', async () => {
+    const base = world.url!;
+    const started = await world.cli(['trigger', 'needs_day', '-p', 'day=tue', '-p', 'rows=1'], {
+      as: 'eng@example.com',
+    });
+    const id = /^run (\S+) of/.exec(started.stdout)![1]!;
+    expect(started.stdout).toBe(`run ${id} of dev/needs_day queued: ${base}/runs/${id}\n`);
+    const asked = await world.cli(['trigger', 'revenue', '-p', 'rows=3000000'], { as: 'eng@example.com' });
+    const waiting = /^run (\S+) of dev\/revenue awaits approval (\S+) /.exec(asked.stdout)!;
+    expect(asked.stdout).toContain(
+      `\n  open: ${base}/runs/${waiting[1]} (approvers vote at ${base}/approvals)\n`,
+    );
+    const shown = await world.cli(['runs', 'show', id], { as: 'eng@example.com' });
+    expect(shown.stdout).toContain(`\n  open: ${base}/runs/${id}\n`);
+    const listed = await world.cli(['approvals', 'list'], { as: 'lead@example.com' });
+    expect(listed.stdout.split('\n')[0]).toBe(`Waiting for you (vote in the browser at ${base}/approvals):`);
+    const row = listed.stdout.split('\n').find((l) => l.startsWith(waiting[2]!));
+    expect(row).toMatch(new RegExp(` ${base.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/runs/${waiting[1]}$`));
+    // Scripts keep the API's views: no link is added to --json output.
+    const json = JSON.parse(
+      (await world.cli(['runs', 'show', id, '--json'], { as: 'eng@example.com' })).stdout,
+    );
+    expect(Object.keys(json)).toEqual(['run', 'tasks']);
+    expect(json.run).not.toHaveProperty('url');
   });
 
   it('prints its version, with --version and -V', async () => {

@@ -1,12 +1,13 @@
 /** `airclutch approvals list|approve|deny|review`: the server's approval API, as the caller. @module */
 import { Command } from 'commander';
 import { isAirclutchError } from '../../lib/errors.ts';
+import { type UiLinks, uiLinks } from '../../lib/ui-links.ts';
 import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 import type { ApprovalView, RunView } from '../api-views.ts';
 import { printTable } from '../cli-context.ts';
 import { isoCell, printJson } from '../json-view.ts';
 
-function approvalRow(a: ApprovalView) {
+function approvalRow(a: ApprovalView, links: UiLinks) {
   return {
     id: a.id,
     kind: a.kind,
@@ -18,6 +19,7 @@ function approvalRow(a: ApprovalView) {
     state: a.state,
     expires: isoCell(a.expires_at),
     reason: a.reason ?? '',
+    link: links.approval(a),
   };
 }
 
@@ -27,7 +29,7 @@ interface Shown {
 }
 
 /** What the voter is shown before the vote: the vote is bound to the hash and version printed here. */
-function printShown({ approval, run }: Shown): void {
+function printShown({ approval, run }: Shown, links: UiLinks): void {
   const line = (k: string, v: string) => process.stdout.write(`${`${k}:`.padEnd(14)}${v}\n`);
   line('Request', `${approval.id} (${approval.kind}, ${approval.state})`);
   line('DAG', approval.dag_id);
@@ -37,6 +39,7 @@ function printShown({ approval, run }: Shown): void {
   else line('Action', `${approval.action ?? '?'} the DAG (its schedule starts)`);
   line('Params hash', approval.params_hash);
   line('DAG version', approval.dag_version);
+  line('Open', links.approval(approval));
 }
 
 interface VoteFlags extends ClientFlags {
@@ -67,7 +70,7 @@ function voteCommand(name: 'approve' | 'deny' | 'review', description: string): 
       if (isAirclutchError(e) && !e.code.startsWith('SERVER_')) return undefined;
       throw e;
     });
-    if (shown) printShown(shown);
+    if (shown) printShown(shown, uiLinks(api.server.url));
     const paramsHash = opts.paramsHash ?? shown?.approval.params_hash;
     const dagVersion = opts.dagVersion ?? shown?.approval.dag_version;
     const res = await api.post<{
@@ -106,10 +109,17 @@ export function approvalsCommand(): Command {
         printJson(lists);
         return;
       }
-      process.stdout.write('Waiting for you:\n');
-      printTable(lists.actionable.map(approvalRow), false);
+      const links = uiLinks(api.server.url);
+      process.stdout.write(`Waiting for you (vote in the browser at ${links.approvals()}):\n`);
+      printTable(
+        lists.actionable.map((a) => approvalRow(a, links)),
+        false,
+      );
       process.stdout.write('\nYour requests:\n');
-      printTable(lists.mine.map(approvalRow), false);
+      printTable(
+        lists.mine.map((a) => approvalRow(a, links)),
+        false,
+      );
     }),
   );
   group.addCommand(voteCommand('approve', 'Approve a run that waits for approval'));

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { RUN_STATES } from '../../engine/states.ts';
 import { AirclutchError } from '../../lib/errors.ts';
+import { uiLinks } from '../../lib/ui-links.ts';
 import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 import type { RunView, TaskView } from '../api-views.ts';
 import { printTable } from '../cli-context.ts';
@@ -89,7 +90,8 @@ export function runsCommand(): Command {
             ? ''
             : '  DAG no longer loaded: its file was removed, renamed or fails to load (see `airclutch dags list`)\n') +
           `  requested by ${run.requested_by_kind}:${run.requested_by} via ${run.source} at ${isoCell(run.created_at)}\n` +
-          `  params ${JSON.stringify(run.params)}\n${run.error ? `  error: ${run.error}\n` : ''}\n`,
+          `  params ${JSON.stringify(run.params)}\n${run.error ? `  error: ${run.error}\n` : ''}` +
+          `  open: ${uiLinks(api.server.url).run(run.id)}\n\n`,
       );
       printTable(
         tasks.map((t) => ({

@@ -1,5 +1,6 @@
 /** `airclutch trigger DAG --param k=v`: through the server's gate as the caller, optionally following the run. @module */
 import { Command } from 'commander';
+import { uiLinks } from '../../lib/ui-links.ts';
 import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 import type { ApprovalView, DagView, RunView } from '../api-views.ts';
 import { printJson } from '../json-view.ts';
@@ -62,15 +63,17 @@ export function triggerCommand(): Command {
       ? await api.post<TriggerAnswer>(`${dagPath}/break-glass`, { ...body, reason: opts.breakGlass })
       : await api.post<TriggerAnswer>(`${dagPath}/runs`, body);
     const where = `${result.run.env}/${dagId}`;
+    const links = uiLinks(api.server.url);
     if (opts.json) printJson({ outcome: result.approval ? 'awaiting_approval' : 'started', ...result });
     else if (result.approval) {
       const a = result.approval;
       process.stdout.write(
         `run ${result.run.id} of ${where} awaits approval ${a.id} ` +
           `(${a.quorum} approver${a.quorum > 1 ? 's' : ''}, expires ${a.expires_at === null ? 'never' : new Date(a.expires_at).toISOString()})\n` +
-          `  why: ${a.reason ?? 'policy requires approval'}\n`,
+          `  why: ${a.reason ?? 'policy requires approval'}\n` +
+          `  open: ${links.run(result.run.id)} (approvers vote at ${links.approvals()})\n`,
       );
-    } else process.stdout.write(`run ${result.run.id} of ${where} queued\n`);
+    } else process.stdout.write(`run ${result.run.id} of ${where} queued: ${links.run(result.run.id)}\n`);
     if (!opts.wait) return;
     const state = await watchRun(api, result.run.id, opts.json ? { progress: false } : {});
     if (!opts.json) process.stdout.write(`run ${result.run.id} ${state}\n`);
