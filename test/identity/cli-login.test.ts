@@ -24,10 +24,11 @@ afterAll(async () => {
 });
 
 // Plays the person at the browser: the dev IdP's login form, then its consent form.
-async function signInAs(email: string, url: string): Promise<void> {
+async function signInAs(email: string, url: string, mfa = false): Promise<void> {
   const b = new TestBrowser();
   let hop = await b.follow(url, (u) => u.includes('/interaction/'));
-  hop = await b.request(hop.location!, { form: { prompt: 'login', login: email, password: 'dev' } });
+  const form = { prompt: 'login', login: email, password: 'dev', ...(mfa ? { mfa: 'yes' } : {}) };
+  hop = await b.request(hop.location!, { form });
   hop = await b.follow(hop.location!, (u) => u.includes('/interaction/') || u.includes('/callback'));
   if (hop.location?.includes('/interaction/')) {
     hop = await b.request(hop.location, { form: { prompt: 'consent' } });
@@ -95,6 +96,24 @@ describe('airclutch login', () => {
       id: 'eng@example.com',
       groups: ['data-eng'],
     });
+  });
+
+  it('carries the second factor ticked at the dev IdP into the access token, and keeps it through a refresh', async () => {
+    const tokens = await loginWithLoopback({
+      issuer: idp.issuer,
+      clientId: 'airclutch-cli',
+      scopes: ['openid', 'email', 'offline_access'],
+      openBrowser: (url) => signInAs('lead@example.com', url, true),
+    });
+    const verifier = OidcTokenVerifier.fromConfig(
+      identityConfigSchema.parse({ devIdp: { port: Number(new URL(idp.issuer).port) } }),
+    );
+    expect((await verifier.verify(tokens.accessToken)).token?.amr).toEqual(['pwd', 'mfa']);
+    const store = new CliTokenStore(join(dir, 'config-mfa', 'airclutch'));
+    store.save(tokens);
+    const refreshed = await freshAccessToken(store, 60, tokens.expiresAt - 30_000);
+    expect(refreshed.accessToken).not.toBe(tokens.accessToken);
+    expect((await verifier.verify(refreshed.accessToken)).token?.amr).toEqual(['pwd', 'mfa']);
   });
 
   it('keeps tokens under $XDG_CONFIG_HOME/airclutch when set, else ~/.config/airclutch', () => {
