@@ -40,6 +40,10 @@ export function devInteractions(
       else if (req.method === 'GET') await render(provider, users, req, res);
       else send(res, 405, page('Not allowed', '<p>Use the sign-in form.</p>'));
     } catch (e) {
+      if (res.headersSent) {
+        res.end();
+        return true;
+      }
       // An expired or unknown interaction (its cookie is gone): the client should start over.
       const message = e instanceof Error ? e.message : String(e);
       send(

@@ -140,6 +140,12 @@ describe('browser sign-in with a second factor in the dev IdP', { timeout: 120_0
     expect(res.body.detail).toContain('breakGlass');
   });
 
+  it('answers a sign-in step it does not know (expired, or no cookie) by saying to start again', async () => {
+    const res = await new TestBrowser().request(`${idp.issuer}/interaction/no-such-step`);
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('Start the sign-in again from the application.');
+  });
+
   it('refuses a person the dev IdP does not know, naming the demo people', async () => {
     const browser = new TestBrowser();
     const atIdp = await browser.follow(`${base}/auth/login?returnTo=/`, (u) => u.includes('/interaction/'));
