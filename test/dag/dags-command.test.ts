@@ -85,6 +85,8 @@ describe('airclutch dags', () => {
       ['b', 'shell', ['a'], 'all_done', 0, null],
     ]);
     expect(d.params.properties.n).toMatchObject({ type: 'integer', default: 3 });
+    const text = await cli('dags', 'show', 'sched');
+    expect(text.stdout).toContain(`\nopen:          ${server!.url}/dags/dev/sched\n`);
     expect(d.nextRuns).toHaveLength(3);
     for (const t of d.nextRuns) {
       const local = new Date(t).toLocaleTimeString('en-GB', { timeZone: 'America/New_York' });

@@ -7,6 +7,7 @@ import { relative } from 'node:path';
 import { Command } from 'commander';
 import type { RegistryImportError } from '../../dag/dag-registry.ts';
 import type { DagDetails } from '../../dag/describe-dag.ts';
+import { uiLinks } from '../../lib/ui-links.ts';
 import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 import type { DagView } from '../api-views.ts';
 import { configFor, loadRegistry, printTable } from '../cli-context.ts';
@@ -59,7 +60,7 @@ export function dagsCommand(): Command {
         env: opts.env,
       });
       if (opts.json) printJson(details);
-      else printDetails(details);
+      else printDetails(details, uiLinks(api.server.url).dag(details.env, details.id));
     }),
   );
   dags
@@ -89,7 +90,7 @@ function printImportErrors(errors: RegistryImportError[], rootDir: string): void
   }
 }
 
-function printDetails(d: DagDetails): void {
+function printDetails(d: DagDetails, link: string): void {
   const line = (k: string, v: unknown) =>
     v === null || v === '' ? undefined : process.stdout.write(`${`${k}:`.padEnd(15)}${String(v)}\n`);
   line('DAG', `${d.id} (${d.env})`);
@@ -107,6 +108,7 @@ function printDetails(d: DagDetails): void {
     timeStyle: 'short',
   });
   if (d.nextRuns.length) line('next runs', d.nextRuns.map((t) => local.format(new Date(t))).join(', '));
+  line('open', link);
   process.stdout.write('\n');
   printTable(
     d.taskDetails.map((t) => ({
