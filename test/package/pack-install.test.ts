@@ -143,7 +143,10 @@ describe('the packed package', () => {
     try {
       await untilHealthy(dev, `http://127.0.0.1:${ports.api}/healthz`);
       const trigger = await cli('trigger', 'hello', '--as', 'eng@example.com', '-p', 'name=pack', '--wait');
-      expect(trigger.stdout).toMatch(/^run \S+ of dev\/hello queued$/m);
+      const id = /^run (\S+) of dev\/hello queued: /m.exec(trigger.stdout)?.[1];
+      expect(trigger.stdout).toContain(
+        `run ${id} of dev/hello queued: http://127.0.0.1:${ports.api}/runs/${id}\n`,
+      );
       expect(trigger.stdout).toMatch(/^run \S+ success$/m);
     } finally {
       await stop(dev);
