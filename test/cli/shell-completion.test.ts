@@ -29,7 +29,7 @@ beforeAll(async () => {
     expect(out.code).toBe(0);
     writeFileSync(join(dir, file), out.stdout);
   }
-});
+}, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -63,7 +63,7 @@ async function zshTab(line: string, how: 'fpath' | 'source' = 'fpath') {
 
 describe.skipIf(!HAS_ZSH)(
   `zsh completion${HAS_ZSH ? '' : ' (skipped: zsh is not installed here; apt-get install zsh)'}`,
-  { timeout: 60_000 },
+  { timeout: 120_000 },
   () => {
     it('completes a command on the first TAB when installed on $fpath as _airclutch', async () => {
       expect(await zshTab('airclutch tr')).toEqual({ matches: ['trigger'], buffer: 'airclutch trigger ' });
@@ -106,7 +106,7 @@ describe.skipIf(!HAS_ZSH)(
 
 describe.skipIf(!HAS_BASH)(
   `bash completion${HAS_BASH ? '' : ' (skipped: bash is not installed here)'}`,
-  { timeout: 60_000 },
+  { timeout: 120_000 },
   () => {
     /** Sources the script into bash and calls what `complete -p airclutch` registered, with the words set. */
     async function bashTab(words: string[]) {

@@ -44,7 +44,7 @@ zpty -w -n z "${line}"$'\x14'
 integer waited=0
 while ! grep -q '^buffer:' $out 2>/dev/null; do
   zpty -r -t z junk 2>/dev/null
-  (( waited++ > 400 )) && { print -u2 "no completion report after 20 s; typed: $line"; zpty -d z; exit 4 }
+  (( waited++ > 1200 )) && { print -u2 "no completion report after 60 s; typed: $line"; zpty -d z; exit 4 }
   sleep 0.05
 done
 zpty -d z
