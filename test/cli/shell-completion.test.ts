@@ -114,7 +114,7 @@ describe.skipIf(!HAS_BASH)(
       const script = [
         `source ${file}`,
         // The function bash would call on TAB, read back from the registration itself.
-        'fn=$(complete -p airclutch | sed -E "s/.*-F ([^ ]+).*/\\1/")',
+        `spec=$(complete -p airclutch); fn=\${spec##*-F }; fn=\${fn%% *}`,
         `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})`,
         `COMP_CWORD=${words.length - 1}`,
         `COMP_LINE="\${COMP_WORDS[*]}"; COMP_POINT=\${#COMP_LINE}`,
