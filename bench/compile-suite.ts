@@ -66,3 +66,11 @@ export async function compileSuite(module: string): Promise<string> {
   });
   return outfile;
 }
+
+// `node bin/run-ts.js bench/compile-suite.ts <module>` prints the bundle's path (for profiling:
+// `node --cpu-prof $(node bin/run-ts.js bench/compile-suite.ts profile-chain.ts)`).
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const module = process.argv[2];
+  if (!module) throw new Error('usage: bench/compile-suite.ts <bench module, e.g. engine.ts>');
+  process.stdout.write(`${await compileSuite(module)}\n`);
+}

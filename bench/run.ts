@@ -14,6 +14,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -70,7 +71,12 @@ const results: Record<string, number> = {};
 const failed: string[] = [];
 for (const suite of SUITES) {
   if (only.length && !only.some((w) => suite.name.includes(w))) continue;
-  process.stderr.write(`running ${suite.name}…\n`);
+  // The machine's load when the suite started: on a shared host it explains most of the spread.
+  process.stderr.write(
+    `running ${suite.name}… (load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(', ')})\n`,
+  );
   const t0 = performance.now();
   try {
     Object.assign(results, await runSuite(suite));
