@@ -19,7 +19,8 @@ const DIST = join(ROOT, 'dist');
 /** Inside the repository, so the bundle resolves packages from its `node_modules`. */
 const OUT = join(ROOT, 'node_modules', '.cache', 'airclutch-bench');
 
-const toDist: Plugin = {
+/** `entry`: the suite's own file; the bench modules it imports do not run their `runIfMain`. */
+const toDist = (entry: string): Plugin => ({
   name: 'src-to-dist',
   setup(b) {
     b.onResolve({ filter: /^\.\.?\// }, (args) => {
@@ -32,15 +33,20 @@ const toDist: Plugin = {
     b.onLoad({ filter: /\.ts$/ }, async (args) => {
       const text = await readFile(args.path, 'utf8');
       const url = JSON.stringify(pathToFileURL(args.path).href);
+      // In one bundle every module's `import.meta` is the bundle's: only the entry may be "main".
+      const main =
+        args.path === entry
+          ? text
+          : text.replaceAll('runIfMain(import.meta,', `runIfMain({ url: ${url} } as ImportMeta,`);
       return {
-        contents: text
+        contents: main
           .replaceAll('import.meta.url', url)
           .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path))),
         loader: 'ts',
       };
     });
   },
-};
+});
 
 /**
  * Bundles `bench/<module>` against `dist/` and returns the bundle's path, to run with `node`.
@@ -52,8 +58,9 @@ export async function compileSuite(module: string): Promise<string> {
   if (!existsSync(join(DIST, 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   mkdirSync(OUT, { recursive: true });
   const outfile = join(OUT, module.replace(/\.ts$/, '.mjs'));
+  const entry = join(ROOT, 'bench', module);
   await build({
-    entryPoints: [join(ROOT, 'bench', module)],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -62,7 +69,7 @@ export async function compileSuite(module: string): Promise<string> {
     packages: 'external',
     sourcemap: 'inline',
     logLevel: 'error',
-    plugins: [toDist],
+    plugins: [toDist(entry)],
   });
   return outfile;
 }
