@@ -1,7 +1,7 @@
 /**
  * The HTTP bench's load generator, in its own process: autocannon against one URL, each request
  * with the next of many access tokens (a file, one a line) and its own params.
- * `node bin/run-ts.js bench/http-load.ts <url> <tokens-file> <connections> <seconds>` prints
+ * `node <bench/http-load.ts compiled by bench/compile-suite.ts> <url> <tokens-file> <connections> <seconds>` prints
  * autocannon's result as JSON.
  * @module
  */

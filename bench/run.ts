@@ -7,21 +7,26 @@
  *
  * `npm run bench -- gate http` runs only the suites whose name contains one of the words, and keeps
  * the other figures of `latest.json`.
+ *
+ * Suites measure what users run: `npm run build` first, then each suite bundled against `dist/` and
+ * run on plain `node` (`bench/compile-suite.ts`), not through the TypeScript loader.
  * @module
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { compileSuite } from './compile-suite.ts';
 import { ratios } from './ratios.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const exec = promisify(execFile);
 
 /**
- * A suite is a module run alone in its own process (`node bin/run-ts.js <module> <args> --json`),
- * which prints its figures as one JSON object on its last stdout line. Add a suite by adding a line.
+ * A suite is a module run alone in its own process (`node <module bundled against dist> <args>
+ * --json`), which prints its figures as one JSON object on its last stdout line. Add a suite by adding a line.
  */
 export interface Suite {
   readonly name: string;
@@ -47,7 +52,7 @@ export const SUITES: readonly Suite[] = [
 ];
 
 async function runSuite(suite: Suite): Promise<Record<string, number>> {
-  const args = [join(HERE, '../bin/run-ts.js'), join(HERE, suite.module), ...(suite.args ?? []), '--json'];
+  const args = [await compileSuite(suite.module), ...(suite.args ?? []), '--json'];
   const child = exec(process.execPath, args, {
     maxBuffer: 64 << 20,
     timeout: suite.timeoutMs ?? 240_000,
@@ -60,11 +65,18 @@ async function runSuite(suite: Suite): Promise<Record<string, number>> {
 }
 
 const only = process.argv.slice(2);
+process.stderr.write('building dist/…\n');
+await exec('npm', ['run', 'build'], { cwd: join(HERE, '..') });
 const results: Record<string, number> = {};
 const failed: string[] = [];
 for (const suite of SUITES) {
   if (only.length && !only.some((w) => suite.name.includes(w))) continue;
-  process.stderr.write(`running ${suite.name}…\n`);
+  // The machine's load when the suite started: on a shared host it explains most of the spread.
+  process.stderr.write(
+    `running ${suite.name}… (load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(', ')})\n`,
+  );
   const t0 = performance.now();
   try {
     Object.assign(results, await runSuite(suite));

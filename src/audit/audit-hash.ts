@@ -58,11 +58,22 @@ const PREFIXES = BODY_KEYS.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON must escape.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-/** RFC 8785 text of a row's body. */
-export function canonicalBody(row: AuditRowBody): string {
+/** A body before it is placed in the chain: `seq` and `ts` come with its position. */
+export type UnplacedBody = Omit<AuditRowBody, 'seq' | 'ts'>;
+
+/**
+ * RFC 8785 text of a row's body. `seq` and `ts` may be given apart from the other columns, so an
+ * append hashes its records without copying each body into a new object first.
+ */
+export function canonicalBody(
+  row: UnplacedBody,
+  seq = (row as AuditRowBody).seq,
+  ts = (row as AuditRowBody).ts,
+): string {
   let out = '';
   for (let i = 0; i < BODY_KEYS.length; i++) {
-    const v = row[BODY_KEYS[i]!];
+    const k = BODY_KEYS[i]!;
+    const v = k === 'seq' ? seq : k === 'ts' ? ts : row[k];
     out += PREFIXES[i]!;
     if (v === null || v === undefined) out += 'null';
     else if (typeof v === 'string' && !NEEDS_ESCAPE.test(v)) out += `"${v}"`;
@@ -71,7 +82,15 @@ export function canonicalBody(row: AuditRowBody): string {
   return `${out}}`;
 }
 
-/** The hash of a record given the previous record's hash. */
-export function recordHash(prevHash: string, row: AuditRowBody): string {
-  return createHash('sha256').update(prevHash).update(canonicalBody(row)).digest('hex');
+/** The hash of a record given the previous record's hash (`seq` and `ts` as in `canonicalBody`). */
+export function recordHash(
+  prevHash: string,
+  row: UnplacedBody,
+  seq = (row as AuditRowBody).seq,
+  ts = (row as AuditRowBody).ts,
+): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(canonicalBody(row, seq, ts))
+    .digest('hex');
 }

@@ -8,10 +8,13 @@ import { hmacValue, redactParams } from './sensitive-values.ts';
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : canonicalJson(v));
 // A lone surrogate (SQLite) or a NUL (PostgreSQL) cannot be stored as given and would no longer
 // match its hash; replace them with U+FFFD so the hash covers exactly what is stored, on both stores.
+const UNSTORABLE = /[\0\ud800-\udfff]/;
 const str = (v: string | null | undefined): string | null =>
   v === undefined || v === null
     ? null
-    : (v as string & { toWellFormed(): string }).toWellFormed().replaceAll('\0', '\uFFFD');
+    : !UNSTORABLE.test(v)
+      ? v
+      : (v as string & { toWellFormed(): string }).toWellFormed().replaceAll('\0', '\uFFFD');
 
 /** The stored body of an event (without seq, ts and hashes), with sensitive values HMACed. */
 export function eventToRowBody(

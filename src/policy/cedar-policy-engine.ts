@@ -13,9 +13,10 @@
  * drops every memoised answer.
  * @module
  */
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+
 import { describeThrown } from '../lib/errors.ts';
 import { buildCedarRequest } from './build-cedar-request.ts';
+import * as cedar from './cedar.ts';
 import { explainDecision } from './explain-decision.ts';
 import type { Decision, Explanation, PolicyEngine, PolicyRequest } from './policy-engine.ts';
 import type { ActivePolicies, PolicyStore, PreparsedScope } from './policy-store.ts';

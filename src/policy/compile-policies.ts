@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { DetailedError, EntityJson, SchemaJson, Type } from '@cedar-policy/cedar-wasm/nodejs';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar.ts';
 import { cedarType, ENTITY } from './cedar-names.ts';
 import { buildCedarSchema } from './cedar-schema.ts';
 import { paramsToCedarType } from './params-to-cedar-type.ts';

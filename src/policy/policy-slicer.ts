@@ -6,7 +6,7 @@
  * own id, and reuses it for every request with the same candidates. Cedar still decides on the slice.
  * @module
  */
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from './cedar.ts';
 import type { PolicyRequest } from './policy-engine.ts';
 import type { LoadedPolicy } from './policy-sources.ts';
 import { compileScopeTest, type ScopeTest, scopeFacts } from './scope-can-match.ts';

@@ -5,8 +5,9 @@
  * nothing changes: the previous set stays active and the result says why.
  * @module
  */
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+
 import { AirclutchError } from '../lib/errors.ts';
+import * as cedar from './cedar.ts';
 import { type CompiledDag, type CompiledPolicies, compilePolicies } from './compile-policies.ts';
 import { PolicySlicer } from './policy-slicer.ts';
 import {

@@ -5,9 +5,25 @@
  * promise settles only after the transaction holding it committed (or failed).
  * @module
  */
-import { sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Transaction } from 'kysely';
 import type { Db } from './create-db.ts';
 import type { Database } from './database.ts';
+
+/** A job's savepoint statements by position in a batch, as text (kysely's `sql` would rebuild them per job). */
+const savepoints: Array<{ open: string; release: string; rollback: string }> = [];
+function savepoint(i: number) {
+  let s = savepoints[i];
+  if (!s) {
+    const name = `airclutch_job_${i}`;
+    s = {
+      open: `savepoint ${name}`,
+      release: `release savepoint ${name}`,
+      rollback: `rollback to savepoint ${name}`,
+    };
+    savepoints[i] = s;
+  }
+  return s;
+}
 
 interface Job {
   run: (trx: Transaction<Database>) => Promise<unknown>;
@@ -55,14 +71,14 @@ export class WriteBatcher {
       try {
         await this.#db.kysely.transaction().execute(async (trx) => {
           for (let i = 0; i < batch.length; i++) {
-            const name = sql.raw(`airclutch_job_${i}`);
-            await sql`savepoint ${name}`.execute(trx);
+            const sp = savepoint(i);
+            await trx.executeQuery(CompiledQuery.raw(sp.open));
             try {
               outcomes.push({ ok: true, value: await batch[i]!.run(trx) });
-              await sql`release savepoint ${name}`.execute(trx);
+              await trx.executeQuery(CompiledQuery.raw(sp.release));
             } catch (error) {
-              await sql`rollback to savepoint ${name}`.execute(trx);
-              await sql`release savepoint ${name}`.execute(trx);
+              await trx.executeQuery(CompiledQuery.raw(sp.rollback));
+              await trx.executeQuery(CompiledQuery.raw(sp.release));
               outcomes.push({ ok: false, error });
             }
           }
