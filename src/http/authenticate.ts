@@ -9,8 +9,8 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fa
 import type { RefusalRecorder } from '../audit/refusal-recorder.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
-import type { PolicyAction } from '../policy/cedar-names.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
+import type { PolicyAction } from '../policy/cedar-names.ts';
 import type { FailureLimiter } from './failure-limiter.ts';
 import { requestPrincipal } from './request-principal.ts';
 
