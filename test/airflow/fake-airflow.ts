@@ -83,6 +83,11 @@ export class FakeAirflow {
   readonly requests: { method: string; path: string; status: number }[] = [];
   readonly dags = new Map<string, FakeDag>();
   readonly runs = new Map<string, FakeRun>();
+  /** Airflow Variables (the proxy's admin operations). */
+  readonly variables = new Map<
+    string,
+    { key: string; value: string; description: string | null; is_encrypted: boolean }
+  >();
   faults: FakeFaults = {};
   /** Server-side time (ms) of each answered trigger, from the request's arrival to the answer: Airflow's own share. */
   readonly triggerTimesMs: number[] = [];
@@ -467,6 +472,33 @@ export class FakeAirflow {
         } else if (b.state === 'queued') r.state = 'queued';
         if (typeof b.note === 'string') r.note = b.note;
         return [200, this.runJson(r)];
+      }
+      case 'get_dag_runs': {
+        const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));
+        const offset = Number(q.offset ?? 0);
+        const all = [...this.runs.values()]
+          .filter((r) => p.dag_id === '~' || r.dag_id === p.dag_id)
+          .sort((a, c) => a.run_after.localeCompare(c.run_after) || a.dag_run_id.localeCompare(c.dag_run_id));
+        if (p.dag_id !== '~' && !this.dags.has(p.dag_id ?? ''))
+          return this.notFound(`The DAG with dag_id: \`${p.dag_id}\` was not found`);
+        return [
+          200,
+          {
+            dag_runs: all.slice(offset, offset + limit).map((r) => this.runJson(r)),
+            total_entries: all.length,
+          },
+        ];
+      }
+      case 'get_variables': {
+        const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));
+        const offset = Number(q.offset ?? 0);
+        const all = [...this.variables.values()].sort((a, c) => a.key.localeCompare(c.key));
+        const shown = all
+          .slice(offset, offset + limit)
+          .map((v) =>
+            this.opts.api === 'v2' ? v : { key: v.key, value: v.value, description: v.description },
+          );
+        return [200, { variables: shown, total_entries: all.length }];
       }
       case 'get_task_instances': {
         const r = this.run(p.dag_id ?? '', p.dag_run_id ?? '');
