@@ -64,6 +64,19 @@ export async function airflowProxy(app: FastifyInstance, ac: Airclutch, config: 
     await shared.audit.flush();
     for (const t of targets) t.upstream.close();
   });
+  // An environment that is not backed by Airflow (or does not exist) is not an Airflow.
+  app.route({
+    method: [...METHODS],
+    url: '/airflow/*',
+    schema: { hide: true },
+    handler: async (req) => {
+      const env = req.url.split('/')[2] ?? '';
+      throw new AirclutchError(
+        'NOT_FOUND',
+        `no Airflow-backed environment ${JSON.stringify(env)}: the proxy serves ${targets.map((t) => t.prefix).join(', ')}`,
+      );
+    },
+  });
   for (const target of targets) {
     const table = proxyRouteTable(target.api);
     for (const route of table) {

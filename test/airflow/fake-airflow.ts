@@ -81,6 +81,8 @@ const SECRET = new TextEncoder().encode('fake-airflow-jwt-secret-not-a-real-one'
 export class FakeAirflow {
   readonly violations: string[] = [];
   readonly requests: { method: string; path: string; status: number }[] = [];
+  /** The headers of each request, in arrival order (what a proxy in front of Airflow passed on). */
+  readonly requestHeaders: import('node:http').IncomingHttpHeaders[] = [];
   readonly dags = new Map<string, FakeDag>();
   readonly runs = new Map<string, FakeRun>();
   /** Airflow Variables (the proxy's admin operations). */
@@ -235,6 +237,7 @@ export class FakeAirflow {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrived = performance.now();
+    this.requestHeaders.push(req.headers);
     const u = new URL(req.url ?? '/', this.url);
     const method = (req.method ?? 'GET').toLowerCase();
     const raw = await readBody(req);
