@@ -503,6 +503,23 @@ export class FakeAirflow {
           );
         return [200, { variables: shown, total_entries: all.length }];
       }
+      case 'post_variable':
+      case 'post_variables': {
+        if (this.variables.has(String(b.key))) {
+          const detail = `The Variable with key: \`${String(b.key)}\` already exists`;
+          return [409, this.opts.api === 'v2' ? { detail } : this.err(409, detail)];
+        }
+        const v = {
+          key: String(b.key),
+          value: typeof b.value === 'string' ? b.value : JSON.stringify(b.value),
+          description: typeof b.description === 'string' ? b.description : null,
+          is_encrypted: true,
+        };
+        this.variables.set(v.key, v);
+        return this.opts.api === 'v2'
+          ? [201, v]
+          : [200, { key: v.key, value: v.value, description: v.description }];
+      }
       case 'get_task_instances': {
         const r = this.run(p.dag_id ?? '', p.dag_run_id ?? '');
         if (!r) return this.notFound('DagRun not found');

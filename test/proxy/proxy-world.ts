@@ -44,6 +44,8 @@ permit (principal in Group::"data-eng", action == Action::"approve", resource);
 permit (principal in Group::"data-eng", action in [Action::"pause", Action::"clearTask"], resource);
 @reason("engineers ask to unpause")
 permit (principal in Group::"data-eng", action == Action::"requestUnpause", resource);
+@reason("leads edit Airflow's variables")
+permit (principal in Group::"data-leads", action == Action::"writeVariables", resource);
 @reason("engineers read Airflow's variables")
 permit (principal in Group::"data-eng", action == Action::"readVariables", resource);
 `;
