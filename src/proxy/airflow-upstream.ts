@@ -110,9 +110,16 @@ export class AirflowUpstream {
         },
         (res) => {
           clearTimeout(timer);
-          // A stalled body is cut after the same deadline of silence.
-          res.socket.setTimeout(this.#o.timeoutMs, () => res.destroy(new Error('idle')));
-          res.once('end', () => res.socket?.setTimeout(0));
+          // A stalled body is cut after the same deadline of silence; the socket is kept alive for
+          // the next call, so its listener goes when this answer ends.
+          const socket = res.socket;
+          const idle = () => res.destroy(new Error(`Airflow sent nothing for ${this.#o.timeoutMs} ms`));
+          socket.setTimeout(this.#o.timeoutMs);
+          socket.on('timeout', idle);
+          res.once('close', () => {
+            socket.off('timeout', idle);
+            socket.setTimeout(0);
+          });
           resolve(res);
         },
       );
