@@ -248,4 +248,55 @@ describe('the Airflow proxy', () => {
     expect(unpause.json.airclutch.outcome).toBe('awaiting_approval');
     expect(w.staging.dags.get('revenue_daily')?.is_paused).toBe(true);
   });
+
+  it("clears a failed task through Cedar's clearTask and reopens the failed run, which the bridge follows again", async () => {
+    w = await startProxyWorld({ pollIntervalMs: 100 });
+    w.staging.dags.get('ci_build')!.outcome = 'failed';
+    const ci = await w.h.idp.serviceToken();
+    const res = await w.h.call('POST', '/airflow/staging/api/v2/dags/ci_build/dagRuns', {
+      token: ci,
+      headers: json,
+      body: { logical_date: null, conf: {} },
+    });
+    const remoteId = res.json.dag_run_id as string;
+    const runId = remoteId.slice('airclutch__'.length);
+    w.staging.step();
+    w.staging.step();
+    const state = () =>
+      w!.h.world.db.kysely
+        .selectFrom('runs')
+        .select('state')
+        .where('id', '=', runId)
+        .executeTakeFirstOrThrow();
+    await eventually(state, (r) => r.state === 'failed');
+    const body = {
+      dag_run_id: remoteId,
+      task_ids: ['load'],
+      only_failed: true,
+      dry_run: false,
+      reset_dag_runs: true,
+    };
+    const before = w.staging.requests.length;
+    const refused = await w.h.call('POST', '/airflow/staging/api/v2/dags/ci_build/clearTaskInstances', {
+      token: ci,
+      headers: json,
+      body,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.json.detail).toContain('clearTask');
+    expect(w.staging.requests.slice(before).filter((r) => r.path.endsWith('clearTaskInstances'))).toEqual([]);
+    const eng = await w.h.token('eng@example.com');
+    const cleared = await w.h.call('POST', '/airflow/staging/api/v2/dags/ci_build/clearTaskInstances', {
+      token: eng,
+      headers: json,
+      body,
+    });
+    expect(cleared.status).toBe(200);
+    expect(cleared.json.task_instances.map((t: { task_id: string }) => t.task_id)).toEqual(['load']);
+    expect((await state()).state).toBe('running');
+    w.staging.dags.get('ci_build')!.outcome = 'success';
+    w.staging.step();
+    w.staging.step();
+    await eventually(state, (r) => r.state === 'success');
+  });
 });

@@ -83,7 +83,12 @@ function addDags(fake: FakeAirflow): void {
 }
 
 export async function startProxyWorld(
-  o: { api?: 'v1' | 'v2'; proxy?: Partial<ServerConfig['airflowProxy']>; extraDags?: number } = {},
+  o: {
+    api?: 'v1' | 'v2';
+    proxy?: Partial<ServerConfig['airflowProxy']>;
+    extraDags?: number;
+    pollIntervalMs?: number;
+  } = {},
 ): Promise<ProxyWorld> {
   const api = o.api ?? 'v2';
   const staging = await FakeAirflow.start({ api });
@@ -106,7 +111,8 @@ export async function startProxyWorld(
     `      baseUrl: ${f.url}`,
     `      api: ${api}`,
     `      auth: ${auth(f)}`,
-    '      pollIntervalMs: 60000',
+    `      pollIntervalMs: ${o.pollIntervalMs ?? 60_000}`,
+    `      maxPollIntervalMs: ${o.pollIntervalMs ?? 60_000}`,
     '      retryBaseMs: 1',
     '      retries: 1',
   ];
