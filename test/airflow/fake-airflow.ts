@@ -85,6 +85,8 @@ export class FakeAirflow {
   readonly requestHeaders: import('node:http').IncomingHttpHeaders[] = [];
   readonly dags = new Map<string, FakeDag>();
   readonly runs = new Map<string, FakeRun>();
+  /** Files Airflow could not import: `filename` relative to the DAGs folder, as Airflow 3 lists them. */
+  readonly importErrors: { filename: string; stack_trace: string }[] = [];
   /** Airflow Variables (the proxy's admin operations). */
   readonly variables = new Map<
     string,
@@ -491,6 +493,18 @@ export class FakeAirflow {
             total_entries: all.length,
           },
         ];
+      }
+      case 'get_import_errors': {
+        const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));
+        const offset = Number(q.offset ?? 0);
+        const all = this.importErrors.map((e, i) => ({
+          import_error_id: i + 1,
+          timestamp: new Date(this.opts.now()).toISOString(),
+          filename: e.filename,
+          stack_trace: e.stack_trace,
+          ...(this.opts.api === 'v2' ? { bundle_name: 'dags-folder' } : {}),
+        }));
+        return [200, { import_errors: all.slice(offset, offset + limit), total_entries: all.length }];
       }
       case 'get_variables': {
         const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));

@@ -299,4 +299,28 @@ describe('the Airflow proxy', () => {
     w.staging.step();
     await eventually(state, (r) => r.state === 'success');
   });
+
+  it('lists only the import errors of files holding DAGs the caller may view', async () => {
+    w = await startProxyWorld();
+    w.staging.importErrors.push(
+      { filename: 'ci_build.py', stack_trace: 'SyntaxError in ci_build.py' },
+      { filename: 'customer_export.py', stack_trace: 'ImportError: no module pii' },
+      { filename: 'orphan.py', stack_trace: 'NameError' },
+    );
+    const ci = await w.h.idp.serviceToken();
+    const res = await w.h.call('GET', '/airflow/staging/api/v2/importErrors', {
+      token: ci,
+      headers: PYTHON_CLIENT_HEADERS,
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ total_entries: 1, import_errors: [{ filename: 'ci_build.py' }] });
+    const eng = await w.h.token('eng@example.com');
+    const all = await w.h.call('GET', '/airflow/staging/api/v2/importErrors?limit=1&offset=1', {
+      token: eng,
+    });
+    expect(all.json.total_entries).toBe(2);
+    expect(all.json.import_errors.map((e: { filename: string }) => e.filename)).toEqual([
+      'customer_export.py',
+    ]);
+  });
 });
