@@ -102,6 +102,8 @@ export class FakeAirflow {
   contractMs = 0;
   tokensIssued = 0;
   private readonly revoked = new Set<string>();
+  /** Tokens whose signature was checked once: expiry and revocation are still checked each call. */
+  private readonly verified = new Map<string, { exp: number; jti: string }>();
   private readonly issued: string[] = [];
   private readonly sockets = new Set<import('node:net').Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -382,8 +384,11 @@ export class FakeAirflow {
       return header === `Basic ${expected}`;
     }
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const known = this.verified.get(token);
+    if (known) return known.exp * 1000 > this.opts.now() && !this.revoked.has(known.jti);
     try {
       const { payload } = await jwtVerify(token, SECRET, { currentDate: new Date(this.opts.now()) });
+      this.verified.set(token, { exp: Number(payload.exp), jti: String(payload.jti) });
       return !this.revoked.has(String(payload.jti));
     } catch {
       return this.opts.trustBearer ? this.opts.trustBearer(token) : false;
