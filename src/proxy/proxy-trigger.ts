@@ -34,6 +34,13 @@ export async function proxyTrigger(call: ProxyCall): Promise<unknown> {
   const facts = { ...callFacts(call), resource: { env, dagId } };
   if (clientRunId && (await existing(call, dagId, clientRunId))) return duplicate(call, dagId, clientRunId);
   const logical = body.logical_date ?? body.execution_date;
+  const logicalMs = typeof logical === 'string' ? Date.parse(logical) : Number.NaN;
+  if (typeof logical === 'string' && !Number.isFinite(logicalMs)) {
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `logical_date ${JSON.stringify(logical)} is not an ISO 8601 date-time`,
+    );
+  }
   let result: Awaited<ReturnType<typeof gate.trigger>>;
   try {
     result = await gate.trigger(call.ctx, {
@@ -42,7 +49,7 @@ export async function proxyTrigger(call: ProxyCall): Promise<unknown> {
       params: conf,
       ...(typeof body.note === 'string' ? { note: body.note } : {}),
       // Airflow 2 keys a run by its logical date; Airflow 3 is sent none (run_after is now).
-      ...(api === 'v1' && typeof logical === 'string' ? { logicalDate: Date.parse(logical) } : {}),
+      ...(api === 'v1' && Number.isFinite(logicalMs) ? { logicalDate: logicalMs } : {}),
       ...(clientRunId ? { scheduleKey: keyOf(clientRunId) } : {}),
     });
   } catch (e) {
