@@ -14,7 +14,9 @@ afterEach(async () => {
   w = undefined;
 });
 
-describe('the Airflow proxy in front of Airflow 2 (v1)', () => {
+// Each test starts two Airflows, an IdP and a server: on a loaded 2-core machine that alone can take
+// most of the default 30 s.
+describe('the Airflow proxy in front of Airflow 2 (v1)', { timeout: 120_000 }, () => {
   it('serves /api/v1: filtered DAG lists, gated triggers, refused variables', async () => {
     w = await startProxyWorld({ api: 'v1' });
     const ci = await w.h.idp.serviceToken();

@@ -19,7 +19,9 @@ afterEach(async () => {
 
 const json = { ...PYTHON_CLIENT_HEADERS, 'content-type': 'application/json' };
 
-describe('the Airflow proxy', () => {
+// Each test starts two Airflows, an IdP and a server: on a loaded 2-core machine that alone can take
+// most of the default 30 s.
+describe('the Airflow proxy', { timeout: 120_000 }, () => {
   it('lets the CI service trigger its DAG in staging and passes Airflow answer back unchanged', async () => {
     w = await startProxyWorld();
     const ci = await w.h.idp.serviceToken();

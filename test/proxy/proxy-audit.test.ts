@@ -19,7 +19,9 @@ async function proxyRecords(world: ProxyWorld) {
   return (await queryAudit(world.h.world.db, { action: 'airflow.proxy' })).records;
 }
 
-describe('the audit trail of proxied calls', () => {
+// Each test starts two Airflows, an IdP and a server: on a loaded 2-core machine that alone can take
+// most of the default 30 s.
+describe('the audit trail of proxied calls', { timeout: 120_000 }, () => {
   it('records each read with who, which operation, which resource and Airflow status', async () => {
     w = await startProxyWorld();
     const eng = await w.h.token('eng@example.com');

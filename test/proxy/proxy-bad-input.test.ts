@@ -34,7 +34,9 @@ function raw(base: string, method: string, path: string, headers: Record<string,
   });
 }
 
-describe('bad input through the Airflow proxy', () => {
+// Each test starts two Airflows, an IdP and a server: on a loaded 2-core machine that alone can take
+// most of the default 30 s.
+describe('bad input through the Airflow proxy', { timeout: 120_000 }, () => {
   it('refuses path traversal in dag_id, raw or encoded, before Airflow sees it', async () => {
     w = await startProxyWorld();
     const eng = await w.h.token('eng@example.com');

@@ -32,7 +32,9 @@ function send(base: string, path: string, headers: Record<string, string>) {
   );
 }
 
-describe('the Airflow proxy as an HTTP intermediary', () => {
+// Each test starts two Airflows, an IdP and a server: on a loaded 2-core machine that alone can take
+// most of the default 30 s.
+describe('the Airflow proxy as an HTTP intermediary', { timeout: 120_000 }, () => {
   it("never forwards the caller's token and strips hop-by-hop headers", async () => {
     w = await startProxyWorld();
     const eng = await w.h.token('eng@example.com');

@@ -155,7 +155,8 @@ function parseProxyDefaults(): ServerConfig['airflowProxy'] {
   return {
     enabled: true,
     bodyLimitBytes: 1_048_576,
-    timeoutMs: 10_000,
+    // Generous: a trigger's answer waits for the executor's delivery, which a loaded machine slows.
+    timeoutMs: 60_000,
     maxListItems: 50_000,
     auditReads: { mode: 'all', sampleRate: 0.1, windowMs: 60_000 },
   };
