@@ -47,6 +47,7 @@ export const SUITES: readonly Suite[] = [
   { name: 'audit', module: 'audit.ts' },
   { name: 'http', module: 'http.ts' },
   { name: 'airflow bridge', module: 'airflow-bench.ts' },
+  { name: 'airflow proxy', module: 'proxy.ts' },
   { name: 'ui (chromium)', module: 'ui.ts' },
   { name: 'cli', module: 'cli.ts' },
 ];

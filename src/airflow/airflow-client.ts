@@ -17,6 +17,7 @@ import type {
   RemoteTaskInstance,
   TriggerRequest,
 } from './airflow-types.ts';
+import { TriggerAnswers } from './trigger-answers.ts';
 
 export interface AirflowClientOptions {
   readonly baseUrl: string;
@@ -54,6 +55,8 @@ export class AirflowClient {
   private readonly retryBaseMs: number;
   private readonly pageSize: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Airflow's answers to delivered triggers, for the proxy to pass back unchanged. */
+  readonly triggerAnswers = new TriggerAnswers();
 
   constructor(private readonly opts: AirflowClientOptions) {
     this.api = opts.api;
@@ -140,6 +143,25 @@ export class AirflowClient {
    * A 409 for our own run id means an earlier attempt did land.
    */
   async triggerRun(t: TriggerRequest): Promise<RemoteRun> {
+    try {
+      return await this.#triggerRun(t);
+    } catch (e) {
+      const status = e instanceof AirclutchError ? e.details?.status : undefined;
+      const answer = e instanceof AirclutchError ? e.details?.answer : undefined;
+      this.triggerAnswers.settle(
+        t.runId,
+        e instanceof AirclutchError &&
+          e.code === 'AIRFLOW_REFUSED' &&
+          typeof status === 'number' &&
+          answer !== undefined
+          ? { kind: 'answer', status, body: answer }
+          : { kind: 'undelivered', error: describeThrown(e) },
+      );
+      throw e;
+    }
+  }
+
+  async #triggerRun(t: TriggerRequest): Promise<RemoteRun> {
     const body: Record<string, unknown> = { dag_run_id: t.runId, conf: t.conf, note: t.note };
     // Airflow 3 takes logical_date: null for "no data interval" (run_after = now). Airflow 2 needs a
     // logical date that is unique per DAG, so Airclutch sends the decision's time.
@@ -150,25 +172,34 @@ export class AirflowClient {
       if (attempt > 0) await this.sleep(this.backoff(attempt));
       try {
         const res = await this.call('POST', path, { safe: false, body, accept: [409] });
-        if (res.status !== 409) return toRun(res.json as Record<string, unknown>);
-        const existing = await this.getRun(t.dagId, t.runId);
-        if (existing) return existing;
+        if (res.status !== 409) return this.#answered(t.runId, res);
+        const existing = await this.#getRunAnswer(t.dagId, t.runId);
+        if (existing.status !== 404) return this.#answered(t.runId, existing);
         throw new AirclutchError(
           'AIRFLOW_REFUSED',
           `Airflow answered 409 to the trigger of ${t.dagId}: ${detailOf(res.json)}`,
           {
-            details: { status: 409, dagId: t.dagId, runId: t.runId },
+            details: { status: 409, dagId: t.dagId, runId: t.runId, answer: res.json },
           },
         );
       } catch (e) {
         if (!(e instanceof AirclutchError) || !isUncertain(e)) throw e;
         lastError = e;
         // The request may have reached Airflow: ask before sending it again.
-        const existing = await this.getRun(t.dagId, t.runId).catch(() => undefined);
-        if (existing) return existing;
+        const existing = await this.#getRunAnswer(t.dagId, t.runId).catch(() => undefined);
+        if (existing && existing.status !== 404) return this.#answered(t.runId, existing);
       }
     }
     throw lastError as AirclutchError;
+  }
+
+  #answered(runId: string, res: Answer): RemoteRun {
+    this.triggerAnswers.settle(runId, { kind: 'answer', status: res.status, body: res.json });
+    return toRun(res.json as Record<string, unknown>);
+  }
+
+  #getRunAnswer(dagId: string, runId: string): Promise<Answer> {
+    return this.call('GET', `/dags/${enc(dagId)}/dagRuns/${enc(runId)}`, { safe: true, accept: [404] });
   }
 
   async taskInstances(dagId: string, runId: string): Promise<RemoteTaskInstance[]> {
@@ -320,7 +351,8 @@ function statusError(
   authKind: string | undefined,
 ): AirclutchError {
   const detail = detailOf(json);
-  const details = { status, request: where };
+  // Airflow's own answer stays on the error (never secret: it is what Airflow tells any caller).
+  const details = { status, request: where, ...(json === undefined ? {} : { answer: json }) };
   if (status === 401) {
     return new AirclutchError(
       'AIRFLOW_AUTH_FAILED',

@@ -10,11 +10,15 @@ import type { RefusalRecorder } from '../audit/refusal-recorder.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
+import type { PolicyAction } from '../policy/cedar-names.ts';
 import type { FailureLimiter } from './failure-limiter.ts';
 import { requestPrincipal } from './request-principal.ts';
 
-/** `any`: any verified caller; otherwise the action whose token scopes are checked. */
-export type RouteAuth = 'any' | 'view' | 'trigger' | 'approve' | 'cancel' | 'readLogs' | 'readAudit';
+/**
+ * `any`: any verified caller; otherwise the action whose token scopes are checked (the Airflow proxy
+ * declares each operation's Cedar action, so `identity.requiredScopes` can name any of them).
+ */
+export type RouteAuth = 'any' | PolicyAction;
 
 declare module 'fastify' {
   interface FastifyContextConfig {

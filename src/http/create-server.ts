@@ -23,6 +23,7 @@ import type { WebSignIn } from '../identity/web-sign-in.ts';
 import { airclutchVersion, VERSION_HEADER } from '../lib/airclutch-version.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { uiLinks } from '../lib/ui-links.ts';
+import { airflowProxy } from '../proxy/airflow-proxy.ts';
 import { type UiPluginOptions, uiPlugin } from '../ui/ui-plugin.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { problemSchema } from './api-schemas.ts';
@@ -193,6 +194,10 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
     },
     { prefix: '/api/v1' },
   );
+  // Airflow's own REST API, behind the same identity checks, Cedar and audit trail (docs/proxy.md).
+  if (ac.airflow && cfg.airflowProxy.enabled) {
+    await app.register(async (scope) => airflowProxy(scope, ac, cfg.airflowProxy));
+  }
   if (cfg.slack.signingSecret) {
     await app.register(slackInteractivity, {
       ac,

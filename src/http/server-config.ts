@@ -1,5 +1,6 @@
 /** The `server` config section: where the HTTP API listens, its limits, CORS, and chat/webhook notifications. @module */
 import { z } from 'zod';
+import { proxyConfigSchema } from '../proxy/proxy-config.ts';
 
 export const slackConfigSchema = z.object({
   /** Incoming-webhook URL approval messages are posted to. Prefer `AIRCLUTCH_SLACK_WEBHOOK_URL`. */
@@ -70,6 +71,8 @@ export const serverConfigSchema = z.object({
     .default({ max: 1_200, windowMs: 60_000, tokenFailuresMax: 30 }),
   slack: slackConfigSchema.default(slackConfigSchema.parse({})),
   webhooks: z.array(outgoingWebhookSchema).default([]),
+  /** The identity-aware proxy in front of each bridged Airflow's REST API (docs/proxy.md). */
+  airflowProxy: proxyConfigSchema.default(proxyConfigSchema.parse({})),
 });
 export type ServerConfig = z.output<typeof serverConfigSchema>;
 

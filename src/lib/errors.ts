@@ -73,6 +73,10 @@ export const ERROR_CODES = {
   AIRFLOW_REFUSED: { status: 502, title: 'Airflow refused the request' },
   AIRFLOW_VERSION_MISMATCH: { status: 500, title: 'Airflow API version does not match the config' },
   AIRFLOW_CREDENTIAL_UNAVAILABLE: { status: 500, title: 'Airflow credential source unavailable' },
+  // Airflow proxy.
+  PROXY_OPERATION_UNMAPPED: { status: 403, title: 'Airflow operation not in the route table' },
+  PROXY_OPERATION_DENIED: { status: 403, title: 'Airflow operation not offered through the proxy' },
+  PROXY_PATH_INVALID: { status: 400, title: 'Path parameter refused' },
   // CLI as a client of a server.
   SERVER_UNREACHABLE: { status: 503, title: 'No Airclutch server answers' },
   SERVER_NOT_AIRCLUTCH: { status: 502, title: 'The server is not Airclutch' },

@@ -44,6 +44,18 @@ export const ACTIONS = [
   // Ask for an unpause that needs approval (as requestTrigger is to trigger).
   'requestUnpause',
   'clearTask',
+  // Airflow's own administration through the proxy (docs/proxy.md), on the environment: each family
+  // has its own action, so reading variables never implies editing them.
+  'readVariables',
+  'writeVariables',
+  'readConnections',
+  'writeConnections',
+  'readPools',
+  'writePools',
+  'readConfig',
+  'manageUsers',
+  'readAirflow',
+  'writeAirflow',
 ] as const;
 export type PolicyAction = (typeof ACTIONS)[number];
 
@@ -56,6 +68,19 @@ export const ACTION_GROUPS = {
   operate: ['trigger', 'requestTrigger', 'cancel'],
   /** See DAGs, runs and their logs. */
   read: ['view', 'readLogs'],
+  /** Everything about Airflow itself rather than one DAG: variables, connections, pools, config, users. */
+  airflowAdmin: [
+    'readVariables',
+    'writeVariables',
+    'readConnections',
+    'writeConnections',
+    'readPools',
+    'writePools',
+    'readConfig',
+    'manageUsers',
+    'readAirflow',
+    'writeAirflow',
+  ],
 } as const satisfies Record<string, readonly PolicyAction[]>;
 
 /** Actions about one run of a DAG: their context carries the run's params. */
@@ -83,7 +108,20 @@ export const ACTION_RESOURCES: Readonly<Record<PolicyAction, readonly (keyof typ
   unpause: ['dag'],
   requestUnpause: ['dag'],
   clearTask: ['run'],
+  readVariables: ['env'],
+  writeVariables: ['env'],
+  readConnections: ['env'],
+  writeConnections: ['env'],
+  readPools: ['env'],
+  writePools: ['env'],
+  readConfig: ['env'],
+  manageUsers: ['env'],
+  readAirflow: ['env'],
+  writeAirflow: ['env'],
 };
+
+/** The actions about Airflow itself (the `airflowAdmin` group), decided on `Env::"<env>"`. */
+export type AirflowAdminAction = (typeof ACTION_GROUPS)['airflowAdmin'][number];
 
 /** Where a request came from: `context.source`. */
 export const SOURCES = ['api', 'ui', 'cli', 'schedule', 'dag', 'chat', 'bridge'] as const;

