@@ -7,7 +7,9 @@
  *    cannot be delivered now, so a decision is never lost;
  * 2. the **follower** (`airflow-run-follower.ts`) polls delivered runs and their task instances and
  *    writes their transitions, copying task logs (`copy-task-log.ts`);
- * 3. the **cancel passer** (`pass-cancels.ts`) marks cancelled runs failed in Airflow.
+ * 3. the **cancel passer** (`pass-cancels.ts`) marks cancelled runs failed in Airflow;
+ * 4. the **unpause deliverer** (`airflow-unpause-deliverer.ts`) unpauses the DAGs of approved
+ *    unpause requests, retrying what Airflow fails to apply.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import type { CatalogDag } from './airflow-catalog.ts';
 import type { AirflowEnvironment } from './airflow-environment.ts';
 import { AirflowRunDeliverer } from './airflow-run-deliverer.ts';
 import { AirflowRunFollower } from './airflow-run-follower.ts';
+import { AirflowUnpauseDeliverer } from './airflow-unpause-deliverer.ts';
 import type { ExecutorContext } from './executor-context.ts';
 import { passCancels } from './pass-cancels.ts';
 
@@ -34,6 +37,10 @@ export interface AirflowExecutorOptions {
   readonly tickMs?: number;
   /** First delay before a failed delivery is tried again; doubles, capped at 5 min (default 1 s). */
   readonly deliveryRetryMs?: number;
+  /** Tries of an approved unpause before it is given up as failed (default 10). */
+  readonly unpauseMaxAttempts?: number;
+  /** A DAG was unpaused for an approved request (the catalogue refreshes). */
+  readonly onUnpaused?: (env: string, dagId: string) => Promise<void>;
   /** Remote calls in flight at once (default 64). */
   readonly concurrency?: number;
   /** After a transaction committed: the engine turns them into events (`waitForRun`, chat). */
@@ -52,6 +59,7 @@ export class AirflowExecutor {
   readonly #tickMs: number;
   readonly #deliverer: AirflowRunDeliverer;
   readonly #follower: AirflowRunFollower;
+  readonly #unpauses: AirflowUnpauseDeliverer;
   readonly #ctx: ExecutorContext;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
@@ -79,6 +87,13 @@ export class AirflowExecutor {
       remoteDag: o.remoteDag,
       retryMs: o.deliveryRetryMs ?? 1_000,
       onDelivered: (run) => this.#follower.track(run),
+    });
+    this.#unpauses = new AirflowUnpauseDeliverer(this.#ctx, {
+      remoteDag: o.remoteDag,
+      retryMs: o.deliveryRetryMs ?? 1_000,
+      maxAttempts: o.unpauseMaxAttempts ?? 10,
+      leaseMs: 300_000,
+      ...(o.onUnpaused ? { onUnpaused: o.onUnpaused } : {}),
     });
   }
 
@@ -132,11 +147,28 @@ export class AirflowExecutor {
     return this.#follower.count;
   }
 
-  /** One pass: deliver what is due, follow what is due, pass cancels on. Public so tests drive it. */
+  /**
+   * One pass: deliver what is due, follow what is due, pass cancels on, unpause what was approved.
+   * Public so tests drive it.
+   */
   async tick(): Promise<void> {
     await this.deliverQueued();
     await this.followRunning();
     await this.passCancels();
+    await this.deliverUnpauses();
+  }
+
+  /**
+   * Unpauses the DAG of an approved unpause request now (the vote that approved it committed); a
+   * failure Airflow may recover from is retried by later ticks. Records its result; never throws.
+   */
+  async unpauseApproved(approvalId: string, requestId?: string): Promise<void> {
+    await this.#unpauses.deliverNow(approvalId, requestId);
+  }
+
+  /** Retries approved unpauses that are due, and takes up those a crash left untried. */
+  async deliverUnpauses(): Promise<void> {
+    await this.#unpauses.deliverDue(this.#envs);
   }
 
   /** Delivers the queued runs that are due (first try, or their retry time came). */
