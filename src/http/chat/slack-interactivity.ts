@@ -15,7 +15,13 @@ import type { Principal } from '../../identity/principal.ts';
 import { AirclutchError, describeThrown, isAirclutchError } from '../../lib/errors.ts';
 import type { SlackConfig } from '../server-config.ts';
 import { approvalRequestData } from './chat-events.ts';
-import { type ApprovalButton, approvalMessage, parseApprovalButton, votedMessage } from './slack-message.ts';
+import {
+  type ApprovalButton,
+  afterVote,
+  approvalMessage,
+  parseApprovalButton,
+  votedMessage,
+} from './slack-message.ts';
 import { verifySlackSignature } from './slack-signature.ts';
 import { slackVoter } from './slack-voter.ts';
 import { deliverWebhook } from './webhook-delivery.ts';
@@ -119,7 +125,7 @@ export async function slackInteractivity(
       return {
         response_type: 'ephemeral',
         replace_original: false,
-        text: `${vote === 'approve' ? 'Approved' : 'Denied'} by ${principal.id}: ${outcome.approvals}/${outcome.quorum} approvals, run ${outcome.runState}`,
+        text: `${vote === 'approve' ? 'Approved' : 'Denied'} by ${principal.id}: ${outcome.approvals}/${outcome.quorum} approvals, ${afterVote(outcome.approval, outcome.runState)}`,
       };
     },
   );
@@ -168,7 +174,9 @@ function allowedOrigin(url: string, origins: readonly string[]): boolean {
 async function updateMessage(ac: Airclutch, responseUrl: string, outcome: VoteOutcome) {
   try {
     const data = await approvalRequestData(ac, outcome.approval.id);
-    const body = JSON.stringify(votedMessage(approvalMessage(data), data.approval, outcome.runState));
+    const body = JSON.stringify(
+      votedMessage(approvalMessage(data), data.approval, afterVote(data.approval, outcome.runState)),
+    );
     return await deliverWebhook({ url: responseUrl, body, maxAttempts: 3 });
   } catch (e) {
     return { outcome: 'failed' as const, reason: describeThrown(e) };
