@@ -4,13 +4,21 @@
  * `maxPollIntervalMs`; a change resets it), and writes their transitions (task instances as task
  * rows) with the engine's audit hook in the same transaction. A running try's log is copied as it
  * grows, and once more when the try ends.
+ *
+ * The runs due in one pass are read with Airflow's batch list endpoints (both APIs have them):
+ * the queued and running runs of their DAGs, and all their task instances, a page per call, so
+ * following N runs costs O(N / page) calls per pass, not 2N. A run missing from the active list has
+ * ended (or is gone): it is read on its own, then its task instances, so that they are read after
+ * its end. An Airflow without the batch endpoints (404, 405) is polled run by run.
  * @module
  */
 import type { AuditEvent } from '../audit/audit-types.ts';
 import type { EngineTransition } from '../engine/engine-types.ts';
 import { finishRun } from '../engine/sql/finish-run.ts';
 import type { TaskState } from '../engine/states.ts';
-import type { RemoteTaskInstance } from './airflow-types.ts';
+import { runKey } from './airflow-client.ts';
+import type { AirflowEnvironment } from './airflow-environment.ts';
+import type { RemoteRun, RemoteTaskInstance } from './airflow-types.ts';
 import { copyTaskLog, type FollowedRun } from './copy-task-log.ts';
 import type { ExecutorContext } from './executor-context.ts';
 import { inParallel } from './in-parallel.ts';
@@ -21,6 +29,12 @@ interface Follow {
   intervalMs: number;
 }
 
+/** What one pass read for all the runs due in an environment. */
+interface BatchView {
+  readonly active: ReadonlyMap<string, RemoteRun>;
+  readonly tis: ReadonlyMap<string, RemoteTaskInstance[]>;
+}
+
 /**
  * @example
  * const follower = new AirflowRunFollower(ctx);
@@ -29,6 +43,8 @@ interface Follow {
 export class AirflowRunFollower {
   readonly #ctx: ExecutorContext;
   readonly #follow = new Map<string, Follow>();
+  /** Environments whose Airflow has no batch list endpoints: polled run by run. */
+  readonly #noBatch = new Set<string>();
 
   constructor(ctx: ExecutorContext) {
     this.#ctx = ctx;
@@ -66,8 +82,30 @@ export class AirflowRunFollower {
       }
       return f.nextPollAt <= now;
     });
-    await inParallel(due, this.#ctx.concurrency, (r) =>
-      this.#poll(r).catch((e: unknown) => this.#ctx.onError(e as Error)),
+    const byEnv = new Map<string, FollowedRun[]>();
+    for (const r of due) byEnv.set(r.env, [...(byEnv.get(r.env) ?? []), r]);
+    for (const [env, runs] of byEnv) await this.#pollEnv(env, runs);
+  }
+
+  /** Reads the due runs of one environment in batch, then writes each run's changes. */
+  async #pollEnv(name: string, runs: readonly FollowedRun[]): Promise<void> {
+    const env = this.#ctx.environments.get(name);
+    if (!env) return;
+    let seen: BatchView | undefined;
+    if (!this.#noBatch.has(name)) {
+      try {
+        seen = await readBatch(env, runs);
+      } catch (e) {
+        if (!missingEndpoint(e)) {
+          this.#ctx.onError(e as Error);
+          for (const r of runs) this.#backOff(r.id, env, false);
+          return;
+        }
+        this.#noBatch.add(name);
+      }
+    }
+    await inParallel(runs, this.#ctx.concurrency, (r) =>
+      this.#poll(r, seen).catch((e: unknown) => this.#ctx.onError(e as Error)),
     );
   }
 
@@ -75,28 +113,39 @@ export class AirflowRunFollower {
     return this.#ctx.environments.get(env)?.pollIntervalMs ?? 5_000;
   }
 
-  async #poll(r: FollowedRun): Promise<void> {
+  async #poll(r: FollowedRun, seen: BatchView | undefined): Promise<void> {
     const env = this.#ctx.environments.get(r.env);
-    const f = this.#follow.get(r.id);
-    if (!env || !f) return;
+    if (!env || !this.#follow.has(r.id)) return;
     let changed = false;
     try {
-      const remote = await env.client.getRun(r.dag_id, r.remote_run_id);
+      const key = runKey(r.dag_id, r.remote_run_id);
+      const listed = seen?.active.get(key);
+      // Not in the active list: ended or gone. Read on its own, then its tasks, after its end.
+      const remote = listed ?? (await env.client.getRun(r.dag_id, r.remote_run_id));
       if (!remote) {
         changed = await this.#end(r, `the remote run ${r.remote_run_id} is gone from Airflow`, [], 'gone');
         return;
       }
-      const tis = await env.client.taskInstances(r.dag_id, r.remote_run_id);
+      const tis = listed
+        ? (seen?.tis.get(key) ?? [])
+        : await env.client.taskInstances(r.dag_id, r.remote_run_id);
       const final = remote.state === 'success' || remote.state === 'failed' ? remote.state : undefined;
       changed = await this.#sync(r, tis, remote.state, final);
     } catch (e) {
       this.#ctx.onError(e as Error);
     } finally {
-      f.intervalMs = changed
-        ? env.pollIntervalMs
-        : Math.min(env.maxPollIntervalMs, Math.round(f.intervalMs * 1.5));
-      f.nextPollAt = this.#ctx.now() + f.intervalMs;
+      this.#backOff(r.id, env, changed);
     }
+  }
+
+  /** The next poll: at the base interval after a change, else half as long again, up to the cap. */
+  #backOff(runId: string, env: AirflowEnvironment, changed: boolean): void {
+    const f = this.#follow.get(runId);
+    if (!f) return;
+    f.intervalMs = changed
+      ? env.pollIntervalMs
+      : Math.min(env.maxPollIntervalMs, Math.round(f.intervalMs * 1.5));
+    f.nextPollAt = this.#ctx.now() + f.intervalMs;
   }
 
   /** Writes task instance changes (and the run's end), with their audit records, in one transaction. */
@@ -205,6 +254,23 @@ export class AirflowRunFollower {
     this.#ctx.onTransitions(transitions);
     return transitions.length > 0;
   }
+}
+
+/** The active runs of the runs' DAGs and all the runs' task instances: two batch reads (per page). */
+async function readBatch(env: AirflowEnvironment, runs: readonly FollowedRun[]): Promise<BatchView> {
+  const active = await env.client.activeRuns([...new Set(runs.map((r) => r.dag_id))]);
+  // Read after the active list: a run that ends in between shows its tasks ended, and is read on
+  // its own at the next pass.
+  const tis = await env.client.taskInstancesOfRuns(
+    runs.map((r) => ({ dagId: r.dag_id, runId: r.remote_run_id })),
+  );
+  return { active, tis };
+}
+
+/** An Airflow that does not serve the batch endpoints (a proxy that blocks them, an old 2.x). */
+function missingEndpoint(e: unknown): boolean {
+  const status = (e as { code?: unknown; details?: { status?: unknown } }).details?.status;
+  return (e as { code?: unknown }).code === 'AIRFLOW_REFUSED' && (status === 404 || status === 405);
 }
 
 function runEnded(r: FollowedRun, to: 'success' | 'failed', error: string | null): EngineTransition {
