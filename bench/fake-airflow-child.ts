@@ -9,7 +9,8 @@ import { FakeAirflow, type FakeDag } from '../test/airflow/fake-airflow.ts';
 type Command =
   | { id: number; op: 'addDags'; dags: FakeDag[] }
   | { id: number; op: 'step' }
-  | { id: number; op: 'stats' };
+  | { id: number; op: 'stats' }
+  | { id: number; op: 'arrivals' };
 
 const fake = await FakeAirflow.start({ api: (process.argv[2] as 'v1' | 'v2' | undefined) ?? 'v2' });
 process.send?.({ url: fake.url, credentials: fake.credentials });
@@ -33,6 +34,9 @@ process.on('message', (m: Command) => {
           runs: fake.runs.size,
         },
       });
+      return;
+    case 'arrivals':
+      process.send?.({ id: m.id, result: [...fake.triggerArrivals] });
       return;
     default: {
       const never: never = m;

@@ -24,6 +24,11 @@ export interface FakeAirflowProcess {
   /** Moves every unfinished run one step (queued → running → end). */
   step(): Promise<void>;
   stats(): Promise<FakeAirflowStats>;
+  /**
+   * When each trigger arrived, by `dag_run_id`, as `performance.timeOrigin + performance.now()` in
+   * the fake's process: comparable with the same sum taken in this one.
+   */
+  arrivals(): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -64,6 +69,7 @@ export async function startFakeAirflowProcess(api: 'v1' | 'v2'): Promise<FakeAir
     addDags: (dags) => ask({ op: 'addDags', dags }),
     step: () => ask({ op: 'step' }),
     stats: () => ask({ op: 'stats' }),
+    arrivals: async () => new Map(await ask<[string, number][]>({ op: 'arrivals' })),
     close: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.disconnect();

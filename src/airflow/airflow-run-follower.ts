@@ -66,7 +66,7 @@ export class AirflowRunFollower {
     const rows = await this.#ctx.db.kysely
       .selectFrom('runs as r')
       .innerJoin('airflow_runs as a', 'a.run_id', 'r.id')
-      .select(['r.id', 'r.env', 'r.dag_id', 'a.remote_run_id'])
+      .select(['r.id', 'r.env', 'r.dag_id', 'a.remote_run_id', 'a.remote_state'])
       .where('r.state', '=', 'running')
       .where('r.env', 'in', envs)
       .where('a.delivery_state', '=', 'delivered')
@@ -157,6 +157,10 @@ export class AirflowRunFollower {
   ): Promise<boolean> {
     const now = this.#ctx.now();
     const transitions: EngineTransition[] = [];
+    // Most polls find nothing new: a read, and no write transaction (nor its fsync) for them.
+    if (!final && !(await this.#differs(r, tis, remoteState))) {
+      return this.#copyLogs(r, tis, []);
+    }
     await this.#ctx.db.kysely.transaction().execute(async (trx) => {
       const existing = await trx
         .selectFrom('task_instances')
@@ -210,6 +214,21 @@ export class AirflowRunFollower {
     this.#ctx.onTransitions(transitions);
     const grew = await this.#copyLogs(r, tis, transitions);
     return transitions.length > 0 || grew;
+  }
+
+  /** Whether Airflow's view of the run differs from what is stored: a task's state or try, or the run's state. */
+  async #differs(r: FollowedRun, tis: readonly RemoteTaskInstance[], remoteState: string): Promise<boolean> {
+    if (remoteState !== r.remote_state) return true;
+    const stored = await this.#ctx.db.kysely
+      .selectFrom('task_instances')
+      .select(['task_id', 'state', 'try_number'])
+      .where('run_id', '=', r.id)
+      .execute();
+    const byId = new Map(stored.map((t) => [t.task_id, t]));
+    return tis.some((ti) => {
+      const old = byId.get(ti.taskId);
+      return !old || old.state !== taskStateOf(ti.state) || old.try_number !== ti.tryNumber;
+    });
   }
 
   /** The final log of each try that ended, and what a running try's log gained. True if one grew. */

@@ -12,6 +12,8 @@ export interface FollowedRun {
   readonly env: string;
   readonly dag_id: string;
   readonly remote_run_id: string;
+  /** Airflow's run state as last stored. */
+  readonly remote_state?: string | null;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function copyTaskLog(
   const lines = text.split('\n').filter((l) => l.length > 0);
   const now = ctx.now();
   const ended = state === 'running' ? null : now;
+  if (state === 'running' && !(await mayGrow(ctx, r.id, taskId, tryNumber, lines.length))) return 0;
   return ctx.db.kysely.transaction().execute(async (trx) => {
     let attempt = await trx
       .selectFrom('attempts')
@@ -90,4 +93,32 @@ export async function copyTaskLog(
     );
     return fresh.length;
   });
+}
+
+/**
+ * Whether a running try's log has lines not copied yet (or its attempt is not recorded yet): a
+ * read, so that a poll that finds nothing new opens no write transaction.
+ */
+async function mayGrow(
+  ctx: ExecutorContext,
+  runId: string,
+  taskId: string,
+  tryNumber: number,
+  lines: number,
+): Promise<boolean> {
+  const attempt = await ctx.db.kysely
+    .selectFrom('attempts')
+    .select(['id', 'state'])
+    .where('run_id', '=', runId)
+    .where('task_id', '=', taskId)
+    .where('try_number', '=', tryNumber)
+    .executeTakeFirst();
+  if (!attempt) return true;
+  if (attempt.state !== 'running') return false;
+  const copied = await ctx.db.kysely
+    .selectFrom('task_logs')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('attempt_id', '=', attempt.id)
+    .executeTakeFirstOrThrow();
+  return lines > Number(copied.n);
 }

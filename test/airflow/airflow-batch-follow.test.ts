@@ -5,6 +5,7 @@
  * by run.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TaskState } from '../../src/engine/states.ts';
 import { createWorld, eng, type World } from '../helpers/gate-world.ts';
 import { FakeAirflow } from './fake-airflow.ts';
 
@@ -68,7 +69,7 @@ describe.each(['v2', 'v1'] as const)('following remote runs in batch on the %s A
     f.requests
       .slice(from)
       .filter((r) => r.method === 'get' && /\/dagRuns\/airclutch__[^/]+(\/taskInstances)?$/.test(r.path));
-  const states = async (w: World, state: string) =>
+  const states = async (w: World, state: TaskState) =>
     (await w.db.kysely.selectFrom('task_instances').select('run_id').where('state', '=', state).execute())
       .length;
 

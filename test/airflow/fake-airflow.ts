@@ -90,6 +90,11 @@ export class FakeAirflow {
   /** Server-side time (ms) of each answered trigger, from the request's arrival to the answer: Airflow's own share. */
   readonly triggerTimesMs: number[] = [];
   /**
+   * When each trigger's request arrived, by its `dag_run_id`, as `performance.timeOrigin + now()`:
+   * a time another process on this machine can compare with its own (benchmarks do).
+   */
+  readonly triggerArrivals = new Map<string, number>();
+  /**
    * Time (ms) spent matching and validating requests and responses against the OpenAPI document:
    * the fake's own cost, synchronous (so never overlapping), which benchmarks subtract.
    */
@@ -265,6 +270,10 @@ export class FakeAirflow {
       res.end(JSON.stringify(body));
       if (op?.operationId === 'trigger_dag_run' || op?.operationId === 'post_dag_run') {
         this.triggerTimesMs.push(performance.now() - arrived);
+        // The answer names the run it created.
+        const runId = (body as { dag_run_id?: unknown } | undefined)?.dag_run_id;
+        if (typeof runId === 'string' && !this.triggerArrivals.has(runId))
+          this.triggerArrivals.set(runId, performance.timeOrigin + arrived);
       }
     };
     if (this.faults.delayMs) await this.sleep(this.faults.delayMs);
