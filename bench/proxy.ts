@@ -10,7 +10,7 @@
  *   within 25 ms (several connection counts are tried), with `proxy_p99_ms` at that rate.
  * @module
  */
-import { execFile, fork } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import { serverConfigSchema } from '../src/http/server-config.ts';
 import { identityConfigSchema } from '../src/identity/identity-config.ts';
 import { OidcTokenVerifier } from '../src/identity/oidc-token-verifier.ts';
 import { createWorld } from '../test/helpers/gate-world.ts';
+import { startFakeAirflowProcess } from './fake-airflow-process.ts';
 import { startIdpProcess } from './idp-process.ts';
 import { runIfMain } from './main.ts';
 import { median, round } from './stats.ts';
@@ -45,27 +46,19 @@ interface AutocannonResult {
   latency: { p99: number };
 }
 
+/** The fake Airflow in its own process, with the DAGs the proxy reads. */
 async function startFake(): Promise<{
   url: string;
   username: string;
   password: string;
   close(): Promise<void>;
 }> {
-  const child = fork(join(HERE, '../bin/run-ts.js'), [join(HERE, 'fake-airflow-child.ts')], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const info = await new Promise<{ url: string; username: string; password: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { url: string; username: string; password: string }));
-    child.once('exit', (code) => reject(new Error(`the fake Airflow process exited with ${code}`)));
-  });
-  return {
-    ...info,
-    close: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.disconnect();
-      await exited;
-    },
-  };
+  const fake = await startFakeAirflowProcess('v2');
+  await fake.addDags([
+    { dag_id: 'orders', owners: ['data-eng'], tags: ['finance'] },
+    ...Array.from({ length: 50 }, (_, i) => ({ dag_id: `other_${i}`, tags: ['x'] })),
+  ]);
+  return { url: fake.url, ...fake.credentials, close: () => fake.close() };
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });

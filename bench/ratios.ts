@@ -30,6 +30,8 @@ export function ratios(f: Readonly<Record<string, number>>): Record<string, numb
     'audit_append_single_tx_over_fsync',
     f.audit_append_single_tx_per_s ? 1e6 / f.audit_append_single_tx_per_s : undefined,
   );
+  // The Airflow bridge: what it adds before Airflow has a trigger (one durable commit on the way).
+  overFsync('bridge_trigger_overhead_p50_over_fsync', ms(f.bridge_trigger_overhead_p50_ms));
   // Over HTTP: the p99 at the reported rate.
   overFsync('http_p99_over_fsync', ms(f.http_p99_ms));
   const vs = (name: string, ours: number | undefined, theirs: number | undefined) => {

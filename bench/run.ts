@@ -46,7 +46,7 @@ export const SUITES: readonly Suite[] = [
   { name: 'gate', module: 'gate.ts' },
   { name: 'audit', module: 'audit.ts' },
   { name: 'http', module: 'http.ts' },
-  { name: 'airflow bridge', module: 'airflow-bench.ts' },
+  { name: 'airflow bridge', module: 'airflow-bench.ts', timeoutMs: 480_000 },
   { name: 'airflow proxy', module: 'proxy.ts' },
   { name: 'ui (chromium)', module: 'ui.ts' },
   { name: 'cli', module: 'cli.ts' },

@@ -11,7 +11,8 @@
  * Unpausing follows the same allow / needs approval / deny rules as a trigger: `unpause` does it
  * now; else `requestUnpause` opens an approval request (quorum and expiry from the DAG's or
  * environment's approval rules, bound to the DAG version), voted on like a run's, and the bridge
- * unpauses the DAG once it is approved (`unpauseApproved`); else it is denied.
+ * unpauses the DAG once it is approved (`airflow-unpause-deliverer.ts`, retried until Airflow takes
+ * it); else it is denied.
  * @module
  */
 
@@ -181,49 +182,6 @@ async function setPausedInAirflow(
     .get(env)
     ?.refresh()
     .catch(() => undefined);
-}
-
-/**
- * Unpauses the DAG of an approved `unpause` request (the gate calls it once the vote that approved
- * it committed). Refuses, recorded, when the DAG is gone or changed since the request: what was
- * approved is not what would be unpaused. Records its result; never throws.
- */
-export async function unpauseApproved(
-  deps: BridgeDeps,
-  approval: ApprovalView,
-  ctx: GateContext,
-): Promise<void> {
-  const event: AuditEvent = {
-    action: 'airflow.unpause',
-    actor: { kind: 'service', id: 'airflow-bridge' },
-    resource: {
-      env: approval.env,
-      dagId: approval.dag_id,
-      dagVersion: approval.dag_version,
-      approvalId: approval.id,
-    },
-    source: 'bridge',
-    requestId: ctx.requestId,
-    paramsHash: approval.params_hash,
-  };
-  const current = deps.registry.find(approval.env, approval.dag_id)?.version;
-  if (current !== approval.dag_version) {
-    await record(deps.gate, [
-      {
-        ...event,
-        outcome: 'failed',
-        details: {
-          error: `DAG ${approval.env}/${approval.dag_id} ${current ? `changed since the request (now version ${current})` : 'is gone'}: not unpaused; ask again`,
-        },
-      },
-    ]).catch(() => {});
-    return;
-  }
-  try {
-    await setPausedInAirflow(deps, approval.env, approval.dag_id, false, { ...event, action: 'unpause' });
-  } catch {
-    // Recorded as airflow.unpause: failed by setPausedInAirflow.
-  }
 }
 
 /**

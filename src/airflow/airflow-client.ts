@@ -207,11 +207,66 @@ export class AirflowClient {
       safe: true,
     });
     const tis = (res.json as { task_instances?: Record<string, unknown>[] }).task_instances ?? [];
-    return tis.map((ti) => ({
-      taskId: String(ti.task_id),
-      state: typeof ti.state === 'string' ? ti.state : null,
-      tryNumber: typeof ti.try_number === 'number' ? ti.try_number : 0,
-    }));
+    return tis.map(toTaskInstance);
+  }
+
+  /**
+   * The queued and running runs of these DAGs, in one call per page (`POST …/dags/~/dagRuns/list`,
+   * in both APIs), keyed by `dag_id/dag_run_id`. A followed run absent from it has ended (or is gone).
+   */
+  async activeRuns(dagIds: readonly string[]): Promise<Map<string, RemoteRun>> {
+    const out = new Map<string, RemoteRun>();
+    if (!dagIds.length) return out;
+    const pages = this.pages('/dags/~/dagRuns/list', 'dag_runs', {
+      dag_ids: [...dagIds],
+      states: ['queued', 'running'],
+    });
+    for await (const r of pages) {
+      const run = toRun(r);
+      out.set(runKey(run.dagId, run.runId), run);
+    }
+    return out;
+  }
+
+  /**
+   * The task instances of these runs, in one call per page (`POST …/dags/~/dagRuns/~/taskInstances/list`,
+   * in both APIs), keyed by `dag_id/dag_run_id`.
+   */
+  async taskInstancesOfRuns(
+    runs: readonly { dagId: string; runId: string }[],
+  ): Promise<Map<string, RemoteTaskInstance[]>> {
+    const out = new Map<string, RemoteTaskInstance[]>();
+    if (!runs.length) return out;
+    const pages = this.pages('/dags/~/dagRuns/~/taskInstances/list', 'task_instances', {
+      dag_ids: [...new Set(runs.map((r) => r.dagId))],
+      dag_run_ids: runs.map((r) => r.runId),
+    });
+    for await (const ti of pages) {
+      const key = runKey(String(ti.dag_id), String(ti.dag_run_id));
+      const list = out.get(key) ?? [];
+      out.set(key, list);
+      list.push(toTaskInstance(ti));
+    }
+    return out;
+  }
+
+  /** The items of a batch list endpoint, page by page (`page_limit`, `page_offset`). */
+  private async *pages(
+    path: string,
+    field: string,
+    filter: Record<string, unknown>,
+  ): AsyncGenerator<Record<string, unknown>> {
+    // Airflow caps a page at its `maximum_page_limit`, which may be below ours: the next page starts
+    // after what came, and the end is the total (or an empty page).
+    for (let offset = 0; ; ) {
+      const body = { ...filter, page_limit: this.pageSize, page_offset: offset };
+      const res = await this.call('POST', path, { safe: true, body });
+      const page = res.json as Record<string, unknown> & { total_entries?: number };
+      const items = (page[field] as Record<string, unknown>[] | undefined) ?? [];
+      yield* items;
+      offset += items.length;
+      if (items.length === 0 || offset >= (page.total_entries ?? 0)) return;
+    }
   }
 
   /** A task instance's log for one try, as text. */
@@ -329,6 +384,19 @@ export class AirflowClient {
     if (res.ok || o.accept?.includes(res.status)) return { status: res.status, json, date };
     throw statusError(res.status, json, where, authenticated ? this.opts.auth.kind : undefined);
   }
+}
+
+/** How batch answers are keyed: a run id is unique within its DAG. */
+export function runKey(dagId: string, runId: string): string {
+  return `${dagId}/${runId}`;
+}
+
+function toTaskInstance(ti: Record<string, unknown>): RemoteTaskInstance {
+  return {
+    taskId: String(ti.task_id),
+    state: typeof ti.state === 'string' ? ti.state : null,
+    tryNumber: typeof ti.try_number === 'number' ? ti.try_number : 0,
+  };
 }
 
 function enc(s: string): string {

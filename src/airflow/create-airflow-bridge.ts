@@ -9,7 +9,7 @@ import { airflowAuth } from './airflow-auth.ts';
 import { AirflowCatalog } from './airflow-catalog.ts';
 import { AirflowClient } from './airflow-client.ts';
 import type { AirflowConfig } from './airflow-config.ts';
-import type { AirflowEnvironment } from './airflow-executor.ts';
+import type { AirflowEnvironment } from './airflow-environment.ts';
 
 export interface AirflowBridgeParts {
   readonly catalogs: ReadonlyMap<string, AirflowCatalog>;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type BridgeDeps, unpauseApproved } from '../airflow/airflow-actions.ts';
+import type { BridgeDeps } from '../airflow/airflow-actions.ts';
 import type { AirflowCatalog } from '../airflow/airflow-catalog.ts';
 import { AirflowExecutor } from '../airflow/airflow-executor.ts';
 import { BridgedDagRegistry } from '../airflow/bridged-dag-registry.ts';
@@ -130,6 +130,12 @@ export async function createAirclutch(
             ...(options.clock ? { now: options.clock } : {}),
             onTransitions: (t) => engine.reportTransitions(t),
             onError: (e) => engine.emit('error', e),
+            onUnpaused: async (env) => {
+              await bridge.catalogs
+                .get(env)
+                ?.refresh()
+                .catch(() => undefined);
+            },
           }),
           deps: {
             gate,
@@ -139,7 +145,8 @@ export async function createAirclutch(
         }
       : undefined;
   // An approved unpause request (requestUnpause) is carried out by the bridge.
-  if (airflow) gate.dagActions.set('unpause', (a, ctx) => unpauseApproved(airflow.deps, a, ctx));
+  if (airflow)
+    gate.dagActions.set('unpause', (a, ctx) => airflow.executor.unpauseApproved(a.id, ctx.requestId));
   // A remote run the gate queued is delivered at once, not at the executor's next tick.
   if (airflow) engine.setExternalWaker(() => airflow.executor.wake());
   const scheduler = new Scheduler({

@@ -52,6 +52,13 @@ export interface ApprovalView {
   state: string;
   reason: string | null;
   expires_at: number | null;
+  /** A DAG action's request, once approved: how far the action got. */
+  delivery?: {
+    state: 'pending' | 'done' | 'failed';
+    attempts: number;
+    next_attempt_at: number | null;
+    last_error: string | null;
+  } | null;
   votes: ApprovalVoteView[];
 }
 

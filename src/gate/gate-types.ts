@@ -11,6 +11,7 @@
  * - **break-glass**: on-call starts a run at once; it is flagged and needs a review afterwards.
  * @module
  */
+import type { DagActionDelivery } from '../approvals/dag-action-delivery.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { RequestSource } from '../policy/cedar-names.ts';
 import type { Decision } from '../policy/policy-engine.ts';
@@ -42,6 +43,8 @@ export type RunView = Omit<RunsTable, 'params' | 'break_glass'> & {
 };
 
 export type ApprovalView = ApprovalRequestsTable & {
+  /** A DAG action's request, once approved: how far the action got (pending, done, failed). */
+  readonly delivery?: DagActionDelivery | null;
   readonly votes: ReadonlyArray<{
     voter: string;
     voter_kind: string;

@@ -14,6 +14,7 @@ import {
   listVotes,
   type Vote,
 } from '../approvals/approval-store.ts';
+import { getDagActionDelivery } from '../approvals/dag-action-delivery.ts';
 import { actorOf } from '../audit/actor-of.ts';
 import type { AuditEvent } from '../audit/audit-types.ts';
 import { finishRun } from '../engine/sql/finish-run.ts';
@@ -197,7 +198,7 @@ async function castThroughGate(
   });
   // The request as this vote left it, without reading it back.
   const { tally } = result;
-  const approval = withVotes(
+  let approval = withVotes(
     tally.closedAs ? { ...request, state: tally.closedAs, decided_at: now } : request,
     tally.votes,
   );
@@ -205,6 +206,8 @@ async function castThroughGate(
   if (run && result.runState === 'queued') gate.engine.notify(run);
   if (!run && request.action && result.tally.closedAs === 'approved') {
     await gate.dagActions.get(request.action)?.(approval, ctx);
+    // Shown with the vote: whether the action was applied, or is pending a retry, or failed.
+    approval = { ...approval, delivery: await getDagActionDelivery(gate.db.kysely, approval.id) };
   }
   return {
     approval,
@@ -235,7 +238,9 @@ export async function dagActionParams(
 /** An approval request with its votes (`gate` may be anything holding the store). */
 export async function approvalView(gate: Pick<Gate, 'db'>, id: string): Promise<ApprovalView> {
   const request = await getApprovalRequest(gate.db.kysely, id);
-  return withVotes(request, await listVotes(gate.db.kysely, id));
+  const view = withVotes(request, await listVotes(gate.db.kysely, id));
+  if (request.action === null) return view;
+  return { ...view, delivery: await getDagActionDelivery(gate.db.kysely, id) };
 }
 
 function withVotes(request: ApprovalRequest, votes: readonly ApprovalVotesTable[]): ApprovalView {

@@ -123,6 +123,19 @@ export const approvalSchema = {
     created_at: int,
     expires_at: nullableInt,
     decided_at: nullableInt,
+    delivery: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      description:
+        "a DAG action's request, once approved: pending (retried with backoff), done, or failed with why",
+      properties: {
+        state: { type: 'string', enum: ['pending', 'done', 'failed'] },
+        attempts: int,
+        next_attempt_at: nullableInt,
+        last_error: nullableStr,
+        updated_at: int,
+      },
+    },
     votes: {
       type: 'array',
       items: {

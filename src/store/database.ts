@@ -245,6 +245,23 @@ export interface AirflowRunsTable {
   updated_at: number;
 }
 
+/**
+ * The delivery of an approved DAG action (an Airflow unpause): `pending` while it is tried (retried
+ * with backoff after a failure Airflow may recover from, `next_attempt_at` saying when), `done` once
+ * applied, `failed` when refused, when the DAG changed, or after the last try (`last_error` says why).
+ */
+export interface DagActionDeliveriesTable {
+  approval_id: string;
+  action: string;
+  env: string;
+  dag_id: string;
+  state: 'pending' | 'done' | 'failed';
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  updated_at: number;
+}
+
 export interface Database {
   dags: DagsTable;
   runs: RunsTable;
@@ -261,4 +278,5 @@ export interface Database {
   audit_sink_cursors: AuditSinkCursorsTable;
   engine_leases: EngineLeasesTable;
   airflow_runs: AirflowRunsTable;
+  dag_action_deliveries: DagActionDeliveriesTable;
 }

@@ -10,6 +10,7 @@ import { engineLeaseMigration } from './migrations/0005-engine-lease.ts';
 import { runDecisionMigration } from './migrations/0006-run-decision.ts';
 import { airflowRunsMigration } from './migrations/0007-airflow-runs.ts';
 import { dagActionApprovalsMigration } from './migrations/0008-dag-action-approvals.ts';
+import { dagActionDeliveriesMigration } from './migrations/0011-dag-action-deliveries.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -22,6 +23,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0006-run-decision': runDecisionMigration(),
     '0007-airflow-runs': airflowRunsMigration(),
     '0008-dag-action-approvals': dagActionApprovalsMigration(dialect),
+    '0011-dag-action-deliveries': dagActionDeliveriesMigration(),
   };
 }
 

@@ -5,6 +5,9 @@
  * Every request and every response is checked against the published OpenAPI document; a violation
  * answers 500 and is recorded in `violations`, which each test asserts empty.
  *
+ * The batch list endpoints (`POST …/dags/~/dagRuns/list`, `POST …/dags/~/dagRuns/~/taskInstances/list`)
+ * filter and page as Airflow's do, capping a page at `maxPageLimit`.
+ *
  * Faults: `stop()` (down: the port is closed), `faults.delayMs` (slow), `expireTokens()` (a token
  * expires mid-run), `faults.failNext` (5xx, or any status), `faults.holdTriggerMs` (the run is
  * created, but the answer comes after the client's timeout).
@@ -96,11 +99,20 @@ export class FakeAirflow {
   /** Server-side time (ms) of each answered trigger, from the request's arrival to the answer: Airflow's own share. */
   readonly triggerTimesMs: number[] = [];
   /**
+   * When each trigger's request arrived, by its `dag_run_id`, as `performance.timeOrigin + now()`:
+   * a time another process on this machine can compare with its own (benchmarks do).
+   */
+  readonly triggerArrivals = new Map<string, number>();
+  /**
    * Time (ms) spent matching and validating requests and responses against the OpenAPI document:
    * the fake's own cost, synchronous (so never overlapping), which benchmarks subtract.
    */
   contractMs = 0;
   tokensIssued = 0;
+  /** Calls of the batch list endpoints (runs, task instances), page by page. */
+  batchCalls = 0;
+  /** Airflow's `[api] maximum_page_limit`: the most a page holds whatever the client asks. */
+  maxPageLimit = 100;
   private readonly revoked = new Set<string>();
   /** Tokens whose signature was checked once: expiry and revocation are still checked each call. */
   private readonly verified = new Map<string, { exp: number; jti: string }>();
@@ -270,6 +282,10 @@ export class FakeAirflow {
       res.end(JSON.stringify(body));
       if (op?.operationId === 'trigger_dag_run' || op?.operationId === 'post_dag_run') {
         this.triggerTimesMs.push(performance.now() - arrived);
+        // The answer names the run it created.
+        const runId = (body as { dag_run_id?: unknown } | undefined)?.dag_run_id;
+        if (typeof runId === 'string' && !this.triggerArrivals.has(runId))
+          this.triggerArrivals.set(runId, performance.timeOrigin + arrived);
       }
     };
     if (this.faults.delayMs) await this.sleep(this.faults.delayMs);
@@ -416,6 +432,11 @@ export class FakeAirflow {
     };
   }
 
+  /** A batch body's page, capped as Airflow caps it (`maximum_page_limit`, 100 by default). */
+  private page(b: Record<string, unknown>): [offset: number, limit: number] {
+    return [Number(b.page_offset ?? 0), Math.min(Number(b.page_limit ?? 100), this.maxPageLimit)];
+  }
+
   private notFound(what: string): [number, unknown] {
     return [404, this.opts.api === 'v2' ? { detail: what } : this.err(404, what)];
   }
@@ -499,6 +520,23 @@ export class FakeAirflow {
           },
         ];
       }
+      case 'get_list_dag_runs_batch':
+      case 'get_dag_runs_batch': {
+        const ids = b.dag_ids as string[] | undefined;
+        const states = b.states as string[] | undefined;
+        const all = [...this.runs.values()].filter(
+          (r) => (!ids || ids.includes(r.dag_id)) && (!states || states.includes(r.state)),
+        );
+        const [offset, limit] = this.page(b);
+        this.batchCalls += 1;
+        return [
+          200,
+          {
+            dag_runs: all.slice(offset, offset + limit).map((r) => this.runJson(r)),
+            total_entries: all.length,
+          },
+        ];
+      }
       case 'get_import_errors': {
         const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));
         const offset = Number(q.offset ?? 0);
@@ -538,6 +576,16 @@ export class FakeAirflow {
         return this.opts.api === 'v2'
           ? [201, v]
           : [200, { key: v.key, value: v.value, description: v.description }];
+      }
+      case 'get_task_instances_batch': {
+        const ids = b.dag_ids as string[] | undefined;
+        const runIds = b.dag_run_ids as string[] | undefined;
+        const all = [...this.runs.values()]
+          .filter((r) => (!ids || ids.includes(r.dag_id)) && (!runIds || runIds.includes(r.dag_run_id)))
+          .flatMap((r) => [...r.tis.entries()].map(([t, ti]) => this.tiJson(r, t, ti)));
+        const [offset, limit] = this.page(b);
+        this.batchCalls += 1;
+        return [200, { task_instances: all.slice(offset, offset + limit), total_entries: all.length }];
       }
       case 'get_task_instances': {
         const r = this.run(p.dag_id ?? '', p.dag_run_id ?? '');

@@ -84,7 +84,7 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
       })
       .execute();
 
-    expect(await migrateToLatest(db)).toEqual(['0008-dag-action-approvals']);
+    expect((await migrateToLatest(db))[0]).toBe('0008-dag-action-approvals');
     const kept = await db.kysely.selectFrom('approval_requests').selectAll().execute();
     expect(kept).toMatchObject([{ id: 'a-1', run_id: 'run-1', action: null, quorum: 2, state: 'pending' }]);
     const votes = await db.kysely.selectFrom('approval_votes').selectAll().execute();
@@ -100,6 +100,60 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
       ['a-2'],
     );
     expect(await db.kysely.selectFrom('approval_votes').selectAll().execute()).toEqual([]);
+  });
+
+  it('marks unpause requests approved before 0011 as failed deliveries, since they were never retried', async () => {
+    db = await createTestDb(dialect, { migrate: false });
+    const schema =
+      dialect === 'postgres'
+        ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s
+        : undefined;
+    const before = Object.fromEntries(
+      Object.entries(allMigrations(dialect)).filter(([name]) => name < '0011'),
+    );
+    const old = new Migrator({
+      db: db.kysely,
+      ...(schema ? { migrationTableSchema: schema } : {}),
+      provider: { getMigrations: async () => before },
+      migrationTableName: 'airclutch_migrations',
+      migrationLockTableName: 'airclutch_migrations_lock',
+    });
+    // Kysely reads every schema's tables first; another test file dropping its schema meanwhile fails
+    // that read before anything is applied (as migrateToLatest allows for), so it is tried again.
+    let first = await old.migrateToLatest();
+    for (let i = 0; i < 5 && first.results === undefined && first.error; i++)
+      first = await old.migrateToLatest();
+    expect(first.error).toBeUndefined();
+    const request = {
+      kind: 'approval',
+      run_id: null,
+      action: 'unpause',
+      env: 'prod',
+      dag_id: 'd',
+      dag_version: 'v1',
+      params_hash: 'h1',
+      requested_by_kind: 'user',
+      requested_by: 'eng@example.com',
+      quorum: 1,
+      created_at: 1,
+    };
+    await (db.kysely as any)
+      .insertInto('approval_requests')
+      .values([
+        { ...request, id: 'approved-1', state: 'approved', decided_at: 5 },
+        { ...request, id: 'pending-1', state: 'pending' },
+      ])
+      .execute();
+    expect(await migrateToLatest(db)).toContain('0011-dag-action-deliveries');
+    const rows = await db.kysely.selectFrom('dag_action_deliveries').selectAll().execute();
+    expect(rows).toMatchObject([
+      {
+        approval_id: 'approved-1',
+        action: 'unpause',
+        state: 'failed',
+        last_error: 'approved before deliveries were retried; see the audit trail',
+      },
+    ]);
   });
 
   it.runIf(dialect === 'sqlite')(

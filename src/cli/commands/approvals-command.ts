@@ -42,6 +42,15 @@ function printShown({ approval, run }: Shown, links: UiLinks): void {
   line('Open', links.approval(approval));
 }
 
+/** How far an approved DAG action got: done, or pending / failed with its tries and why. */
+function deliveryText(a: ApprovalView): string {
+  const d = a.delivery;
+  if (!d) return '';
+  if (d.state === 'done') return ': done';
+  const next = d.next_attempt_at ? `; next try at ${new Date(d.next_attempt_at).toISOString()}` : '';
+  return `: ${d.state} after ${d.attempts} tr${d.attempts === 1 ? 'y' : 'ies'}${next}${d.last_error ? ` (${d.last_error})` : ''}`;
+}
+
 interface VoteFlags extends ClientFlags {
   comment?: string;
   paramsHash?: string;
@@ -84,7 +93,7 @@ function voteCommand(name: 'approve' | 'deny' | 'review', description: string): 
       ...(dagVersion ? { dagVersion } : {}),
     });
     process.stdout.write(
-      `${name} recorded: ${res.approvals}/${res.quorum} approvals; request ${res.approval.state}; ${res.approval.run_id === null ? `${res.approval.action} of ${res.approval.env}/${res.approval.dag_id}` : `run ${res.approval.run_id} ${res.runState}`}\n`,
+      `${name} recorded: ${res.approvals}/${res.quorum} approvals; request ${res.approval.state}; ${res.approval.run_id === null ? `${res.approval.action} of ${res.approval.env}/${res.approval.dag_id}${deliveryText(res.approval)}` : `run ${res.approval.run_id} ${res.runState}`}\n`,
     );
   });
 }

@@ -1,6 +1,7 @@
 /**
  * Chat and webhook events, read from the audit trail: the trail is written in the same transaction
- * as every change, so it is the outbox. Events: `approval.requested`, `approval.closed` (approved,
+ * as every change, so it is the outbox. Events: `approval.requested` (a run's request, or a DAG
+ * action's: an Airflow unpause, with `run: null` and the request's `action`), `approval.closed` (approved,
  * denied, reviewed, expired, cancelled) and `run.<state>`. An event's id comes from its record's sequence
  * number, so a delivery sent again after a failure or a restart carries the same id.
  * @module
@@ -11,7 +12,6 @@ import type { AuditRecord } from '../../audit/audit-types.ts';
 import type { ApprovalView, RunView } from '../../gate/gate-types.ts';
 import { toRunView } from '../../gate/views.ts';
 import { approvalView } from '../../gate/vote.ts';
-import { AirclutchError } from '../../lib/errors.ts';
 
 export interface ChatEvent {
   readonly id: string;
@@ -23,25 +23,25 @@ export interface ChatEvent {
 /** What a Slack approval message needs, beside the event. */
 export interface ApprovalRequested extends ChatEvent {
   readonly type: 'approval.requested';
-  readonly data: { approval: ApprovalView; run: RunView; reasons: readonly string[] };
+  /** `run` is null for a DAG action's request (an Airflow unpause: `approval.action`). */
+  readonly data: { approval: ApprovalView; run: RunView | null; reasons: readonly string[] };
   readonly paramsSchema: unknown;
 }
 
 const CLOSING = new Set(['approved', 'denied', 'reviewed']);
 
-/** An approval request with its run (params masked as the DAG's schema says) and why it is needed. */
+/**
+ * An approval request with its run (params masked as the DAG's schema says) and why it is needed.
+ * A DAG action's request (an Airflow unpause) has no run.
+ */
 export async function approvalRequestData(
   ac: Pick<Airclutch, 'db' | 'registry'>,
   approvalId: string,
   fallbackReasons: readonly string[] = [],
 ): Promise<ApprovalRequested['data'] & { paramsSchema: unknown }> {
   const approval = await approvalView(ac, approvalId);
-  if (approval.run_id === null) {
-    throw new AirclutchError(
-      'REQUEST_INVALID',
-      `approval request ${approvalId} is for ${approval.action} of a DAG, not a run: chat messages show run requests only`,
-    );
-  }
+  const reasons = approval.reason ? [approval.reason] : fallbackReasons;
+  if (approval.run_id === null) return { approval, run: null, reasons, paramsSchema: undefined };
   const row = await ac.db.kysely
     .selectFrom('runs')
     .selectAll()
@@ -51,7 +51,7 @@ export async function approvalRequestData(
   return {
     approval,
     run: toRunView(row, ac.registry),
-    reasons: approval.reason ? [approval.reason] : fallbackReasons,
+    reasons,
     paramsSchema,
   };
 }
@@ -59,7 +59,9 @@ export async function approvalRequestData(
 /** The type of event a record stands for, if it is one chat tools hear about. Reads nothing. */
 export function chatEventType(r: AuditRecord): string | undefined {
   const approvalId = r.resource?.approvalId;
-  if (r.action === 'trigger' && r.outcome === 'awaiting_approval' && approvalId) return 'approval.requested';
+  // A run's request (trigger), or a DAG action's (an Airflow unpause).
+  if ((r.action === 'trigger' || r.action === 'unpause') && r.outcome === 'awaiting_approval' && approvalId)
+    return 'approval.requested';
   if ((r.action === 'approval.expire' || r.action === 'approval.cancel') && approvalId)
     return 'approval.closed';
   const closing = r.decision?.effect === 'allow' && r.outcome !== null && CLOSING.has(r.outcome);

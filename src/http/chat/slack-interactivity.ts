@@ -16,7 +16,13 @@ import { AirclutchError, describeThrown, isAirclutchError } from '../../lib/erro
 import type { UiLinks } from '../../lib/ui-links.ts';
 import type { SlackConfig } from '../server-config.ts';
 import { approvalRequestData } from './chat-events.ts';
-import { type ApprovalButton, approvalMessage, parseApprovalButton, votedMessage } from './slack-message.ts';
+import {
+  type ApprovalButton,
+  afterVote,
+  approvalMessage,
+  parseApprovalButton,
+  votedMessage,
+} from './slack-message.ts';
 import { verifySlackSignature } from './slack-signature.ts';
 import { slackVoter } from './slack-voter.ts';
 import { deliverWebhook } from './webhook-delivery.ts';
@@ -122,7 +128,7 @@ export async function slackInteractivity(
       return {
         response_type: 'ephemeral',
         replace_original: false,
-        text: `${vote === 'approve' ? 'Approved' : 'Denied'} by ${principal.id}: ${outcome.approvals}/${outcome.quorum} approvals, run ${outcome.runState}`,
+        text: `${vote === 'approve' ? 'Approved' : 'Denied'} by ${principal.id}: ${outcome.approvals}/${outcome.quorum} approvals, ${afterVote(outcome.approval, outcome.runState)}`,
       };
     },
   );
@@ -177,7 +183,9 @@ async function updateMessage(
   try {
     const data = await approvalRequestData(ac, outcome.approval.id);
     const message = approvalMessage({ ...data, links });
-    const body = JSON.stringify(votedMessage(message, data.approval, outcome.runState));
+    const body = JSON.stringify(
+      votedMessage(message, data.approval, afterVote(data.approval, outcome.runState)),
+    );
     return await deliverWebhook({ url: responseUrl, body, maxAttempts: 3 });
   } catch (e) {
     return { outcome: 'failed' as const, reason: describeThrown(e) };

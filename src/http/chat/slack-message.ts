@@ -2,7 +2,9 @@
  * The Block Kit message for a run awaiting approval: requester, DAG, environment, params (sensitive
  * ones masked, as the DAG's params schema marks them), the params hash and DAG version, and the
  * policy's reason, with Approve and Deny buttons whose value names the approval request and the
- * params hash and DAG version the message showed: a click votes on what the clicker saw.
+ * params hash and DAG version the message showed: a click votes on what the clicker saw. A DAG
+ * action's request (an Airflow unpause) gets the same message and buttons, saying which action it is
+ * and what it starts, in place of the run and its params.
  * @module
  */
 import { maskParams } from '../../dag/mask-params.ts';
@@ -56,7 +58,8 @@ export function parseApprovalButton(value: unknown): ApprovalButton {
  * await fetch(webhookUrl, { method: 'POST', body: JSON.stringify(approvalMessage({ run, approval, reasons, paramsSchema })) });
  */
 export function approvalMessage(input: {
-  run: RunView;
+  /** Null for a DAG action's request (an Airflow unpause). */
+  run: RunView | null;
   approval: ApprovalView;
   reasons: readonly string[];
   paramsSchema: unknown;
@@ -64,26 +67,31 @@ export function approvalMessage(input: {
   links?: UiLinks | undefined;
 }): Record<string, unknown> {
   const { run, approval } = input;
-  const params = maskParams(run.params, input.paramsSchema);
-  const paramText = Object.entries(params)
-    .map(([k, v]) => `• \`${k}\`: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    .join('\n');
   const reason = input.reasons.join('; ') || approval.reason || 'policy requires approval';
-  const title = `${approval.requested_by} asks to run ${run.env}/${run.dag_id}`;
+  const asked = run
+    ? `${approval.requested_by} asks to run ${approval.env}/${approval.dag_id}`
+    : `${approval.requested_by} asks to ${approval.action} the Airflow DAG ${approval.dag_id} in ${approval.env}`;
+  const needs = `needs ${approval.quorum} approval${approval.quorum === 1 ? '' : 's'}`;
   return {
-    text: `${title} (needs ${approval.quorum} approval${approval.quorum === 1 ? '' : 's'})`,
+    text: `${asked} (${needs})`,
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: 'Run awaiting approval' } },
+      {
+        type: 'header',
+        text: {
+          type: 'plain_text',
+          text: run ? 'Run awaiting approval' : `${actionTitle(approval)} awaiting approval`,
+        },
+      },
       {
         type: 'section',
         fields: [
           { type: 'mrkdwn', text: `*Requester*\n${approval.requested_by}` },
-          { type: 'mrkdwn', text: `*DAG*\n${run.dag_id}` },
-          { type: 'mrkdwn', text: `*Environment*\n${run.env}` },
+          { type: 'mrkdwn', text: `*DAG*\n${approval.dag_id}` },
+          { type: 'mrkdwn', text: `*Environment*\n${approval.env}` },
           { type: 'mrkdwn', text: `*Quorum*\n${approval.quorum}` },
         ],
       },
-      { type: 'section', text: { type: 'mrkdwn', text: `*Params*\n${paramText || '(none)'}` } },
+      run ? paramsBlock(run, input.paramsSchema) : actionBlock(approval),
       { type: 'section', text: { type: 'mrkdwn', text: `*Why approval*\n${reason}` } },
       {
         type: 'context',
@@ -94,8 +102,8 @@ export function approvalMessage(input: {
           },
         ],
       },
-      ...(run.note ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Note: ${run.note}` }] }] : []),
-      ...(input.links ? [linksBlock(input.links, run)] : []),
+      ...(run?.note ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Note: ${run.note}` }] }] : []),
+      ...(input.links ? [linksBlock(input.links, approval)] : []),
       {
         type: 'actions',
         block_id: `approval:${approval.id}`,
@@ -118,37 +126,83 @@ export function approvalMessage(input: {
       },
       {
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: `run ${run.id} · approval ${approval.id}` }],
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: run
+              ? `run ${run.id} · approval ${approval.id}`
+              : `${approval.action} · approval ${approval.id}`,
+          },
+        ],
       },
     ],
   };
+}
+
+function paramsBlock(run: RunView, paramsSchema: unknown): Record<string, unknown> {
+  const params = maskParams(run.params, paramsSchema);
+  const paramText = Object.entries(params)
+    .map(([k, v]) => `• \`${k}\`: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('\n');
+  return { type: 'section', text: { type: 'mrkdwn', text: `*Params*\n${paramText || '(none)'}` } };
+}
+
+/** What a DAG action's approval sets off, said plainly. */
+function actionBlock(approval: ApprovalView): Record<string, unknown> {
+  const what =
+    approval.action === 'unpause'
+      ? `Unpause ${approval.dag_id} in Airflow (${approval.env}): its Airflow schedule starts, and its scheduled runs get the DAG's default params.`
+      : `${approval.action} ${approval.dag_id} in ${approval.env}`;
+  return { type: 'section', text: { type: 'mrkdwn', text: `*Action*\n${what}` } };
+}
+
+function actionTitle(approval: ApprovalView): string {
+  const a = approval.action ?? 'action';
+  return `${a.charAt(0).toUpperCase()}${a.slice(1)}`;
 }
 
 /**
  * Links as mrkdwn, not URL buttons: a URL button's click is also posted to the interactivity
  * endpoint, which only takes votes.
  */
-function linksBlock(links: UiLinks, run: RunView): Record<string, unknown> {
+function linksBlock(links: UiLinks, approval: ApprovalView): Record<string, unknown> {
+  const open =
+    approval.run_id === null
+      ? `<${links.dag(approval.env, approval.dag_id)}|Open in Airclutch> (the DAG)`
+      : `<${links.run(approval.run_id)}|Open in Airclutch> (the run)`;
   return {
     type: 'section',
-    text: {
-      type: 'mrkdwn',
-      text: `<${links.run(run.id)}|Open in Airclutch> (the run) · <${links.approvals()}|Approvals inbox>`,
-    },
+    text: { type: 'mrkdwn', text: `${open} · <${links.approvals()}|Approvals inbox>` },
   };
 }
 
 /**
- * The approval message again, after a vote: who voted so far, and once the request closed, its
- * outcome in place of the buttons.
+ * What a vote left behind, for the clicker and the updated message: the run's state, or how far a
+ * DAG action got (`unpause done`, `unpause pending (attempt 2: …)`, `unpause failed: …`).
  *
  * @example
- * const updated = votedMessage(approvalMessage({ run, approval, reasons, paramsSchema }), approval, 'queued');
+ * afterVote(outcome.approval, outcome.runState); // 'run queued'
+ */
+export function afterVote(approval: ApprovalView, runState: string): string {
+  if (approval.run_id !== null) return `run ${runState}`;
+  const d = approval.delivery;
+  if (approval.state !== 'approved' || !d)
+    return `${approval.action} ${approval.state === 'pending' ? 'not yet approved' : 'not done'}`;
+  if (d.state === 'done') return `${approval.action} done`;
+  return `${approval.action} ${d.state}${d.last_error ? ` (after ${d.attempts} tr${d.attempts === 1 ? 'y' : 'ies'}: ${d.last_error})` : ''}`;
+}
+
+/**
+ * The approval message again, after a vote: who voted so far, and once the request closed, its
+ * outcome (`after`, from `afterVote`) in place of the buttons.
+ *
+ * @example
+ * const updated = votedMessage(approvalMessage({ run, approval, reasons, paramsSchema }), approval, 'run queued');
  */
 export function votedMessage(
   message: Record<string, unknown>,
   approval: ApprovalView,
-  runState: string,
+  after: string,
 ): Record<string, unknown> {
   const approvals = approval.votes.filter((v) => v.vote === 'approve').map((v) => v.voter);
   const denials = approval.votes.filter((v) => v.vote === 'deny').map((v) => v.voter);
@@ -159,7 +213,7 @@ export function votedMessage(
     .filter(Boolean)
     .join('; ');
   const closed = approval.state !== 'pending';
-  const status = closed ? `*${approval.state}*: ${tally}; run ${runState}` : `Waiting: ${tally}`;
+  const status = closed ? `*${approval.state}*: ${tally}; ${after}` : `Waiting: ${tally}`;
   const blocks = (message.blocks as Array<{ type: string }>).filter((b) => !closed || b.type !== 'actions');
   blocks.splice(blocks.length - 1, 0, { type: 'section', text: { type: 'mrkdwn', text: status } } as never);
   return { ...message, replace_original: true, text: `${String(message.text)}: ${status}`, blocks };
