@@ -11,7 +11,13 @@ import { actorOf } from '../audit/actor-of.ts';
 import { getRun, listRuns, type RunFilter, readLogs } from '../engine/sql/read-runs.ts';
 import { principalRef } from '../identity/principal.ts';
 import type { PolicyAction } from '../policy/cedar-names.ts';
-import type { Decision, Explanation, PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
+import type {
+  Approver,
+  Decision,
+  Explanation,
+  PolicyRequest,
+  PolicyResource,
+} from '../policy/policy-engine.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import { auditDecision, deniedEvent } from './audit-events.ts';
 import { revealDag } from './dag-visibility.ts';
@@ -299,4 +305,32 @@ export async function explainFor(
     resource: { kind: 'dag', env, dagId: input.dagId },
     context: { params, now: new Date(gate.now()), source: ctx.source },
   });
+}
+
+/**
+ * Who could approve `principal`'s request to run `dagId` with these params: the groups and people
+ * that `approve` permits name and Cedar allows (see `approversOf`); empty when the engine cannot tell.
+ */
+export async function approversFor(
+  gate: Gate,
+  ctx: GateContext,
+  input: { env: string; dagId: string; params?: unknown; as?: GateContext['principal'] },
+): Promise<Approver[]> {
+  const { dag } = gate.dags.get(input.env, input.dagId);
+  const params = (await dag.parseParams(input.params ?? {})) as Record<string, unknown>;
+  const principal = input.as ?? ctx.principal;
+  return (
+    gate.policy.approvers?.({
+      principal,
+      action: 'approve',
+      resource: {
+        kind: 'approvalRequest',
+        env: input.env,
+        dagId: input.dagId,
+        requestId: 'what-if',
+        requestedBy: principalRef(principal),
+      },
+      context: { params, now: new Date(gate.now()), source: ctx.source },
+    }) ?? []
+  );
 }

@@ -15,9 +15,10 @@
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { describeThrown } from '../lib/errors.ts';
+import { approversOf } from './approvers-of.ts';
 import { buildCedarRequest } from './build-cedar-request.ts';
 import { explainDecision } from './explain-decision.ts';
-import type { Decision, Explanation, PolicyEngine, PolicyRequest } from './policy-engine.ts';
+import type { Approver, Decision, Explanation, PolicyEngine, PolicyRequest } from './policy-engine.ts';
 import type { ActivePolicies, PolicyStore, PreparsedScope } from './policy-store.ts';
 import type { ScopeUsage } from './scope-usage.ts';
 
@@ -98,6 +99,10 @@ export class CedarPolicyEngine implements PolicyEngine {
     const active = this.#store.current();
     const scope = active && scopeFor(active, request);
     return scope && typeof scope !== 'string' ? scope.slicer.sliceFor(request).usage : undefined;
+  }
+
+  approvers(request: PolicyRequest): Approver[] {
+    return approversOf(this.#store.current(), request, (r) => this.decide(r));
   }
 
   explain(request: PolicyRequest): Explanation {
