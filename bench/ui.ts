@@ -1,8 +1,10 @@
 /**
  * The web UI in chromium (playwright-core, /usr/bin/chromium) against an in-process `airclutch dev`:
  * - `ui_js_gzip_kb`: the JavaScript the first page (the DAG list) loads, gzipped;
- * - `ui_dags_1k_ms`: the DAG list with 1,000 DAGs, from navigation to the 1,000th row rendered (the
- *   list answer is served to the page by the browser, so this measures the UI, not DAG loading);
+ * - `ui_dags_1k_ms`: the DAG list with 1,000 DAGs, from navigation to the list rendered with all
+ *   1,000 in it (rows are virtualised: those in view are in the DOM; the run checks that scrolling to
+ *   the end shows the 1,000th). The list answer is served to the page by the browser, so this
+ *   measures the UI, not DAG loading;
  * - `ui_run_live_ms`: a task's state change in the engine to the run page showing it (SSE, same clock).
  * Each is the median of several repetitions.
  */
@@ -75,8 +77,14 @@ export async function benchUi(): Promise<Record<string, number>> {
       await page.getByRole('heading', { name: 'Approvals' }).waitFor();
       const t0 = Date.now();
       await page.getByRole('link', { name: 'DAGs', exact: true }).click();
-      await page.locator('[data-dag="prod/dag_0999"]').waitFor();
+      await page.locator('[data-testid="dag-table"][data-rows="1000"] [data-dag="dev/dag_0000"]').waitFor();
       list.push(Date.now() - t0);
+      // Not timed: the virtual list reaches the last of the 1,000 when scrolled to the end.
+      await page.evaluate(() => {
+        const g = globalThis as unknown as { scrollTo(x: number, y: number): void; document: any };
+        g.scrollTo(0, g.document.body.scrollHeight);
+      });
+      await page.locator('[data-dag="prod/dag_0999"]').waitFor();
     }
     await page.unroute('**/api/v1/dags');
 

@@ -13,7 +13,7 @@ import {
 } from '@radix-ui/themes';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, type Dag, type Explanation } from '../api.ts';
+import { api, approvalsText, type Dag, type Explanation } from '../api.ts';
 import { ErrorCallout } from '../components/error-callout.tsx';
 
 const ACTIONS = ['trigger', 'requestTrigger', 'view', 'cancel', 'readLogs', 'breakGlass'];
@@ -134,6 +134,11 @@ export function PoliciesPage() {
                 {result.effect}
               </Badge>
             </Text>
+            {result.outcome === 'approval' ? (
+              <Text size="2" data-testid="explain-outcome">
+                Needs {approvalsText(result.quorum, result.approvers)} (never the requester)
+              </Text>
+            ) : null}
             {result.reasons.length ? <Text size="2">Reasons: {result.reasons.join('; ')}</Text> : null}
             {result.wouldAllow.length ? (
               <Text size="2">Would allow: {result.wouldAllow.join('; ')}</Text>
