@@ -4,7 +4,7 @@
  * local files and Airflow's, the attempts of a bridged run with their times (the run page's Gantt
  * chart), and a DAG action's approval request (an Airflow unpause) on the live stream.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAirflow } from '../airflow/fake-airflow.ts';
@@ -185,6 +185,42 @@ describe('the API views the web UI reads, with an Airflow-backed environment', {
       })}`,
     );
     await stream.body?.cancel();
+  });
+
+  it("lists an environment's loaded policies with their source to audit readers, and the last load's problems", async () => {
+    const admin = await h.token('admin@example.com');
+    const listed = await h.call('GET', '/api/v1/policies?env=dev', { token: admin });
+    expect(listed.status).toBe(200);
+    expect(listed.json).toMatchObject({ env: 'dev', problems: [] });
+    expect(listed.json.generation).toBeGreaterThan(0);
+    expect(listed.json.policies).toContainEqual(
+      expect.objectContaining({
+        id: expect.stringMatching(/^policies\/audit\.cedar:\d+$/),
+        effect: 'permit',
+        annotations: { reason: 'admins read the trail' },
+        dagId: null,
+      }),
+    );
+    const refused = await h.call('GET', '/api/v1/policies?env=dev', {
+      token: await h.token('eng@example.com'),
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.json.code).toBe('POLICY_DENIED');
+
+    const bad = join(h.world.dir, 'policies', 'bad.cedar');
+    writeFileSync(bad, 'permit (principal, action == Action::"nope", resource);\n');
+    try {
+      expect((await h.world.policies.load()).ok).toBe(false);
+      const after = await h.call('GET', '/api/v1/policies?env=dev', { token: admin });
+      expect(after.json.generation).toBe(listed.json.generation);
+      expect(after.json.policies.length).toBe(listed.json.policies.length);
+      expect(after.json.problems).toContainEqual(
+        expect.objectContaining({ file: 'policies/bad.cedar', line: 1, message: expect.any(String) }),
+      );
+    } finally {
+      rmSync(bad);
+      expect((await h.world.policies.load()).ok).toBe(true);
+    }
   });
 });
 
