@@ -54,6 +54,10 @@ describe('the web UI in a browser', () => {
     const row = eng.page.locator('[data-testid="dag-row"][data-dag="prod/revenue"]');
     await eventually(() => row.getByTestId('access').getAttribute('data-access')).toBe('approval');
     expect(await row.getByTestId('access').textContent()).toBe('needs approval');
+    await row.getByTestId('access').hover();
+    await eventually(() => eng.page.getByRole('tooltip').textContent()).toContain(
+      'needs 2 approvals from data-leads',
+    );
     await row.getByRole('link', { name: 'revenue' }).click();
     await eng.page.waitForURL(`${w.base}/dags/prod/revenue`);
     // The what-if line names the quorum and the group policy lets approve.
