@@ -180,6 +180,18 @@ describe('the web UI in a browser', () => {
     await eng.context.close();
   }, 300_000);
 
+  it('lists the policies loaded for an environment, each with its source, to an audit reader', async () => {
+    const admin = await w.signedIn('admin@example.com');
+    await admin.page.getByRole('link', { name: 'Policies' }).click();
+    const loaded = admin.page.locator('[data-testid="loaded-policy"]');
+    await eventually(() => loaded.count()).toBeGreaterThan(5);
+    expect(await loaded.first().getAttribute('data-policy')).toMatch(/^policies\/roles\.cedar:\d+$/);
+    expect(await admin.page.getByTestId('loaded-policies').textContent()).toContain(
+      'data leads approve run requests',
+    );
+    await admin.context.close();
+  }, 300_000);
+
   it("lets an engineer break glass only deliberately, with a reason, and puts the run in the leads' review inbox", async () => {
     const eng = await w.signedIn('eng@example.com');
     await eng.page.goto(`${w.base}/dags/prod/revenue`);
