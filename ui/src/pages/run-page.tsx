@@ -14,7 +14,7 @@ import {
 } from '@radix-ui/themes';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
-import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useDeferredValue, useEffect, useRef, useState } from 'react';
 import { type Approval, type AuditRecord, api, type Dag, qs, type Run, type TaskInstance } from '../api.ts';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { ErrorCallout } from '../components/error-callout.tsx';
@@ -26,6 +26,8 @@ import { type LiveEvent, useLiveEvents } from '../use-live-events.ts';
 const AttemptsGantt = lazy(() =>
   import('../components/attempts-gantt.tsx').then((m) => ({ default: m.AttemptsGantt })),
 );
+
+const NO_TASKS: TaskInstance[] = [];
 
 const FINAL = new Set(['success', 'failed', 'cancelled', 'rejected', 'expired']);
 
@@ -69,6 +71,7 @@ export function RunPage() {
     [client, runId],
   );
   useLiveEvents(onEvent);
+  const deferredTasks = useDeferredValue(run.data?.tasks ?? NO_TASKS);
   if (run.isPending) return <Spinner aria-label="Loading the run" />;
   if (run.error) return <ErrorCallout error={run.error} />;
   const r = run.data.run;
@@ -146,7 +149,7 @@ export function RunPage() {
           Attempts
         </Heading>
         <Suspense fallback={<Spinner aria-label="Loading the chart" />}>
-          <AttemptsGantt tasks={run.data.tasks} now={Date.now()} />
+          <AttemptsGantt tasks={deferredTasks} />
         </Suspense>
       </Card>
       <RunApproval runId={r.id} />
