@@ -19,7 +19,7 @@ const d = dag({ id: 'steps', maxActiveRuns: 100 });
 let prev;
 for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) {
   // The first task gives the run page time to load: only changes after it is watching are measured.
-  const ms = id === 'a' ? 3000 : 300;
+  const ms = id === 'a' ? 5000 : 300;
   const t = d.task(id, prev ? { after: [prev] } : {}, async () => { await new Promise((r) => setTimeout(r, ms)); return id; });
   prev = t;
 }
@@ -100,6 +100,9 @@ export async function benchUi(): Promise<Record<string, number>> {
       const { run } = (await res.json()) as { run: { id: string } };
       await page.goto(`${w.base}/runs/${run.id}`);
       await page.getByTestId('run-state').waitFor();
+      // The page is loaded once its lazy parts (the graph, the Gantt chart) have drawn.
+      await page.locator('.react-flow__node').first().waitFor();
+      await page.getByTestId('gantt').or(page.getByText('No attempt has started yet')).first().waitFor();
       const changed = new Map<string, number>();
       const onTask = (e: { runId: string; taskId: string; state: string }) => {
         if (e.runId === run.id) changed.set(`${e.taskId}:${e.state}`, Date.now());
