@@ -1,8 +1,10 @@
 /**
  * The web UI in chromium (playwright-core, /usr/bin/chromium) against an in-process `airclutch dev`:
  * - `ui_js_gzip_kb`: the JavaScript the first page (the DAG list) loads, gzipped;
- * - `ui_dags_1k_ms`: the DAG list with 1,000 DAGs, from navigation to the 1,000th row rendered (the
- *   list answer is served to the page by the browser, so this measures the UI, not DAG loading);
+ * - `ui_dags_1k_ms`: the DAG list with 1,000 DAGs, from navigation to the list rendered with all
+ *   1,000 in it (rows are virtualised: those in view are in the DOM; the run checks that scrolling to
+ *   the end shows the 1,000th). The list answer is served to the page by the browser, so this
+ *   measures the UI, not DAG loading;
  * - `ui_run_live_ms`: a task's state change in the engine to the run page showing it (SSE, same clock).
  * Each is the median of several repetitions.
  */
@@ -16,7 +18,9 @@ import { dag } from 'airclutch';
 const d = dag({ id: 'steps', maxActiveRuns: 100 });
 let prev;
 for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) {
-  const t = d.task(id, prev ? { after: [prev] } : {}, async () => { await new Promise((r) => setTimeout(r, 300)); return id; });
+  // The first task gives the run page time to load: only changes after it is watching are measured.
+  const ms = id === 'a' ? 5000 : 300;
+  const t = d.task(id, prev ? { after: [prev] } : {}, async () => { await new Promise((r) => setTimeout(r, ms)); return id; });
   prev = t;
 }
 export default d;
@@ -75,8 +79,14 @@ export async function benchUi(): Promise<Record<string, number>> {
       await page.getByRole('heading', { name: 'Approvals' }).waitFor();
       const t0 = Date.now();
       await page.getByRole('link', { name: 'DAGs', exact: true }).click();
-      await page.locator('[data-dag="prod/dag_0999"]').waitFor();
+      await page.locator('[data-testid="dag-table"][data-rows="1000"] [data-dag="dev/dag_0000"]').waitFor();
       list.push(Date.now() - t0);
+      // Not timed: the virtual list reaches the last of the 1,000 when scrolled to the end.
+      await page.evaluate(() => {
+        const g = globalThis as unknown as { scrollTo(x: number, y: number): void; document: any };
+        g.scrollTo(0, g.document.body.scrollHeight);
+      });
+      await page.locator('[data-dag="prod/dag_0999"]').waitFor();
     }
     await page.unroute('**/api/v1/dags');
 
@@ -90,6 +100,9 @@ export async function benchUi(): Promise<Record<string, number>> {
       const { run } = (await res.json()) as { run: { id: string } };
       await page.goto(`${w.base}/runs/${run.id}`);
       await page.getByTestId('run-state').waitFor();
+      // The page is loaded once its lazy parts (the graph, the Gantt chart) have drawn.
+      await page.locator('.react-flow__node').first().waitFor();
+      await page.getByTestId('gantt').or(page.getByText('No attempt has started yet')).first().waitFor();
       const changed = new Map<string, number>();
       const onTask = (e: { runId: string; taskId: string; state: string }) => {
         if (e.runId === run.id) changed.set(`${e.taskId}:${e.state}`, Date.now());
@@ -106,13 +119,14 @@ export async function benchUi(): Promise<Record<string, number>> {
           }
         }).observe(doc.body, { subtree: true, childList: true, attributes: true });
       });
+      const watching = Date.now();
       await page.locator('[data-task="f"][data-state="success"]').waitFor({ timeout: 60_000 });
       w.app.engine.off('task', onTask);
       const seen = await page.evaluate(
         () => (globalThis as unknown as { __seen: Record<string, number> }).__seen,
       );
       for (const [key, at] of changed)
-        if (seen[key] !== undefined && key.endsWith(':success')) live.push(seen[key] - at);
+        if (seen[key] !== undefined && key.endsWith(':success') && at > watching) live.push(seen[key] - at);
     }
     await context.close();
     return {

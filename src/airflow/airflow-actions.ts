@@ -117,7 +117,10 @@ export async function setPausedFor(
         ];
         return { value: a, events };
       });
-      return { outcome: 'awaiting_approval', env, dagId, paused: true, approval: { ...approval, votes: [] } };
+      const view = { ...approval, votes: [] };
+      // The approvals inbox and the UI's live stream learn of it as of a run's request.
+      deps.gate.emit('approvalRequested', { run: null, approval: view, reasons: asked.reasons });
+      return { outcome: 'awaiting_approval', env, dagId, paused: true, approval: view };
     }
     if (asked.outcome === 'deny') {
       await record(deps.gate, [

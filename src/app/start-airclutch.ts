@@ -49,8 +49,8 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
   });
   gate.on('approvalRequested', ({ run, approval, reasons }) =>
     log.info(
-      { run: run.id, dag: run.dag_id, approval: approval.id, quorum: approval.quorum, reasons },
-      'run awaits approval',
+      { run: run?.id, dag: approval.dag_id, approval: approval.id, quorum: approval.quorum, reasons },
+      run ? 'run awaits approval' : `${approval.action} awaits approval`,
     ),
   );
   await ac.audit.append([

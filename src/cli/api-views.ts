@@ -30,6 +30,8 @@ export interface TaskView {
   try_number: number;
   max_tries: number;
   error: string | null;
+  /** The task's tries, oldest first (times epoch ms). */
+  attempts?: { attempt: number; state: string; startedAt: number; finishedAt: number | null }[];
 }
 
 export interface ApprovalVoteView {

@@ -5,13 +5,21 @@
  * @module
  */
 
+import { isAbsolute, relative } from 'node:path';
 import type { Transaction } from 'kysely';
 import { closeRequest } from '../approvals/approval-store.ts';
 import { actorOf } from '../audit/actor-of.ts';
-import { getRun, listRuns, type RunFilter, readLogs } from '../engine/sql/read-runs.ts';
+import type { RegistryImportError } from '../dag/dag-registry.ts';
+import { getRun, listRuns, type RunFilter, readAttempts, readLogs } from '../engine/sql/read-runs.ts';
 import { principalRef } from '../identity/principal.ts';
 import type { PolicyAction } from '../policy/cedar-names.ts';
-import type { Decision, Explanation, PolicyRequest, PolicyResource } from '../policy/policy-engine.ts';
+import type {
+  Approver,
+  Decision,
+  Explanation,
+  PolicyRequest,
+  PolicyResource,
+} from '../policy/policy-engine.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import { auditDecision, deniedEvent } from './audit-events.ts';
 import { revealDag } from './dag-visibility.ts';
@@ -124,6 +132,8 @@ export async function listDagsFor(gate: Gate, ctx: GateContext, env?: string) {
     out.push({
       env: d.env,
       dagId: d.dag.id,
+      // A DAG of an Airflow catalogue carries what Airflow said of it (`remote`); a local one does not.
+      runsOn: 'remote' in d ? ('airflow' as const) : ('local' as const),
       version: d.version,
       description: d.dag.options.description ?? null,
       owner: d.dag.options.owner ?? null,
@@ -162,10 +172,14 @@ export async function allowedRun(gate: Gate, ctx: GateContext, runId: string, ac
   return found;
 }
 
-/** One run with its tasks; `view` on the run. */
+/** One run with its tasks and each task's attempts (for a Gantt chart); `view` on the run. */
 export async function getRunFor(gate: Gate, ctx: GateContext, runId: string) {
   const { run, tasks } = await allowedRun(gate, ctx, runId, 'view');
-  return { run: toRunView(run, gate.dags), tasks };
+  const attempts = await readAttempts(gate.db.kysely, runId);
+  return {
+    run: toRunView(run, gate.dags),
+    tasks: tasks.map((t) => ({ ...t, attempts: attempts.get(t.task_id) ?? [] })),
+  };
 }
 
 /** Log lines of a run (or one task) after a cursor; `readLogs` on the run. */
@@ -299,4 +313,86 @@ export async function explainFor(
     resource: { kind: 'dag', env, dagId: input.dagId },
     context: { params, now: new Date(gate.now()), source: ctx.source },
   });
+}
+
+/**
+ * Who could approve `principal`'s request to run `dagId` with these params: the groups and people
+ * that `approve` permits name and Cedar allows (see `approversOf`); empty when the engine cannot tell.
+ */
+export async function approversFor(
+  gate: Gate,
+  ctx: GateContext,
+  input: { env: string; dagId: string; params?: unknown; as?: GateContext['principal'] },
+): Promise<Approver[]> {
+  const { dag } = gate.dags.get(input.env, input.dagId);
+  const params = (await dag.parseParams(input.params ?? {})) as Record<string, unknown>;
+  const principal = input.as ?? ctx.principal;
+  return (
+    gate.policy.approvers?.({
+      principal,
+      action: 'approve',
+      resource: {
+        kind: 'approvalRequest',
+        env: input.env,
+        dagId: input.dagId,
+        requestId: 'what-if',
+        requestedBy: principalRef(principal),
+      },
+      context: { params, now: new Date(gate.now()), source: ctx.source },
+    }) ?? []
+  );
+}
+
+/** An import error as the API shows it: the file relative to the project root when it is under it. */
+export interface ImportErrorView {
+  env: string;
+  dagId: string | null;
+  file: string;
+  line: number | null;
+  column: number | null;
+  message: string;
+  /** `local` for a DAG file of this project, `airflow` for one Airflow reports. */
+  source: 'local' | 'airflow';
+}
+
+/**
+ * The import errors (local DAG files and Airflow's) the caller may see: one naming a loaded DAG
+ * when it may `view` that DAG; any other when it may view some DAG of that environment or read its
+ * audit trail (a file that failed to load names no DAG Cedar could decide on).
+ */
+export function importErrorsFor(
+  gate: Gate,
+  ctx: GateContext,
+  errors: readonly RegistryImportError[],
+  rootDir: string,
+): ImportErrorView[] {
+  const mayView = (env: string, dagId: string) =>
+    gate.policy.decide(request(gate, ctx, 'view', { kind: 'dag', env, dagId })).effect === 'allow';
+  const envSeen = new Map<string, boolean>();
+  const mayViewEnv = (env: string) => {
+    let known = envSeen.get(env);
+    if (known === undefined) {
+      known =
+        gate.dags.list(env).some((d) => mayView(env, d.dag.id)) ||
+        gate.policy.decide(request(gate, ctx, 'readAudit', { kind: 'env', env })).effect === 'allow';
+      envSeen.set(env, known);
+    }
+    return known;
+  };
+  const out: ImportErrorView[] = [];
+  for (const e of errors) {
+    const loaded = e.dagId !== undefined && gate.dags.find(e.env, e.dagId) !== undefined;
+    if (!(loaded ? mayView(e.env, e.dagId as string) : mayViewEnv(e.env))) continue;
+    const local = isAbsolute(e.file) && !relative(rootDir, e.file).startsWith('..');
+    out.push({
+      env: e.env,
+      dagId: e.dagId ?? null,
+      file: local ? relative(rootDir, e.file) : e.file,
+      line: e.line,
+      column: e.column,
+      message: e.message,
+      source: local ? 'local' : 'airflow',
+    });
+  }
+  return out;
 }

@@ -48,7 +48,10 @@ export interface GateOptions {
 
 export interface GateEvents {
   /** A run now waits for approval: chat notifications hang off this. */
-  approvalRequested: [{ run: TriggerResult['run']; approval: ApprovalView; reasons: readonly string[] }];
+  /** A request opened: for a run (`run` set), or for a DAG action such as an Airflow unpause (`run` null). */
+  approvalRequested: [
+    { run: TriggerResult['run'] | null; approval: ApprovalView; reasons: readonly string[] },
+  ];
   /** An approval request closed: approved, denied, expired or reviewed. */
   approvalClosed: [{ approval: ApprovalView; state: string }];
 }

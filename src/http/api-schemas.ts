@@ -93,6 +93,21 @@ export const taskSchema = {
     output: { ...nullableStr, description: "JSON text of the task's return value" },
     error: nullableStr,
     updated_at: int,
+    attempts: {
+      type: 'array',
+      description: "the task's tries, oldest first (local, or copied from Airflow for a bridged run)",
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          attempt: { type: 'integer', description: 'the try number, from 1' },
+          state: str,
+          startedAt: { type: 'integer', description: 'epoch ms' },
+          finishedAt: { type: ['integer', 'null'], description: 'epoch ms; null while it runs' },
+          error: nullableStr,
+        },
+      },
+    },
   },
 } as const;
 
@@ -176,6 +191,11 @@ export const dagSchema = {
     },
     paramsSchema: { ...anyObject, description: "the params' JSON Schema (free-form)" },
     trigger: { type: 'string', enum: ['allow', 'approval', 'deny'] },
+    runsOn: {
+      type: 'string',
+      enum: ['local', 'airflow'],
+      description: "where its runs execute: Airclutch's engine, or the environment's Airflow (bridged)",
+    },
   },
 } as const;
 
@@ -240,3 +260,24 @@ export const envQuery = {
 } as const;
 
 export const bearer: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { sessionCookie: [] }];
+
+/** `ImportErrorView` (src/gate/gate-reads.ts): a DAG file that did not load, here or in Airflow. */
+export const importErrorSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    env: str,
+    dagId: {
+      ...nullableStr,
+      description: 'the DAG it is about, when the file loaded but one DAG in it is bad',
+    },
+    file: {
+      type: 'string',
+      description: "relative to the server's project root; Airflow's path for Airflow's",
+    },
+    line: nullableInt,
+    column: nullableInt,
+    message: str,
+    source: { type: 'string', enum: ['local', 'airflow'] },
+  },
+} as const;

@@ -40,6 +40,7 @@ import { auditRoutes } from './routes/audit-routes.ts';
 import { dagsRoutes } from './routes/dags-routes.ts';
 import { eventsRoute } from './routes/events-route.ts';
 import { explainRoute } from './routes/explain-route.ts';
+import { policiesRoute } from './routes/policies-route.ts';
 import { runsRoutes } from './routes/runs-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { maxHeaderSizeFor, type ServerConfig } from './server-config.ts';
@@ -188,6 +189,7 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
       await runsRoutes(api, deps);
       await approvalsRoutes(api, deps);
       await explainRoute(api, deps);
+      await policiesRoute(api, deps);
       await auditRoutes(api, deps);
       if (deps.ac.airflow) await airflowRoutes(api, deps);
       await eventsRoute(api, deps);

@@ -15,10 +15,11 @@
  */
 
 import { describeThrown } from '../lib/errors.ts';
+import { approversOf } from './approvers-of.ts';
 import { buildCedarRequest } from './build-cedar-request.ts';
 import * as cedar from './cedar.ts';
 import { explainDecision } from './explain-decision.ts';
-import type { Decision, Explanation, PolicyEngine, PolicyRequest } from './policy-engine.ts';
+import type { Approver, Decision, Explanation, PolicyEngine, PolicyRequest } from './policy-engine.ts';
 import type { ActivePolicies, PolicyStore, PreparsedScope } from './policy-store.ts';
 import type { ScopeUsage } from './scope-usage.ts';
 
@@ -99,6 +100,10 @@ export class CedarPolicyEngine implements PolicyEngine {
     const active = this.#store.current();
     const scope = active && scopeFor(active, request);
     return scope && typeof scope !== 'string' ? scope.slicer.sliceFor(request).usage : undefined;
+  }
+
+  approvers(request: PolicyRequest): Approver[] {
+    return approversOf(this.#store.current(), request, (r) => this.decide(r));
   }
 
   explain(request: PolicyRequest): Explanation {

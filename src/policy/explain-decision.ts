@@ -44,7 +44,8 @@ export function explainDecision(
   return { decision, determining, wouldAllow };
 }
 
-function actionMatches(p: LoadedPolicy, action: string): boolean {
+/** Whether the policy's action scope covers `action` (directly or through an action group). */
+export function actionMatches(p: LoadedPolicy, action: string): boolean {
   const a = p.json.action;
   if (a.op === 'All') return true;
   if (a.op === '==') return 'entity' in a && uidId(a.entity) === action;
@@ -52,7 +53,8 @@ function actionMatches(p: LoadedPolicy, action: string): boolean {
   return targets.some((t) => actionIn(action, uidId(t)));
 }
 
-function resourceMatches(p: LoadedPolicy, request: PolicyRequest): boolean {
+/** Whether the policy's resource scope can cover the request's resource (its DAG or environment). */
+export function resourceMatches(p: LoadedPolicy, request: PolicyRequest): boolean {
   const c: ResourceConstraint = p.json.resource;
   const r = request.resource;
   const dagId = r.kind === 'env' ? undefined : `${r.env}/${r.dagId}`;

@@ -92,4 +92,16 @@ export interface PolicyEngine {
    * does not keep in plaintext.
    */
   reads?(request: PolicyRequest): ScopeUsage | undefined;
+  /**
+   * Who may cast `request` (an `approve` on an approval request): the groups and people that the
+   * permits name and that Cedar then allows, or undefined when the engine cannot tell.
+   */
+  approvers?(request: PolicyRequest): Approver[] | undefined;
+}
+
+/** A principal a permit names as an approver: `group` data-leads, `user` ana@example.com, or `anyone`. */
+export interface Approver {
+  readonly kind: 'group' | 'user' | 'service' | 'anyone';
+  /** The group, user or service id; null for `anyone`. */
+  readonly id: string | null;
 }

@@ -76,6 +76,7 @@ export class CedarPolicyStore implements PolicyStore {
   readonly #prefix = `airclutch${++storeCount}`;
   #active: ActivePolicies | undefined;
   #generation = 0;
+  #problems: readonly PolicyProblem[] = [];
 
   constructor(sources: PolicySourceProvider) {
     this.#provider = sources;
@@ -85,7 +86,18 @@ export class CedarPolicyStore implements PolicyStore {
     return this.#active;
   }
 
+  /** The problems of the last load (the active set stays the previous one); empty when it loaded. */
+  problems(): readonly PolicyProblem[] {
+    return this.#problems;
+  }
+
   async load(): Promise<LoadResult> {
+    const result = await this.#load();
+    this.#problems = result.ok ? [] : result.problems;
+    return result;
+  }
+
+  async #load(): Promise<LoadResult> {
     const active = this.#active?.generation ?? 0;
     let sources: PolicySources;
     try {

@@ -403,6 +403,24 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
       expect(res.json.reasons).toContain('over a million rows needs approval');
     });
 
+    it('names who may approve a trigger that needs approval: the group the approve permit names, and the quorum', async () => {
+      const res = await h.call('POST', '/api/v1/authorize/explain', {
+        token: eng,
+        body: { action: 'trigger', dagId: 'revenue', params: { rows: 2_000_000 } },
+      });
+      expect(res.json).toMatchObject({
+        outcome: 'approval',
+        quorum: 2,
+        approvers: [{ kind: 'group', id: 'data-leads' }],
+      });
+      const small = await h.call('POST', '/api/v1/authorize/explain', {
+        token: eng,
+        body: { action: 'trigger', dagId: 'revenue', params: { rows: 5 } },
+      });
+      expect(small.json.outcome).toBe('allow');
+      expect(small.json.approvers).toBeUndefined();
+    });
+
     it('lets only audit readers explain as someone else', async () => {
       const body = { action: 'trigger', dagId: 'revenue', as: { id: 'x@example.com', groups: ['data-eng'] } };
       expectProblem(

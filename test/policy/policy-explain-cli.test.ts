@@ -23,13 +23,13 @@ describe('policy explain and policy test, in plain words', { timeout: 120_000 },
   });
   afterAll(() => world?.close());
 
-  it('says a trigger needs approval, how many votes, and which forbid forced it', async () => {
+  it('says a trigger needs approval, how many votes from which group, and which forbid forced it', async () => {
     const res = await world.cli(['policy', 'explain', '--dag', 'revenue', '--param', 'rows=2000000'], {
       as: 'eng@example.com',
     });
     expect([res.code, res.stderr]).toEqual([0, '']);
     expect(res.stdout).toMatch(
-      /^needs approval: 2 votes from people policy lets approve \(never the requester\), because over a million rows needs approval \(\S+\)\n$/,
+      /^needs 2 approvals from data-leads \(never the requester\), because over a million rows needs approval \(\S+\)\n$/,
     );
     expect(res.stdout).not.toContain('would allow');
     const json = JSON.parse(
@@ -39,7 +39,12 @@ describe('policy explain and policy test, in plain words', { timeout: 120_000 },
         })
       ).stdout,
     );
-    expect(json).toMatchObject({ effect: 'deny', outcome: 'approval', quorum: 2 });
+    expect(json).toMatchObject({
+      effect: 'deny',
+      outcome: 'approval',
+      quorum: 2,
+      approvers: [{ kind: 'group', id: 'data-leads' }],
+    });
   });
 
   it('says a small trigger starts now because of the permit', async () => {

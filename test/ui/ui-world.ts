@@ -15,6 +15,7 @@ import { type RunningHttp, startHttp } from '../../src/http/start-http.ts';
 import type { DevIdp } from '../../src/identity/dev-idp.ts';
 import { startConfiguredDevIdp } from '../../src/identity/start-configured-dev-idp.ts';
 import { defaultUiDir, packageRoot } from '../../src/ui/ui-plugin.ts';
+import { FakeAirflow } from '../airflow/fake-airflow.ts';
 import { freePort } from '../helpers/free-port.ts';
 
 export const UI_FILES: Record<string, string> = {
@@ -41,13 +42,24 @@ permit (principal in Group::"data-eng", action in Action::"operate", resource) w
 permit (principal in Group::"data-eng", action == Action::"requestTrigger", resource in Env::"prod");
 @reason("data leads approve run requests")
 permit (principal in Group::"data-leads", action == Action::"approve", resource);
+@reason("engineers on call may break glass in prod, reviewed afterwards")
+permit (principal in Group::"data-eng", action == Action::"breakGlass", resource) when { context.env == "prod" };
+@reason("engineers may ask to start an Airflow schedule")
+permit (principal in Group::"data-eng", action == Action::"requestUnpause", resource);
 @reason("admins read the audit trail")
 permit (principal in Group::"admins", action == Action::"readAudit", resource);
 `,
 };
 
+/** A file in the DAG folder that does not compile: the DAG list shows it as an import error. */
+export const BROKEN_DAG = {
+  'dags/broken.ts': "import { dag } from 'airclutch';\nexport default dag({ id: 'broken', ;\n",
+};
+
 export interface UiWorld {
   readonly base: string;
+  /** The fake Airflow behind the `ops` environment, when the world was started with `airflow: true`. */
+  readonly airflow: FakeAirflow | undefined;
   readonly app: AirclutchApp;
   readonly browser: Browser;
   /** A fresh browser profile (cookies of its own), signed in as `email` through the dev IdP. */
@@ -64,9 +76,29 @@ export function ensureUiBuilt(): void {
   execFileSync('npm', ['run', 'build:ui'], { cwd: packageRoot(), stdio: 'inherit' });
 }
 
-export async function startUiWorld(files: Record<string, string> = UI_FILES): Promise<UiWorld> {
+export async function startUiWorld(
+  files: Record<string, string> = UI_FILES,
+  options: { airflow?: boolean } = {},
+): Promise<UiWorld> {
   ensureUiBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-ui-'));
+  // An environment backed by Airflow (the fake one, checked against Airflow's OpenAPI documents),
+  // beside the local ones: its DAG sits in the same list, marked as running on Airflow.
+  const fake = options.airflow ? await FakeAirflow.start({ api: 'v2' }) : undefined;
+  fake?.addDag({
+    dag_id: 'crm_sync',
+    description: 'Syncs the CRM (an Airflow DAG)',
+    owners: ['data-eng'],
+    tags: ['crm'],
+    schedule: '0 4 * * *',
+    is_paused: true,
+    tasks: ['pull', 'push'],
+    params: {},
+  });
+  if (fake) {
+    mkdirSync(join(dir, 'secrets'), { recursive: true });
+    writeFileSync(join(dir, 'secrets', 'airflow-password'), `${fake.credentials.password}\n`);
+  }
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
@@ -80,7 +112,27 @@ export async function startUiWorld(files: Record<string, string> = UI_FILES): Pr
     overrides: {
       dataDir: '.airclutch',
       defaultEnv: 'dev',
-      environments: { dev: folders, prod: folders },
+      environments: {
+        dev: folders,
+        prod: folders,
+        ...(fake
+          ? {
+              ops: {
+                policies: ['policies'],
+                approvals: { quorum: 1 },
+                airflow: {
+                  baseUrl: fake.url,
+                  api: 'v2',
+                  auth: {
+                    kind: 'password',
+                    username: fake.credentials.username,
+                    password: { file: 'secrets/airflow-password' },
+                  },
+                },
+              },
+            }
+          : {}),
+      },
       identity: { mode: 'dev', devIdp: { port: idpPort }, session: { publicUrl: base } },
       server: { host: '127.0.0.1', port },
     },
@@ -95,11 +147,17 @@ export async function startUiWorld(files: Record<string, string> = UI_FILES): Pr
     await http?.close();
     await app?.stop();
     await idp?.close();
+    await fake?.close();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     idp = await startConfiguredDevIdp(config, { quiet: true });
     app = await startAirclutch(config, { dev: true, log });
+    if (fake) {
+      // The catalogue's first refresh, and the policies recompiled with its DAG, before any page asks.
+      await app.airflow!.catalogs.get('ops')!.refresh();
+      await app.policies.load();
+    }
     http = await startHttp(app, log);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -120,6 +178,7 @@ export async function startUiWorld(files: Record<string, string> = UI_FILES): Pr
   const b = browser;
   return {
     base,
+    airflow: fake,
     app,
     browser: b,
     async signedIn(email, options = {}) {

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUiWorld, type UiWorld } from './ui-world.ts';
+import { BROKEN_DAG, startUiWorld, UI_FILES, type UiWorld } from './ui-world.ts';
 
 /** Waits for the page to catch up: generous, because the machine is shared and slow. */
 const eventually = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 60_000, interval: 100 });
@@ -42,7 +42,7 @@ describe('the web UI in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    w = await startUiWorld();
+    w = await startUiWorld({ ...UI_FILES, ...BROKEN_DAG }, { airflow: true });
   }, 300_000);
   afterAll(async () => {
     await w?.close();
@@ -54,13 +54,22 @@ describe('the web UI in a browser', () => {
     const row = eng.page.locator('[data-testid="dag-row"][data-dag="prod/revenue"]');
     await eventually(() => row.getByTestId('access').getAttribute('data-access')).toBe('approval');
     expect(await row.getByTestId('access').textContent()).toBe('needs approval');
+    await row.getByTestId('access').hover();
+    await eventually(() => eng.page.getByRole('tooltip').textContent()).toContain(
+      'needs 2 approvals from data-leads',
+    );
     await row.getByRole('link', { name: 'revenue' }).click();
     await eng.page.waitForURL(`${w.base}/dags/prod/revenue`);
-    await eventually(() => eng.page.getByTestId('what-if').textContent()).toContain('this needs approval');
+    // The what-if line names the quorum and the group policy lets approve.
+    await eventually(() => eng.page.getByTestId('what-if').textContent()).toContain(
+      'this needs 2 approvals from data-leads',
+    );
     await eng.page.locator('#root_rows').fill('5000');
     await eng.page.locator('#root_apiKey').fill('sk-secret-value');
     expect(await eng.page.locator('#root_apiKey').getAttribute('type')).toBe('password');
-    await eventually(() => eng.page.getByTestId('what-if').textContent()).toContain('this needs approval');
+    await eventually(() => eng.page.getByTestId('what-if').textContent()).toContain(
+      'this needs 2 approvals from data-leads',
+    );
     await eng.page.getByTestId('trigger-button').click();
     await eng.page.waitForURL(/\/runs\/[^/]+$/);
     runId = new URL(eng.page.url()).pathname.split('/').at(-1)!;
@@ -99,6 +108,14 @@ describe('the web UI in a browser', () => {
     await expect.poll(() => watch.getByTestId('run-state').getAttribute('data-state')).toBe('success');
     await eventually(() => watch.locator('[data-task="load"]').getAttribute('data-state')).toBe('success');
     await eventually(() => watch.getByTestId('logs').textContent()).toContain('extracting 5000 rows');
+    // The Gantt chart of attempts: one bar per try, each with its times, and one task's logs alone.
+    const attempts = watch.locator('[data-testid="attempt"][data-attempt-state="success"]');
+    await eventually(() => attempts.count()).toBe(3);
+    expect(await watch.locator('[data-testid="gantt"] .gantt-bar').count()).toBe(3);
+    await eventually(() => watch.getByTestId('logs').textContent()).toContain('loaded');
+    await watch.getByTestId('log-task-filter').getByRole('radio', { name: 'extract' }).click();
+    await eventually(() => watch.getByTestId('logs').textContent()).not.toContain('loaded');
+    expect(await watch.getByTestId('logs').textContent()).toContain('extracting 5000 rows');
     await lead2.context.close();
 
     // 5. The auditor sees every step, and the chain verifies.
@@ -144,6 +161,87 @@ describe('the web UI in a browser', () => {
     await eventually(() => admin.page.getByTestId('api-error-code').textContent()).toBe('POLICY_DENIED');
     expect(await admin.page.getByTestId('api-error').textContent()).toContain('may not trigger');
     await admin.context.close();
+  }, 300_000);
+
+  it('shows import errors, and local and Airflow DAGs side by side, each marked by where it runs', async () => {
+    const eng = await w.signedIn('eng@example.com');
+    const errors = eng.page.locator('[data-testid="import-error"][data-source="local"]');
+    await eventually(() => errors.count()).toBeGreaterThan(0);
+    expect(await errors.first().textContent()).toContain('dags/broken.ts');
+    const local = eng.page.locator('[data-testid="dag-row"][data-dag="prod/revenue"]').getByTestId('runs-on');
+    await eventually(() => local.getAttribute('data-runs-on')).toBe('local');
+    const remote = eng.page
+      .locator('[data-testid="dag-row"][data-dag="ops/crm_sync"]')
+      .getByTestId('runs-on');
+    await eventually(() => remote.getAttribute('data-runs-on')).toBe('airflow');
+    expect(await remote.textContent()).toBe('Airflow');
+    await eng.page.goto(`${w.base}/dags/ops/crm_sync`);
+    await eventually(() => eng.page.getByTestId('runs-on').getAttribute('data-runs-on')).toBe('airflow');
+    await eng.context.close();
+  }, 300_000);
+
+  it('lists the policies loaded for an environment, each with its source, to an audit reader', async () => {
+    const admin = await w.signedIn('admin@example.com');
+    await admin.page.getByRole('link', { name: 'Policies' }).click();
+    const loaded = admin.page.locator('[data-testid="loaded-policy"]');
+    await eventually(() => loaded.count()).toBeGreaterThan(5);
+    expect(await loaded.first().getAttribute('data-policy')).toMatch(/^policies\/roles\.cedar:\d+$/);
+    expect(await admin.page.getByTestId('loaded-policies').textContent()).toContain(
+      'data leads approve run requests',
+    );
+    await admin.context.close();
+  }, 300_000);
+
+  it("lets an engineer break glass only deliberately, with a reason, and puts the run in the leads' review inbox", async () => {
+    const eng = await w.signedIn('eng@example.com');
+    await eng.page.goto(`${w.base}/dags/prod/revenue`);
+    await eng.page.getByTestId('break-glass-open').click();
+    const submit = eng.page.getByTestId('break-glass-submit');
+    expect(await submit.isDisabled()).toBe(true);
+    expect(await eng.page.getByRole('dialog').textContent()).toContain('recorded in the audit trail');
+    await eng.page
+      .getByTestId('break-glass-reason')
+      .fill('the revenue dashboard is down for the board meeting');
+    await eventually(() => submit.isDisabled()).toBe(false);
+    await submit.click();
+    await eng.page.waitForURL(/\/runs\/[^/]+$/);
+    const breakRun = new URL(eng.page.url()).pathname.split('/').at(-1)!;
+    await eventually(() => eng.page.getByText('break-glass', { exact: true }).count()).toBeGreaterThan(0);
+    await eng.context.close();
+
+    const lead = await w.signedIn('lead@example.com');
+    await lead.page.goto(`${w.base}/approvals`);
+    const review = lead.page.locator('[data-testid="review"]').filter({ hasText: 'eng@example.com' });
+    await eventually(() => review.count()).toBe(1);
+    expect(await review.textContent()).toContain('break-glass review');
+    expect(await review.getByRole('link', { name: 'open the run' }).getAttribute('href')).toBe(
+      `/runs/${breakRun}`,
+    );
+    await lead.context.close();
+  }, 300_000);
+
+  it("shows an engineer's Airflow unpause request in a lead's open inbox as it is made, and unpauses it once approved", async () => {
+    const lead = await w.signedIn('lead@example.com');
+    await lead.page.goto(`${w.base}/approvals`);
+    await lead.page.getByRole('heading', { name: 'Approvals' }).waitFor();
+    const eng = await w.signedIn('eng@example.com');
+    const session = (await (await eng.page.request.get(`${w.base}/auth/session`)).json()) as {
+      csrfToken: string;
+    };
+    const asked = await eng.page.request.post(`${w.base}/api/v1/dags/crm_sync/unpause`, {
+      data: { env: 'ops' },
+      headers: { 'x-csrf-token': session.csrfToken },
+    });
+    expect(asked.status()).toBe(202);
+    await eng.context.close();
+    // No reload: the request arrives over the live stream.
+    const card = lead.page.locator('[data-testid="approval"][data-action="unpause"]');
+    await eventually(() => card.count()).toBe(1);
+    expect(await card.textContent()).toContain('unpause crm_sync');
+    expect(await card.textContent()).toContain('eng@example.com');
+    await card.getByTestId('approve').click();
+    await eventually(() => w.airflow!.dags.get('crm_sync')!.is_paused).toBe(false);
+    await lead.context.close();
   }, 300_000);
 
   it('has no serious or critical axe violations on the main pages, in both themes, and screenshots each', async () => {

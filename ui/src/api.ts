@@ -80,6 +80,18 @@ export interface Dag {
   tasks: DagTask[];
   paramsSchema: JsonSchema;
   trigger: Access;
+  /** Where its runs execute: Airclutch's engine, or the environment's Airflow. */
+  runsOn?: 'local' | 'airflow';
+}
+
+export interface ImportError {
+  env: string;
+  dagId: string | null;
+  file: string;
+  line: number | null;
+  column: number | null;
+  message: string;
+  source: 'local' | 'airflow';
 }
 
 export interface JsonSchema {
@@ -116,6 +128,16 @@ export interface TaskInstance {
   max_tries: number;
   error: string | null;
   updated_at: number;
+  attempts?: Attempt[];
+}
+
+/** One try of a task; times are epoch ms. */
+export interface Attempt {
+  attempt: number;
+  state: string;
+  startedAt: number;
+  finishedAt: number | null;
+  error: string | null;
 }
 
 export interface Vote {
@@ -129,7 +151,9 @@ export interface Vote {
 export interface Approval {
   id: string;
   kind: 'approval' | 'review';
-  run_id: string;
+  /** Null for a DAG action's request (an Airflow unpause), named by `action`. */
+  run_id: string | null;
+  action?: 'unpause' | null;
   env: string;
   dag_id: string;
   dag_version: string;
@@ -155,6 +179,25 @@ export interface Explanation {
     annotations: Record<string, string>;
   }[];
   wouldAllow: string[];
+  /** For trigger and unpause: starts now, needs approval, or refused. */
+  outcome?: Access;
+  /** For outcome approval: the approvals needed, and who policy lets approve. */
+  quorum?: number;
+  approvers?: Approver[];
+}
+
+export interface Approver {
+  kind: 'group' | 'user' | 'service' | 'anyone';
+  id: string | null;
+}
+
+/** "2 approvals from data-leads", "1 approval from data-leads or ana@example.com". */
+export function approvalsText(quorum: number | undefined, approvers: Approver[] | undefined): string {
+  const n = quorum ?? 1;
+  const who = approvers?.length
+    ? approvers.map((a) => (a.kind === 'anyone' ? 'anyone' : (a.id ?? ''))).join(' or ')
+    : 'people policy lets approve';
+  return `${n} approval${n === 1 ? '' : 's'} from ${who}`;
 }
 
 export interface AuditRecord {

@@ -7,7 +7,8 @@ import { useEffect } from 'react';
 
 export interface LiveEvent {
   type: 'run' | 'task' | 'approval';
-  runId: string;
+  /** Null for a DAG action's approval request (an Airflow unpause). */
+  runId: string | null;
   state?: string;
   taskId?: string;
   approvalId?: string;

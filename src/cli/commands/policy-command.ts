@@ -21,6 +21,13 @@ interface ExplainView {
   wouldAllow: string[];
   outcome?: 'allow' | 'approval' | 'deny';
   quorum?: number;
+  approvers?: { kind: 'group' | 'user' | 'service' | 'anyone'; id: string | null }[];
+}
+
+/** "data-leads", "data-leads or ana@example.com", or the rule when policy names no one. */
+function approversText(approvers: ExplainView['approvers']): string {
+  if (!approvers?.length) return 'people policy lets approve';
+  return approvers.map((a) => (a.kind === 'anyone' ? 'anyone' : (a.id ?? ''))).join(' or ');
 }
 
 /**
@@ -37,7 +44,7 @@ export function explainText(e: ExplainView, action: string): string {
     const n = e.quorum ?? 1;
     const why = because('forbid') || e.reasons.join('; ') || 'no policy permits trigger';
     lines.push(
-      `needs approval: ${n} vote${n === 1 ? '' : 's'} from people policy lets approve (never the requester), because ${why}`,
+      `needs ${n} approval${n === 1 ? '' : 's'} from ${approversText(e.approvers)} (never the requester), because ${why}`,
     );
   } else if (e.effect === 'allow') {
     lines.push(

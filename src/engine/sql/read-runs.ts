@@ -42,6 +42,42 @@ export async function getRun(q: Queryable, runId: string) {
   return { run, tasks };
 }
 
+/** One try of a task, as the run view shows it (times are epoch ms; `finishedAt` null while it runs). */
+export interface AttemptView {
+  attempt: number;
+  state: string;
+  startedAt: number;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+/**
+ * The attempts of a run's tasks, by task id, oldest try first. Local tries and the tries of an
+ * Airflow-bridged run (copied from Airflow with their logs) are rows of the same table.
+ */
+export async function readAttempts(q: Queryable, runId: string): Promise<Map<string, AttemptView[]>> {
+  const rows = await q
+    .selectFrom('attempts')
+    .select(['task_id', 'try_number', 'state', 'started_at', 'ended_at', 'error'])
+    .where('run_id', '=', runId)
+    .orderBy('task_id')
+    .orderBy('try_number')
+    .execute();
+  const out = new Map<string, AttemptView[]>();
+  for (const r of rows) {
+    const list = out.get(r.task_id) ?? [];
+    list.push({
+      attempt: r.try_number,
+      state: r.state,
+      startedAt: Number(r.started_at),
+      finishedAt: r.ended_at === null ? null : Number(r.ended_at),
+      error: r.error,
+    });
+    out.set(r.task_id, list);
+  }
+  return out;
+}
+
 /** Log lines of a run (or one task) after the cursor `afterId`, oldest first. */
 export async function readLogs(
   q: Queryable,

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { describeDag } from '../../dag/describe-dag.ts';
 import { revealDag } from '../../gate/dag-visibility.ts';
-import { listDagsFor } from '../../gate/gate-reads.ts';
+import { importErrorsFor, listDagsFor } from '../../gate/gate-reads.ts';
 import { isAirclutchError } from '../../lib/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import {
@@ -14,6 +14,7 @@ import {
   envQuery,
   ID_PATTERN,
   idParam,
+  importErrorSchema,
   runSchema,
 } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
@@ -145,6 +146,33 @@ export async function dagsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       },
     },
     async (req) => ({ dags: await listDagsFor(gate, gateContext(req), req.query.env) }),
+  );
+
+  app.get<{ Querystring: { env?: string } }>(
+    '/import-errors',
+    {
+      config: { auth: 'view' },
+      schema: {
+        summary:
+          "DAG files that did not load (local files and Airflow's import errors), for environments whose DAGs the caller may view",
+        tags: ['dags'],
+        security: bearer,
+        querystring: envQuery,
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { errors: { type: 'array', items: importErrorSchema } },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    async (req) => {
+      const env = req.query.env === undefined ? undefined : gate.envOf(req.query.env);
+      const { registry, config } = deps.ac;
+      return { errors: importErrorsFor(gate, gateContext(req), registry.errors(env), config.rootDir) };
+    },
   );
 
   app.get<{ Params: { dagId: string }; Querystring: { env?: string } }>(

@@ -2,7 +2,8 @@
  * `GET /api/v1/events`: a Server-Sent Events stream of run, task and approval changes, so the web UI
  * updates live without polling. Each change is sent only when Cedar lets the caller `view` its run
  * (asked once per run and connection), a comment heartbeat keeps proxies from closing an idle
- * stream, and the stream ends when the client leaves or the server closes.
+ * stream, and the stream ends when the client leaves or the server closes. A DAG action's approval
+ * request (an Airflow unpause) has no run: it is sent when the caller may `view` the DAG.
  * @module
  */
 import { PassThrough } from 'node:stream';
@@ -48,33 +49,50 @@ export async function eventsRoute(app: FastifyInstance, deps: ApiDeps): Promise<
         }
         return known;
       };
-      // Events of one run are written in the order they happened, whatever each check costs.
+      // A DAG action's request (an Airflow unpause) has no run: it is shown to whom may view the DAG.
+      const mayViewDag = (env: string, dagId: string): Promise<boolean> => {
+        const key = `dag:${env}/${dagId}`;
+        let known = allowed.get(key);
+        if (!known) {
+          known = Promise.resolve(
+            gate.dags.find(env, dagId) !== undefined &&
+              gate.policy.decide({
+                principal: ctx.principal,
+                action: 'view',
+                resource: { kind: 'dag', env, dagId },
+                context: { now: new Date(gate.now()), source: ctx.source },
+              }).effect === 'allow',
+          );
+          if (allowed.size >= REMEMBERED_RUNS) allowed.delete(allowed.keys().next().value as string);
+          allowed.set(key, known);
+        }
+        return known;
+      };
+      // Events are written in the order they happened, whatever each check costs.
       let queue: Promise<void> = Promise.resolve();
-      const send = (event: string, runId: string, data: object) => {
+      const write = (event: string, may: () => Promise<boolean>, data: object) => {
         queue = queue.then(async () => {
-          if (!out.writableEnded && (await mayView(runId)) && !out.writableEnded) {
+          if (!out.writableEnded && (await may()) && !out.writableEnded) {
             out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
           }
         });
       };
+      const send = (event: string, runId: string, data: object) => write(event, () => mayView(runId), data);
+      const sendApproval = (a: GateEvents['approvalRequested'][0]['approval'], state: string) =>
+        a.run_id
+          ? send('approval', a.run_id, { approvalId: a.id, runId: a.run_id, state })
+          : write('approval', () => mayViewDag(a.env, a.dag_id), {
+              approvalId: a.id,
+              runId: null,
+              action: a.action,
+              env: a.env,
+              dagId: a.dag_id,
+              state,
+            });
       const onRun = (e: EngineEvents['run'][0]) => send('run', e.runId, e);
       const onTask = (e: EngineEvents['task'][0]) => send('task', e.runId, e);
-      // Requests about a DAG itself (an Airflow unpause) have no run to decide visibility on: they
-      // are not streamed; the approvals inbox lists them.
-      const onRequested = (e: GateEvents['approvalRequested'][0]) =>
-        e.approval.run_id &&
-        send('approval', e.approval.run_id, {
-          approvalId: e.approval.id,
-          runId: e.approval.run_id,
-          state: 'pending',
-        });
-      const onClosed = (e: GateEvents['approvalClosed'][0]) =>
-        e.approval.run_id &&
-        send('approval', e.approval.run_id, {
-          approvalId: e.approval.id,
-          runId: e.approval.run_id,
-          state: e.state,
-        });
+      const onRequested = (e: GateEvents['approvalRequested'][0]) => sendApproval(e.approval, 'pending');
+      const onClosed = (e: GateEvents['approvalClosed'][0]) => sendApproval(e.approval, e.state);
       engine.on('run', onRun);
       engine.on('task', onTask);
       gate.on('approvalRequested', onRequested);

@@ -4,9 +4,10 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify';
-import { authorize, explainFor } from '../../gate/gate-reads.ts';
+import { approversFor, authorize, explainFor } from '../../gate/gate-reads.ts';
 import type { Principal } from '../../identity/principal.ts';
 import { ACTION_RESOURCES, ACTIONS, type PolicyAction } from '../../policy/cedar-names.ts';
+import type { Approver } from '../../policy/policy-engine.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
@@ -51,6 +52,19 @@ const explanationSchema = {
       description: 'for action trigger: starts now, needs approval (requestTrigger allowed), or refused',
     },
     quorum: { type: 'integer', description: 'for outcome approval: the approvals the run needs' },
+    approvers: {
+      type: 'array',
+      description:
+        'for outcome approval: who policy lets approve the request (the groups, people or services its approve permits name)',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          kind: { type: 'string', enum: ['group', 'user', 'service', 'anyone'] },
+          id: { type: ['string', 'null'] },
+        },
+      },
+    },
   },
 } as const;
 
@@ -109,7 +123,9 @@ export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise
       const e = await explainFor(gate, ctx, { ...input, action: b.action });
       // A trigger or unpause that is not allowed may still be asked for (requestTrigger,
       // requestUnpause): it then needs approval.
-      let trigger: { outcome: 'allow' | 'approval' | 'deny'; quorum?: number } | undefined;
+      let trigger:
+        | { outcome: 'allow' | 'approval' | 'deny'; quorum?: number; approvers?: Approver[] }
+        | undefined;
       const asking = REQUEST_ACTION[b.action];
       if (asking) {
         if (e.decision.effect === 'allow') trigger = { outcome: 'allow' };
@@ -117,7 +133,11 @@ export async function explainRoute(app: FastifyInstance, deps: ApiDeps): Promise
           const request = await explainFor(gate, ctx, { ...input, action: asking });
           trigger =
             request.decision.effect === 'allow'
-              ? { outcome: 'approval', quorum: quorumOf(deps, env, b.dagId) }
+              ? {
+                  outcome: 'approval',
+                  quorum: quorumOf(deps, env, b.dagId),
+                  approvers: await approversFor(gate, ctx, input),
+                }
               : { outcome: 'deny' };
         }
       }

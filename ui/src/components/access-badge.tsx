@@ -5,7 +5,7 @@
 import { Badge, Text, Tooltip } from '@radix-ui/themes';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { type Access, explain } from '../api.ts';
+import { type Access, approvalsText, explain } from '../api.ts';
 
 export const ACCESS_LABEL: Record<Access, string> = { allow: 'run', approval: 'needs approval', deny: 'no' };
 const COLOR = { allow: 'green', approval: 'amber', deny: 'red' } as const;
@@ -20,7 +20,9 @@ export function useAccessReason(env: string, dagId: string, access: Access, enab
       const reasons = x.reasons.length ? x.reasons : x.policies;
       if (access === 'allow') return `allowed: ${reasons.join('; ') || 'a permit policy matches'}`;
       const why = reasons.length ? reasons.join('; ') : 'no policy permits it (deny by default)';
-      return access === 'approval' ? `needs approval: ${why}` : `refused: ${why}`;
+      return access === 'approval'
+        ? `needs ${x.outcome === 'approval' ? approvalsText(x.quorum, x.approvers) : 'approval'}: ${why}`
+        : `refused: ${why}`;
     },
   });
 }

@@ -9,7 +9,8 @@ import type { RJSFSchema, UiSchema } from '@rjsf/utils';
 import { useQuery } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { useDeferredValue, useEffect, useMemo, useState } from 'react';
-import { type Approval, api, type Dag, explain, type Run } from '../api.ts';
+import { type Approval, api, approvalsText, type Dag, explain, type Run } from '../api.ts';
+import { BreakGlass } from './break-glass.tsx';
 import { ErrorCallout } from './error-callout.tsx';
 import { jsonSchemaValidator as validator } from './json-schema-validator.ts';
 
@@ -87,6 +88,7 @@ export function TriggerForm({ dag }: { dag: Dag }) {
         </Flex>
       </Form>
       {error ? <ErrorCallout error={error} /> : null}
+      <BreakGlass dag={dag} params={deferred} valid={valid} note={note} />
     </Flex>
   );
 }
@@ -103,11 +105,17 @@ function useWhatIf(dag: Dag, params: Record<string, unknown>, problems: string[]
     enabled: valid,
     placeholderData: (prev) => prev,
     queryFn: async (): Promise<WhatIf> => {
+      // One question: explain answers a trigger with its outcome (allow, approval, deny), the quorum
+      // and who policy lets approve.
       const now = await explain({ action: 'trigger', dagId: dag.dagId, env: dag.env, params });
-      if (now.effect === 'allow') return { kind: 'start', text: 'this will start now' };
-      const ask = await explain({ action: 'requestTrigger', dagId: dag.dagId, env: dag.env, params });
       const why = now.reasons.length ? now.reasons.join('; ') : 'no policy permits triggering it directly';
-      if (ask.effect === 'allow') return { kind: 'approval', text: `this needs approval: ${why}` };
+      const outcome = now.outcome ?? (now.effect === 'allow' ? 'allow' : 'deny');
+      if (outcome === 'allow') return { kind: 'start', text: 'this will start now' };
+      if (outcome === 'approval')
+        return {
+          kind: 'approval',
+          text: `this needs ${approvalsText(now.quorum, now.approvers)}: ${why}`,
+        };
       return {
         kind: 'refused',
         text: `refused: ${why}${now.wouldAllow.length ? `. Would allow: ${now.wouldAllow.join('; ')}` : ''}`,

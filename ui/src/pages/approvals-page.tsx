@@ -38,7 +38,7 @@ export function ApprovalsPage() {
       </Section>
       <Section title="Break-glass runs to review" empty="No break-glass run needs your review.">
         {reviews.map((a) => (
-          <ApprovalCard key={a.id} approval={a} canVote />
+          <ApprovalCard key={a.id} approval={a} canVote testId="review" />
         ))}
       </Section>
       <Section
@@ -66,10 +66,20 @@ function Section({ title, empty, children }: { title: string; empty: string; chi
   );
 }
 
-function ApprovalCard({ approval: a, canVote }: { approval: Approval; canVote: boolean }) {
+function ApprovalCard({
+  approval: a,
+  canVote,
+  testId = 'approval',
+}: {
+  approval: Approval;
+  canVote: boolean;
+  testId?: string;
+}) {
   const run = useQuery({
     queryKey: ['run', a.run_id],
-    queryFn: () => api<{ run: Run }>(`/api/v1/runs/${encodeURIComponent(a.run_id)}`),
+    queryFn: () => api<{ run: Run }>(`/api/v1/runs/${encodeURIComponent(a.run_id ?? '')}`),
+    // A DAG action's request (an Airflow unpause) has no run and no params.
+    enabled: a.run_id !== null,
   });
   const dag = useQuery({
     queryKey: ['dag', a.env, a.dag_id],
@@ -77,21 +87,35 @@ function ApprovalCard({ approval: a, canVote }: { approval: Approval; canVote: b
   });
   const approvals = a.votes.filter((v) => v.vote === 'approve').length;
   return (
-    <Card id={a.id} data-testid="approval" data-approval={a.id} data-dag={`${a.env}/${a.dag_id}`}>
+    <Card
+      id={a.id}
+      data-testid={testId}
+      data-approval={a.id}
+      data-action={a.action ?? 'run'}
+      data-dag={`${a.env}/${a.dag_id}`}
+    >
       <Flex direction="column" gap="2">
         <Flex gap="2" align="center" wrap="wrap">
           <Text weight="bold" size="3">
+            {a.action ? `${a.action} ` : ''}
             {a.dag_id}
           </Text>
+          {a.kind === 'review' ? <Badge color="red">break-glass review</Badge> : null}
           <Badge variant="outline">{a.env}</Badge>
           <Badge color={a.state === 'pending' ? 'amber' : 'gray'}>{a.state}</Badge>
           <Text size="2">
             {approvals} of {a.quorum} approvals
           </Text>
           <Box />
-          <Link to="/runs/$runId" params={{ runId: a.run_id }}>
-            open the run
-          </Link>
+          {a.run_id ? (
+            <Link to="/runs/$runId" params={{ runId: a.run_id }}>
+              open the run
+            </Link>
+          ) : (
+            <Link to="/dags/$env/$dagId" params={{ env: a.env, dagId: a.dag_id }}>
+              open the DAG
+            </Link>
+          )}
         </Flex>
         <Text size="2">
           asked by <Text weight="bold">{a.requested_by}</Text> <When ms={a.created_at} />
@@ -103,7 +127,12 @@ function ApprovalCard({ approval: a, canVote }: { approval: Approval; canVote: b
           ) : null}
         </Text>
         {a.reason ? <Text size="2">Why approval is needed: {a.reason}</Text> : null}
-        {run.data && dag.data ? (
+        {a.action ? (
+          <Text size="2" data-testid="dag-action">
+            Approving {a.action === 'unpause' ? 'unpauses' : a.action} this Airflow DAG: its schedule starts
+            running in {a.env}.
+          </Text>
+        ) : run.data && dag.data ? (
           <ParamsDiff params={run.data.run.params} schema={dag.data.paramsSchema} />
         ) : run.error ? (
           <ErrorCallout error={run.error} />

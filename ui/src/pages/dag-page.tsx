@@ -11,6 +11,7 @@ import { StateBadge } from '../components/state-badge.tsx';
 import { TriggerForm } from '../components/trigger-form.tsx';
 import { When } from '../components/when.tsx';
 import { useLiveInvalidation } from '../use-live-events.ts';
+import { RunsOn } from './dags-page.tsx';
 
 export function DagPage() {
   useLiveInvalidation();
@@ -30,6 +31,7 @@ export function DagPage() {
         </Heading>
         <Badge variant="outline">{d.env}</Badge>
         <AccessBadge env={d.env} dagId={d.dagId} access={d.trigger} />
+        <RunsOn dag={d} />
         <Text size="1" color="gray">
           version <Code>{d.version.slice(0, 12)}</Code> · owner {d.owner ?? '—'} · schedule{' '}
           <Code>{d.schedule ?? 'manual'}</Code>

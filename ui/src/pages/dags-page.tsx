@@ -1,10 +1,11 @@
 /** Every DAG the person may see, in every environment, with what they may do with it and its recent runs. */
-import { Badge, Flex, Heading, Select, Spinner, Table, Text, TextField } from '@radix-ui/themes';
+import { Badge, Callout, Flex, Heading, Select, Spinner, Table, Text, TextField } from '@radix-ui/themes';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
+import { useWindowVirtualizer } from '@tanstack/react-virtual';
 import { Cron } from 'croner';
-import { memo, useMemo } from 'react';
-import { type Access, api, type Dag, type Run } from '../api.ts';
+import { memo, type Ref, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { type Access, api, type Dag, type ImportError, type Run } from '../api.ts';
 import { ACCESS_LABEL, AccessBadge } from '../components/access-badge.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorCallout } from '../components/error-callout.tsx';
@@ -17,6 +18,10 @@ export function DagsPage() {
   const search = useSearch({ from: '/' });
   const navigate = useNavigate({ from: '/' });
   const dags = useQuery({ queryKey: ['dags'], queryFn: () => api<{ dags: Dag[] }>('/api/v1/dags') });
+  const importErrors = useQuery({
+    queryKey: ['import-errors'],
+    queryFn: () => api<{ errors: ImportError[] }>('/api/v1/import-errors'),
+  });
   const runs = useQuery({
     queryKey: ['runs', 'recent'],
     queryFn: () => api<{ runs: Run[] }>('/api/v1/runs?limit=1000'),
@@ -90,6 +95,9 @@ export function DagsPage() {
           </Select.Content>
         </Select.Root>
       </Flex>
+      <ImportErrors
+        errors={(importErrors.data?.errors ?? []).filter((e) => !search.env || e.env === search.env)}
+      />
       {dags.isPending ? (
         <Spinner aria-label="Loading DAGs" />
       ) : dags.error ? (
@@ -110,9 +118,24 @@ export function DagsPage() {
   );
 }
 
+/** Rows are virtualised (only those near the viewport are in the DOM): 1,000 DAGs render as fast as 30. */
 const DagTable = memo(function DagTable({ dags, recent }: { dags: Dag[]; recent: Map<string, Run[]> }) {
+  const body = useRef<HTMLTableSectionElement>(null);
+  const [offset, setOffset] = useState(0);
+  useLayoutEffect(() => {
+    if (body.current) setOffset(body.current.getBoundingClientRect().top + window.scrollY);
+  }, []);
+  const rows = useWindowVirtualizer({
+    count: dags.length,
+    estimateSize: () => 53,
+    overscan: 8,
+    scrollMargin: offset,
+  });
+  const items = rows.getVirtualItems();
+  const before = items.length ? items[0]!.start - rows.options.scrollMargin : 0;
+  const after = items.length ? rows.getTotalSize() - items[items.length - 1]!.end : 0;
   return (
-    <Table.Root variant="surface" size="1" data-testid="dag-table">
+    <Table.Root variant="surface" size="1" data-testid="dag-table" data-rows={dags.length}>
       <Table.Header>
         <Table.Row>
           <Table.ColumnHeaderCell>DAG</Table.ColumnHeaderCell>
@@ -126,18 +149,77 @@ const DagTable = memo(function DagTable({ dags, recent }: { dags: Dag[]; recent:
           <Table.ColumnHeaderCell>You may</Table.ColumnHeaderCell>
         </Table.Row>
       </Table.Header>
-      <Table.Body>
-        {dags.map((d) => (
-          <DagRow key={`${d.env}/${d.dagId}`} dag={d} runs={recent.get(`${d.env}/${d.dagId}`) ?? []} />
-        ))}
+      <Table.Body ref={body}>
+        {before > 0 ? <tr className="spacer" style={{ height: before }} /> : null}
+        {items.map((item) => {
+          const d = dags[item.index]!;
+          return (
+            <DagRow
+              key={`${d.env}/${d.dagId}`}
+              ref={rows.measureElement}
+              index={item.index}
+              dag={d}
+              runs={recent.get(`${d.env}/${d.dagId}`) ?? []}
+            />
+          );
+        })}
+        {after > 0 ? <tr className="spacer" style={{ height: after }} /> : null}
       </Table.Body>
     </Table.Root>
   );
 });
 
-function DagRow({ dag, runs }: { dag: Dag; runs: Run[] }) {
+/** DAG files that did not load, here or in Airflow: what they are and where to look. */
+function ImportErrors({ errors }: { errors: ImportError[] }) {
+  if (errors.length === 0) return null;
   return (
-    <Table.Row data-testid="dag-row" data-dag={`${dag.env}/${dag.dagId}`}>
+    <Callout.Root color="red" role="region" aria-label="Import errors" data-testid="import-errors">
+      <Callout.Text>
+        <Text weight="bold">
+          {errors.length} DAG file{errors.length === 1 ? '' : 's'} did not load
+        </Text>
+      </Callout.Text>
+      <Flex direction="column" gap="1" asChild>
+        <ul className="plain-list">
+          {errors.map((e) => (
+            <li
+              key={`${e.env}:${e.file}:${e.dagId ?? ''}:${e.message}`}
+              data-testid="import-error"
+              data-env={e.env}
+              data-source={e.source}
+            >
+              <Text size="2">
+                <Badge variant="outline">{e.env}</Badge>{' '}
+                <Badge color={e.source === 'airflow' ? 'cyan' : 'gray'} variant="soft" highContrast>
+                  {e.source === 'airflow' ? 'Airflow' : 'local file'}
+                </Badge>{' '}
+                <code>
+                  {e.file}
+                  {e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}
+                </code>
+                {e.dagId ? <> (DAG {e.dagId})</> : null}: {e.message}
+              </Text>
+            </li>
+          ))}
+        </ul>
+      </Flex>
+    </Callout.Root>
+  );
+}
+
+function DagRow({
+  dag,
+  runs,
+  index,
+  ref,
+}: {
+  dag: Dag;
+  runs: Run[];
+  index: number;
+  ref: Ref<HTMLTableRowElement>;
+}) {
+  return (
+    <Table.Row ref={ref} data-index={index} data-testid="dag-row" data-dag={`${dag.env}/${dag.dagId}`}>
       <Table.RowHeaderCell>
         <Link to="/dags/$env/$dagId" params={{ env: dag.env, dagId: dag.dagId }}>
           {dag.dagId}
@@ -152,7 +234,7 @@ function DagRow({ dag, runs }: { dag: Dag; runs: Run[] }) {
         <Badge variant="outline">{dag.env}</Badge>
       </Table.Cell>
       <Table.Cell>
-        <Text size="1">local engine</Text>
+        <RunsOn dag={dag} />
       </Table.Cell>
       <Table.Cell>
         <code>{dag.schedule ?? 'manual'}</code>
@@ -204,4 +286,17 @@ function nextRun(dag: Dag): number | null {
   } catch {
     return null;
   }
+}
+
+/** Where a DAG's runs execute: Airclutch's own engine, or the environment's Airflow. */
+export function RunsOn({ dag }: { dag: Dag }) {
+  return dag.runsOn === 'airflow' ? (
+    <Badge color="cyan" variant="soft" highContrast data-testid="runs-on" data-runs-on="airflow">
+      Airflow
+    </Badge>
+  ) : (
+    <Badge color="gray" variant="soft" highContrast data-testid="runs-on" data-runs-on="local">
+      local engine
+    </Badge>
+  );
 }

@@ -2,6 +2,7 @@
 import {
   Badge,
   Button,
+  Callout,
   Card,
   Code,
   Flex,
@@ -13,8 +14,9 @@ import {
 } from '@radix-ui/themes';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, type Dag, type Explanation } from '../api.ts';
+import { api, approvalsText, type Dag, type Explanation, qs } from '../api.ts';
 import { ErrorCallout } from '../components/error-callout.tsx';
+import { When } from '../components/when.tsx';
 
 const ACTIONS = ['trigger', 'requestTrigger', 'view', 'cancel', 'readLogs', 'breakGlass'];
 
@@ -134,6 +136,11 @@ export function PoliciesPage() {
                 {result.effect}
               </Badge>
             </Text>
+            {result.outcome === 'approval' ? (
+              <Text size="2" data-testid="explain-outcome">
+                Needs {approvalsText(result.quorum, result.approvers)} (never the requester)
+              </Text>
+            ) : null}
             {result.reasons.length ? <Text size="2">Reasons: {result.reasons.join('; ')}</Text> : null}
             {result.wouldAllow.length ? (
               <Text size="2">Would allow: {result.wouldAllow.join('; ')}</Text>
@@ -156,6 +163,100 @@ export function PoliciesPage() {
             ))}
           </Flex>
         </Card>
+      ) : null}
+      <LoadedPolicies envs={[...new Set((dags.data?.dags ?? []).map((d) => d.env))].sort()} />
+    </Flex>
+  );
+}
+
+interface PolicyList {
+  env: string;
+  generation: number;
+  loadedAt: number | null;
+  policies: {
+    id: string;
+    effect: 'permit' | 'forbid';
+    text: string;
+    annotations: Record<string, string>;
+    dagId: string | null;
+  }[];
+  problems: { file: string; line: number; column: number; message: string; help: string | null }[];
+}
+
+/** The policies loaded for an environment, each with its source, and why the last load failed (audit readers). */
+function LoadedPolicies({ envs }: { envs: string[] }) {
+  const [env, setEnv] = useState('');
+  const shown = env || envs[0] || '';
+  const list = useQuery({
+    queryKey: ['policies', shown],
+    queryFn: () => api<PolicyList>(`/api/v1/policies${qs({ env: shown })}`),
+    enabled: shown !== '',
+    retry: false,
+  });
+  return (
+    <Flex direction="column" gap="3" data-testid="loaded-policies">
+      <Flex gap="3" align="center" wrap="wrap">
+        <Heading as="h3" size="4">
+          Loaded policies
+        </Heading>
+        <Select.Root value={shown} onValueChange={setEnv}>
+          <Select.Trigger aria-label="Environment of the policies" />
+          <Select.Content>
+            {envs.map((e) => (
+              <Select.Item key={e} value={e}>
+                {e}
+              </Select.Item>
+            ))}
+          </Select.Content>
+        </Select.Root>
+      </Flex>
+      {list.error ? (
+        <ErrorCallout error={list.error} />
+      ) : list.data ? (
+        <>
+          <Text size="2" color="gray">
+            generation {list.data.generation}
+            {list.data.loadedAt ? (
+              <>
+                , loaded <When ms={list.data.loadedAt} />
+              </>
+            ) : null}
+          </Text>
+          {list.data.problems.length ? (
+            <Callout.Root color="red" data-testid="policy-problems">
+              <Callout.Text>
+                The last load failed ({list.data.problems.length} problem
+                {list.data.problems.length === 1 ? '' : 's'}); the set below stays active until they are
+                fixed.
+              </Callout.Text>
+              <ul className="plain-list">
+                {list.data.problems.map((p) => (
+                  <li key={`${p.file}:${p.line}:${p.column}:${p.message}`}>
+                    <Text size="2">
+                      <code>
+                        {p.file}:{p.line}:{p.column}
+                      </code>{' '}
+                      {p.message}
+                      {p.help ? ` (${p.help})` : ''}
+                    </Text>
+                  </li>
+                ))}
+              </ul>
+            </Callout.Root>
+          ) : null}
+          {list.data.policies.map((p) => (
+            <Card key={p.id} data-testid="loaded-policy" data-policy={p.id}>
+              <Text size="2">
+                <Badge color={p.effect === 'permit' ? 'green' : 'red'} highContrast>
+                  {p.effect}
+                </Badge>{' '}
+                <Code>{p.id}</Code>
+                {p.dagId ? ` (DAG ${p.dagId} only)` : ''} {p.annotations.reason ?? ''}
+              </Text>
+              <pre className="json">{p.text}</pre>
+            </Card>
+          ))}
+        </>
       ) : null}
     </Flex>
   );

@@ -7,19 +7,27 @@ import {
   DataList,
   Flex,
   Heading,
+  SegmentedControl,
   Spinner,
   Text,
   TextField,
 } from '@radix-ui/themes';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useDeferredValue, useEffect, useRef, useState } from 'react';
 import { type Approval, type AuditRecord, api, type Dag, qs, type Run, type TaskInstance } from '../api.ts';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { ErrorCallout } from '../components/error-callout.tsx';
 import { StateBadge } from '../components/state-badge.tsx';
 import { When } from '../components/when.tsx';
 import { type LiveEvent, useLiveEvents } from '../use-live-events.ts';
+
+// The chart library loads with the chart, not with the rest of the run page.
+const AttemptsGantt = lazy(() =>
+  import('../components/attempts-gantt.tsx').then((m) => ({ default: m.AttemptsGantt })),
+);
+
+const NO_TASKS: TaskInstance[] = [];
 
 const FINAL = new Set(['success', 'failed', 'cancelled', 'rejected', 'expired']);
 
@@ -63,6 +71,7 @@ export function RunPage() {
     [client, runId],
   );
   useLiveEvents(onEvent);
+  const deferredTasks = useDeferredValue(run.data?.tasks ?? NO_TASKS);
   if (run.isPending) return <Spinner aria-label="Loading the run" />;
   if (run.error) return <ErrorCallout error={run.error} />;
   const r = run.data.run;
@@ -135,10 +144,18 @@ export function RunPage() {
         </DataList.Root>
       </Card>
       <RunGraph run={r} states={states} />
+      <Card>
+        <Heading as="h3" size="3" mb="2">
+          Attempts
+        </Heading>
+        <Suspense fallback={<Spinner aria-label="Loading the chart" />}>
+          <AttemptsGantt tasks={deferredTasks} />
+        </Suspense>
+      </Card>
       <RunApproval runId={r.id} />
       <Decisions runId={r.id} />
       {!FINAL.has(r.state) ? <Cancel runId={r.id} /> : null}
-      <Logs runId={r.id} />
+      <Logs runId={r.id} tasks={run.data.tasks.map((t) => t.task_id)} />
     </Flex>
   );
 }
@@ -283,8 +300,10 @@ interface LogLine {
   ts?: number;
 }
 
-function Logs({ runId }: { runId: string }) {
+function Logs({ runId, tasks }: { runId: string; tasks: string[] }) {
   const [lines, setLines] = useState<LogLine[]>([]);
+  const [only, setOnly] = useState('all');
+  const shown = only === 'all' ? lines : lines.filter((l) => l.task_id === only);
   const [ended, setEnded] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
   const after = useRef(0);
@@ -308,19 +327,37 @@ function Logs({ runId }: { runId: string }) {
   }, [runId]);
   return (
     <Card>
-      <Heading as="h3" size="3" mb="2">
-        Logs
-      </Heading>
+      <Flex align="center" gap="3" mb="2" wrap="wrap">
+        <Heading as="h3" size="3">
+          Logs
+        </Heading>
+        {tasks.length > 1 ? (
+          <SegmentedControl.Root
+            size="1"
+            value={only}
+            onValueChange={setOnly}
+            aria-label="Show the logs of"
+            data-testid="log-task-filter"
+          >
+            <SegmentedControl.Item value="all">every task</SegmentedControl.Item>
+            {tasks.map((t) => (
+              <SegmentedControl.Item key={t} value={t}>
+                {t}
+              </SegmentedControl.Item>
+            ))}
+          </SegmentedControl.Root>
+        ) : null}
+      </Flex>
       {failed ? (
         <Text color="red">The log stream was refused or dropped: you may not read this run's logs.</Text>
       ) : null}
       {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling log must be reachable by keyboard */}
       <pre className="logs" data-testid="logs" tabIndex={0}>
-        {lines.length === 0
+        {shown.length === 0
           ? ended
             ? 'no log lines'
             : 'waiting for log lines…'
-          : lines.map((l) => `[${l.task_id}] ${l.line}`).join('\n')}
+          : shown.map((l) => `[${l.task_id}] ${l.line}`).join('\n')}
       </pre>
       {ended ? (
         <Text size="1" color="gray">
