@@ -30,8 +30,7 @@ export function approversOf(
   const seen = new Set<string>();
   for (const id of scope?.policyIds ?? []) {
     const p = active.policies.get(id);
-    if (!p || p.effect !== 'permit' || !actionMatches(p, request.action) || !resourceMatches(p, request))
-      continue;
+    if (p?.effect !== 'permit' || !actionMatches(p, request.action) || !resourceMatches(p, request)) continue;
     const named = approverOf(p.json.principal);
     if (!named) continue;
     const key = `${named.kind}:${named.id}`;
