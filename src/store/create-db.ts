@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
+import { SAFETY_NET_PAGES, WalCheckpointer } from './wal-checkpointer.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -27,6 +28,11 @@ export interface CreateDbOptions {
   /** PostgreSQL schema to use (tests give each file its own). */
   schema?: string;
   poolSize?: number;
+  /**
+   * SQLite only: `background` (the default for a file) checkpoints the WAL from a worker thread, off
+   * the commit path (see `WalCheckpointer`); `inline` leaves it to SQLite's automatic checkpoint.
+   */
+  checkpoints?: 'background' | 'inline';
 }
 
 /**
@@ -53,7 +59,19 @@ export function createDb(options: CreateDbOptions): Db {
     };
   }
   const file = url === ':memory:' ? url : resolve(url.replace(/^sqlite:/, ''));
-  const { dialect } = createSqliteDialect(file);
+  const background = file !== ':memory:' && (options.checkpoints ?? 'background') === 'background';
+  const { dialect, raw } = createSqliteDialect(file);
   const kysely = new Kysely<Database>({ dialect });
-  return { kysely, dialect: 'sqlite', description: file, close: () => kysely.destroy() };
+  if (!background) return { kysely, dialect: 'sqlite', description: file, close: () => kysely.destroy() };
+  raw.pragma(`wal_autocheckpoint = ${SAFETY_NET_PAGES}`);
+  const checkpointer = new WalCheckpointer({ file });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    description: file,
+    async close() {
+      await checkpointer.stop();
+      await kysely.destroy();
+    },
+  };
 }
