@@ -15,7 +15,11 @@ import type { ApprovalView, GateContext, RunView } from './gate-types.ts';
 import { toRunView } from './views.ts';
 import { approvalView, dagActionParams } from './vote.ts';
 
-/** Whether the caller may vote now; else the code and message its vote would be refused with. */
+/**
+ * Whether the caller may vote now; else why not, as a code and message: the requester's own request
+ * first (`APPROVAL_SELF_VOTE`), then policy (`POLICY_DENIED`, with what would allow it), then the
+ * store's checks (closed, expired, already voted, DAG changed).
+ */
 export interface VoterStanding {
   readonly allowed: boolean;
   readonly code: ErrorCode | null;
@@ -75,17 +79,23 @@ export async function approvalForVoter(gate: Gate, ctx: GateContext, id: string)
     if (row) await allowedRun(gate, ctx, row.id, 'view');
     else await authorize(gate, ctx, 'view', { kind: 'dag', env: approval.env, dagId: approval.dag_id });
   }
-  const canVote = mayApprove
-    ? standing(gate, ctx, approval)
-    : refused(
-        'POLICY_DENIED',
-        gate.denied(
-          approval.kind === 'review' ? 'review (which needs approve)' : 'approve',
-          `approval request ${approval.id}`,
-          request,
-          decision,
-        ).message,
-      );
+  // The requester is told first that their own request is not theirs to vote on, whatever policy says.
+  const canVote = isRequester(ctx, approval)
+    ? refused(
+        'APPROVAL_SELF_VOTE',
+        'you asked for this, so you cannot vote on it: another eligible person must',
+      )
+    : mayApprove
+      ? standing(gate, ctx, approval)
+      : refused(
+          'POLICY_DENIED',
+          gate.denied(
+            approval.kind === 'review' ? 'review (which needs approve)' : 'approve',
+            `approval request ${approval.id}`,
+            request,
+            decision,
+          ).message,
+        );
   const opened = await openingRecord(gate, approval);
   return {
     approval,
@@ -95,6 +105,9 @@ export async function approvalForVoter(gate: Gate, ctx: GateContext, id: string)
     canVote,
   };
 }
+
+const isRequester = (ctx: GateContext, a: ApprovalView) =>
+  a.requested_by === ctx.principal.id && a.requested_by_kind === ctx.principal.kind;
 
 const refused = (code: ErrorCode, message: string): VoterStanding => ({ allowed: false, code, message });
 
@@ -107,12 +120,6 @@ function standing(gate: Gate, ctx: GateContext, a: ApprovalView): VoterStanding 
     return refused(
       'APPROVAL_EXPIRED',
       `approval request ${a.id} expired at ${new Date(a.expires_at).toISOString()}: ask again`,
-    );
-  }
-  if (a.requested_by === me.id && a.requested_by_kind === me.kind) {
-    return refused(
-      'APPROVAL_SELF_VOTE',
-      `you asked for this, so you cannot vote on it: another eligible person must`,
     );
   }
   if (a.votes.some((v) => v.voter === me.id && v.voter_kind === me.kind)) {
