@@ -166,7 +166,8 @@ export const approvalSchema = {
 export const voterStandingSchema = {
   type: 'object',
   additionalProperties: false,
-  description: 'whether the caller may vote on the request now; if not, the code and message a vote would get',
+  description:
+    'whether the caller may vote on the request now; if not, the code and message a vote would get',
   properties: { allowed: { type: 'boolean' }, code: nullableStr, message: nullableStr },
 } as const;
 

@@ -245,7 +245,9 @@ export default d;
     const listed = await world.cli(['approvals', 'list'], { as: 'lead@example.com' });
     expect(listed.stdout.split('\n')[0]).toBe(`Waiting for you (vote in the browser at ${base}/approvals):`);
     const row = listed.stdout.split('\n').find((l) => l.startsWith(waiting[2]!));
-    expect(row).toMatch(new RegExp(` ${base.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/approvals/${waiting[2]}$`));
+    expect(row).toMatch(
+      new RegExp(` ${base.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/approvals/${waiting[2]}$`),
+    );
     // What a voter is shown before the vote names the request's own page.
     const voted = await world.cli(['approvals', 'deny', waiting[2]!, '-m', 'not today'], {
       as: 'lead@example.com',
