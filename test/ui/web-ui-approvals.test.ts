@@ -33,8 +33,11 @@ async function askForRun(base: string, page: Page, params: Record<string, unknow
     headers: { 'x-csrf-token': session.csrfToken },
   });
   expect(res.status()).toBe(202);
-  return ((await res.json()) as { approval: { id: string; params_hash: string; dag_version: string } })
-    .approval;
+  return (
+    (await res.json()) as {
+      approval: { id: string; run_id: string; params_hash: string; dag_version: string };
+    }
+  ).approval;
 }
 
 describe('the approval request page and Airflow schedules in a browser', () => {
@@ -105,6 +108,11 @@ describe('the approval request page and Airflow schedules in a browser', () => {
     // The requester cannot vote on their own request.
     await eng.page.goto(`${w.base}/approvals/${asked.id}`);
     await eventually(() => eng.page.getByTestId('cannot-vote-code').textContent()).toBe('APPROVAL_SELF_VOTE');
+    // The run's page links its request.
+    await eng.page.goto(`${w.base}/runs/${asked.run_id}`);
+    await eventually(() => eng.page.getByTestId('run-approval-link').getAttribute('href')).toBe(
+      `/approvals/${asked.id}`,
+    );
     await eng.context.close();
 
     // The inbox links each request's page; the second lead denies there with a comment.
