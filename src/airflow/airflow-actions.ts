@@ -49,10 +49,11 @@ export function unpauseHash(env: string, dagId: string): string {
 /**
  * Pauses or unpauses an Airflow DAG for the caller, if Cedar allows `pause` / `unpause`. An unpause
  * Cedar does not allow now but allows to request (`requestUnpause`) opens an approval request
- * instead: the DAG stays paused until it is approved.
+ * instead: the DAG stays paused until it is approved. The caller's `reason` is kept in the audit
+ * records (`details.reason`), where approvers are shown it (`approvalForVoter`).
  *
  * @example
- * await setPausedFor(deps, ctx, 'prod', 'customer_export', false); // unpause: its schedule starts
+ * await setPausedFor(deps, ctx, 'prod', 'customer_export', false, { reason: 'backfill done' }); // its schedule starts
  */
 export async function setPausedFor(
   deps: BridgeDeps,
@@ -60,6 +61,7 @@ export async function setPausedFor(
   env: string,
   dagId: string,
   paused: boolean,
+  options: { reason?: string | undefined } = {},
 ): Promise<PauseResult> {
   const found = deps.registry.get(env, dagId);
   const remote = deps.registry.remote(env, dagId);
@@ -75,12 +77,14 @@ export async function setPausedFor(
   }
   const action: PolicyAction = paused ? 'pause' : 'unpause';
   const resource: PolicyResource = { kind: 'dag', env, dagId };
+  const reason = options.reason?.trim() || undefined;
   const event = {
     action,
     actor: actorOf(ctx.principal),
     resource: { env, dagId, dagVersion: found.version },
     source: ctx.source,
     requestId: ctx.requestId,
+    ...(reason ? { details: { reason } } : {}),
   };
   if (!paused) {
     const asked = askUnpause(deps.gate, ctx, resource);
@@ -112,7 +116,7 @@ export async function setPausedFor(
             paramsHash: hash,
             decision: auditDecision('needs_approval', asked.decision),
             outcome: 'awaiting_approval',
-            details: { quorum: a.quorum, expiresAt: a.expires_at },
+            details: { quorum: a.quorum, expiresAt: a.expires_at, ...(reason ? { reason } : {}) },
           },
         ];
         return { value: a, events };

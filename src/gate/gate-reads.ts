@@ -134,6 +134,8 @@ export async function listDagsFor(gate: Gate, ctx: GateContext, env?: string) {
       dagId: d.dag.id,
       // A DAG of an Airflow catalogue carries what Airflow said of it (`remote`); a local one does not.
       runsOn: 'remote' in d ? ('airflow' as const) : ('local' as const),
+      // Whether Airflow has it paused (its schedule stopped), as of the catalogue's last refresh.
+      ...('remote' in d ? { paused: (d.remote as { isPaused?: unknown }).isPaused === true } : {}),
       version: d.version,
       description: d.dag.options.description ?? null,
       owner: d.dag.options.owner ?? null,

@@ -162,6 +162,15 @@ export const approvalSchema = {
   },
 } as const;
 
+/** `VoterStanding` (src/gate/approval-for-voter.ts): may the caller vote now, and if not, why. */
+export const voterStandingSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'whether the caller may vote on the request now; if not, the code and message a vote would get',
+  properties: { allowed: { type: 'boolean' }, code: nullableStr, message: nullableStr },
+} as const;
+
 export const decisionSchema = {
   type: 'object',
   additionalProperties: false,
@@ -195,6 +204,10 @@ export const dagSchema = {
       type: 'string',
       enum: ['local', 'airflow'],
       description: "where its runs execute: Airclutch's engine, or the environment's Airflow (bridged)",
+    },
+    paused: {
+      type: 'boolean',
+      description: 'an Airflow DAG only: whether Airflow has it paused (as of the last catalogue refresh)',
     },
   },
 } as const;

@@ -1,7 +1,7 @@
 /**
  * Addresses of the web UI's pages (ui/src/router.tsx): the links that Slack messages and the CLI
- * print. The UI has no page per approval request: a run's approval shows on its run page, and
- * people vote in the approvals inbox.
+ * print. Every DAG, run and approval request has its own page; people vote on a request's page or
+ * in the approvals inbox.
  * @module
  */
 
@@ -11,8 +11,8 @@ export interface UiLinks {
   /** The approvals inbox, where people vote. */
   approvals(): string;
   dag(env: string, dagId: string): string;
-  /** The page for an approval request: its run's page, or the inbox for a DAG action (no run). */
-  approval(request: { run_id: string | null }): string;
+  /** An approval request's page: what it would do, why it needs approval, its votes, and the vote form. */
+  approval(request: { id: string }): string;
 }
 
 /**
@@ -24,11 +24,10 @@ export interface UiLinks {
 export function uiLinks(base: string): UiLinks {
   const root = base.replace(/\/+$/, '');
   const seg = encodeURIComponent;
-  const links: UiLinks = {
+  return {
     run: (runId) => `${root}/runs/${seg(runId)}`,
     approvals: () => `${root}/approvals`,
     dag: (env, dagId) => `${root}/dags/${seg(env)}/${seg(dagId)}`,
-    approval: (request) => (request.run_id === null ? links.approvals() : links.run(request.run_id)),
+    approval: (request) => `${root}/approvals/${seg(request.id)}`,
   };
-  return links;
 }

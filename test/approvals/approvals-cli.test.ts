@@ -103,7 +103,7 @@ describe('the CLI for voters, and for callers who may not view a DAG', { timeout
         'Params:       {"rows":2000000,"dryRun":false,"apiKey":"••••••"}',
         `Params hash:  ${approval.params_hash}`,
         `DAG version:  ${approval.dag_version}`,
-        `Open:         ${server.url}/runs/${approval.run_id}`,
+        `Open:         ${server.url}/approvals/${approval.id}`,
         `approve recorded: 1/2 approvals; request pending; run ${approval.run_id} awaiting_approval`,
         '',
       ].join('\n'),

@@ -238,14 +238,21 @@ export default d;
     const asked = await world.cli(['trigger', 'revenue', '-p', 'rows=3000000'], { as: 'eng@example.com' });
     const waiting = /^run (\S+) of dev\/revenue awaits approval (\S+) /.exec(asked.stdout)!;
     expect(asked.stdout).toContain(
-      `\n  open: ${base}/runs/${waiting[1]} (approvers vote at ${base}/approvals)\n`,
+      `\n  open: ${base}/runs/${waiting[1]} (approvers vote at ${base}/approvals/${waiting[2]})\n`,
     );
     const shown = await world.cli(['runs', 'show', id], { as: 'eng@example.com' });
     expect(shown.stdout).toContain(`\n  open: ${base}/runs/${id}\n`);
     const listed = await world.cli(['approvals', 'list'], { as: 'lead@example.com' });
     expect(listed.stdout.split('\n')[0]).toBe(`Waiting for you (vote in the browser at ${base}/approvals):`);
     const row = listed.stdout.split('\n').find((l) => l.startsWith(waiting[2]!));
-    expect(row).toMatch(new RegExp(` ${base.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/runs/${waiting[1]}$`));
+    expect(row).toMatch(
+      new RegExp(` ${base.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/approvals/${waiting[2]}$`),
+    );
+    // What a voter is shown before the vote names the request's own page.
+    const voted = await world.cli(['approvals', 'deny', waiting[2]!, '-m', 'not today'], {
+      as: 'lead@example.com',
+    });
+    expect(voted.stdout).toContain(`\nOpen:         ${base}/approvals/${waiting[2]}\n`);
     // Scripts keep the API's views: no link is added to --json output.
     const json = JSON.parse(
       (await world.cli(['runs', 'show', id, '--json'], { as: 'eng@example.com' })).stdout,

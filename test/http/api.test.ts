@@ -314,6 +314,57 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
       ]);
     });
 
+    it('shows one request at GET /approvals/{id} with whether the caller may vote and why not, and refuses and records it for whom may not see its run', async () => {
+      const asked = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: { params: { rows: 4_500_000 }, note: 'quarter close' },
+      });
+      const { id, params_hash } = asked.json.approval;
+      const forLead = await h.call('GET', `/api/v1/approvals/${id}`, { token: lead });
+      expect(forLead.status).toBe(200);
+      expect(forLead.json).toMatchObject({
+        approval: { id, params_hash, state: 'pending', votes: [] },
+        run: { id: asked.json.run.id, params: { rows: 4_500_000, dryRun: false } },
+        note: 'quarter close',
+        canVote: { allowed: true, code: null, message: null },
+      });
+      // The permits that let the engineer ask (requestTrigger), from the decision that opened it.
+      expect(forLead.json.policies).toEqual(['policies/roles.cedar:6', 'policies/roles.cedar:8']);
+      const forEng = await h.call('GET', `/api/v1/approvals/${id}`, { token: eng });
+      expect(forEng.json.canVote).toEqual({
+        allowed: false,
+        code: 'APPROVAL_SELF_VOTE',
+        message: 'you asked for this, so you cannot vote on it: another eligible person must',
+      });
+      const forAdmin = await h.call('GET', `/api/v1/approvals/${id}`, { token: admin });
+      expect(forAdmin.json.canVote).toMatchObject({ allowed: false, code: 'POLICY_DENIED' });
+      expect(forAdmin.json.canVote.message).toContain('may not approve approval request');
+      await h.call('POST', `/api/v1/approvals/${id}/approve`, {
+        token: lead,
+        body: { paramsHash: params_hash, dagVersion: asked.json.approval.dag_version },
+      });
+      const again = await h.call('GET', `/api/v1/approvals/${id}`, { token: lead });
+      expect(again.json.canVote.code).toBe('APPROVAL_DUPLICATE_VOTE');
+      expect(again.json.approval.votes).toMatchObject([{ voter: 'lead@example.com', vote: 'approve' }]);
+
+      const bot = await requestServiceToken(h.idp.issuer);
+      const refused = await h.call('GET', `/api/v1/approvals/${id}`, { token: bot });
+      expectProblem(refused, 403, 'POLICY_DENIED');
+      expect(refused.json.detail).toContain('may not view');
+      const trail = await h.world.db.kysely
+        .selectFrom('audit_records')
+        .select(['action', 'outcome', 'actor_id'])
+        .where('run_id', '=', asked.json.run.id)
+        .where('outcome', '=', 'denied')
+        .execute();
+      expect(trail).toContainEqual({ action: 'view', outcome: 'denied', actor_id: 'ci-bot' });
+      expectProblem(
+        await h.call('GET', '/api/v1/approvals/no-such-request', { token: lead }),
+        404,
+        'APPROVAL_NOT_FOUND',
+      );
+    });
+
     it('ends a request with one denial', async () => {
       const asked = await h.call('POST', '/api/v1/dags/revenue/runs', {
         token: eng,

@@ -252,12 +252,12 @@ describe('chat approvals', () => {
     expect(receiver!.received.map((r) => r.path)).not.toContain('/respond/elsewhere');
   });
 
-  it("links the web UI's run page and approvals inbox at the server's public URL, before and after a vote", async () => {
+  it("links the web UI's approval request page, run page and approvals inbox at the server's public URL, before and after a vote", async () => {
     const w = await world(undefined, 'https://airclutch.example.com/');
     const asked = await askForApproval(w);
     const runId = asked.json.run.id as string;
     const first = JSON.parse((await receiver!.next()).body);
-    const links = `<https://airclutch.example.com/runs/${runId}|Open in Airclutch> (the run) · <https://airclutch.example.com/approvals|Approvals inbox>`;
+    const links = `<https://airclutch.example.com/approvals/${asked.json.approval.id}|Open in Airclutch> (the request) · <https://airclutch.example.com/runs/${runId}|the run> · <https://airclutch.example.com/approvals|Approvals inbox>`;
     expect(first.blocks).toContainEqual({ type: 'section', text: { type: 'mrkdwn', text: links } });
     const click = interactivity(
       asked.json.approval,
@@ -287,7 +287,7 @@ describe('chat approvals', () => {
     let got = await receiver!.next();
     while (got.path !== '/respond/1') got = await receiver!.next();
     expect(JSON.stringify(JSON.parse(got.body).blocks)).toContain(
-      `<${w.base}/runs/${asked.json.run.id}|Open in Airclutch>`,
+      `<${w.base}/approvals/${asked.json.approval.id}|Open in Airclutch> (the request) · <${w.base}/runs/${asked.json.run.id}|the run>`,
     );
   });
 

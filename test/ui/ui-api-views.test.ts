@@ -187,6 +187,54 @@ describe('the API views the web UI reads, with an Airflow-backed environment', {
     await stream.body?.cancel();
   });
 
+  it('shows an Airflow unpause request at its own address with the reason asked, to approvers and to whom may view its DAG, and lists the DAG as paused', async () => {
+    fake.dags.get('customer_export')!.is_paused = true;
+    await h.world.airflow!.catalogs.get('prod')!.refresh();
+    const [eng, lead, admin] = await Promise.all([
+      h.token('eng@example.com'),
+      h.token('lead@example.com'),
+      h.token('admin@example.com'),
+    ]);
+    const listed = await h.call('GET', '/api/v1/dags?env=prod', { token: eng });
+    const dag = listed.json.dags.find((d: { dagId: string }) => d.dagId === 'customer_export');
+    expect(dag).toMatchObject({ runsOn: 'airflow', paused: true });
+    const local = await h.call('GET', '/api/v1/dags?env=dev', { token: eng });
+    expect(local.json.dags.find((d: { dagId: string }) => d.dagId === 'revenue')).not.toHaveProperty(
+      'paused',
+    );
+
+    const asked = await h.call('POST', '/api/v1/dags/customer_export/unpause', {
+      token: eng,
+      body: { env: 'prod', reason: 'the CRM migration is done' },
+    });
+    expect(asked.status).toBe(202);
+    const id = asked.json.approval.id as string;
+    const forLead = await h.call('GET', `/api/v1/approvals/${id}`, { token: lead });
+    expect(forLead.status).toBe(200);
+    expect(forLead.json).toMatchObject({
+      approval: { id, action: 'unpause', run_id: null, state: 'pending' },
+      run: null,
+      note: 'the CRM migration is done',
+      canVote: { allowed: true, code: null, message: null },
+    });
+    expect(forLead.json.policies).toEqual([expect.stringMatching(/^prod-policies\/roles\.cedar:\d+$/)]);
+    const forEng = await h.call('GET', `/api/v1/approvals/${id}`, { token: eng });
+    expect(forEng.json.canVote.code).toBe('APPROVAL_SELF_VOTE');
+    // Admins see no prod DAG here: the request is not theirs to see, and the refusal is recorded.
+    const refused = await h.call('GET', `/api/v1/approvals/${id}`, { token: admin });
+    expect(refused.status).toBe(403);
+    expect(refused.json.code).toBe('POLICY_DENIED');
+    expect(refused.json.detail).toContain('may not view prod/customer_export');
+    const record = await h.world.db.kysely
+      .selectFrom('audit_records')
+      .select(['action', 'outcome'])
+      .where('actor_id', '=', 'admin@example.com')
+      .where('dag_id', '=', 'customer_export')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(record).toEqual({ action: 'view', outcome: 'denied' });
+  });
+
   it("lists an environment's loaded policies with their source to audit readers, and the last load's problems", async () => {
     const admin = await h.token('admin@example.com');
     const listed = await h.call('GET', '/api/v1/policies?env=dev', { token: admin });

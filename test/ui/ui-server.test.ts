@@ -29,7 +29,7 @@ describe('serving the web UI', () => {
   });
 
   it('serves the app at / and the same page for a deep link such as /runs/<id>, so a reload works', async () => {
-    for (const path of ['/', '/runs/r-123', '/dags/prod/revenue?x=1', '/approvals']) {
+    for (const path of ['/', '/runs/r-123', '/dags/prod/revenue?x=1', '/approvals', '/approvals/a-123']) {
       const res = await h.call('GET', path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type'), path).toMatch(/^text\/html/);

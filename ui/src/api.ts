@@ -82,6 +82,8 @@ export interface Dag {
   trigger: Access;
   /** Where its runs execute: Airclutch's engine, or the environment's Airflow. */
   runsOn?: 'local' | 'airflow';
+  /** An Airflow DAG only: whether Airflow has it paused (its schedule stopped). */
+  paused?: boolean;
 }
 
 export interface ImportError {
@@ -164,7 +166,27 @@ export interface Approval {
   reason: string | null;
   created_at: number;
   expires_at: number | null;
+  decided_at?: number | null;
+  /** A DAG action's request, once approved: how far the action got. */
+  delivery?: {
+    state: 'pending' | 'done' | 'failed';
+    attempts: number;
+    next_attempt_at: number | null;
+    last_error: string | null;
+  } | null;
   votes: Vote[];
+}
+
+/** `GET /api/v1/approvals/<id>`: a request as a voter is shown it, and whether the caller may vote. */
+export interface ApprovalShown {
+  approval: Approval;
+  /** The run it would start (params masked); null for a DAG action's request. */
+  run: Run | null;
+  /** The policies that made it need approval. */
+  policies: string[];
+  /** What the requester said: the run's note, or a DAG action's reason. */
+  note: string | null;
+  canVote: { allowed: boolean; code: string | null; message: string | null };
 }
 
 export interface Explanation {

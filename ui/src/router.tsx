@@ -47,6 +47,13 @@ const approvals = createRoute({
   component: lazyRouteComponent(() => import('./pages/approvals-page.tsx'), 'ApprovalsPage'),
 });
 
+/** One approval request: the link Slack messages and the CLI print for it. */
+export const approvalRoute = createRoute({
+  getParentRoute: () => root,
+  path: '/approvals/$approvalId',
+  component: lazyRouteComponent(() => import('./pages/approval-page.tsx'), 'ApprovalPage'),
+});
+
 const audit = createRoute({
   getParentRoute: () => root,
   path: '/audit',
@@ -59,7 +66,7 @@ const policies = createRoute({
   component: lazyRouteComponent(() => import('./pages/policies-page.tsx'), 'PoliciesPage'),
 });
 
-const routeTree = root.addChildren([dags, dagRoute, runRoute, approvals, audit, policies]);
+const routeTree = root.addChildren([dags, dagRoute, runRoute, approvals, approvalRoute, audit, policies]);
 
 export const router = createRouter({
   routeTree,

@@ -1,5 +1,6 @@
 /** `airclutch airflow pause|unpause|clear`: the Airflow bridge's own actions, asked of the server, each through its gate. @module */
 import { Command } from 'commander';
+import { uiLinks } from '../../lib/ui-links.ts';
 import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 
 /** A pause or unpause done now, or an unpause that waits for approval. */
@@ -29,14 +30,19 @@ export function airflowCommand(): Command {
               : 'Unpause an Airflow DAG: its schedule starts (policy must allow unpause)',
           )
           .argument('<dag>', 'DAG id')
-          .option('--env <env>', 'environment (default: the server’s default environment)'),
-      ).action(async (dagId: string, opts: { env?: string } & ClientFlags, cmd: Command) => {
+          .option('--env <env>', 'environment (default: the server’s default environment)')
+          .option('--reason <text>', 'why: kept in the audit trail and shown to approvers'),
+      ).action(async (dagId: string, opts: { env?: string; reason?: string } & ClientFlags, cmd: Command) => {
         const api = await apiClient(cmd, opts);
-        const r = await api.post<PauseAnswer>(dagPath(dagId, verb), opts.env ? { env: opts.env } : {});
+        const r = await api.post<PauseAnswer>(dagPath(dagId, verb), {
+          ...(opts.env ? { env: opts.env } : {}),
+          ...(opts.reason ? { reason: opts.reason } : {}),
+        });
         if (r.outcome === 'awaiting_approval') {
           const { approval } = r;
           process.stdout.write(
-            `unpause of ${approval.env}/${approval.dag_id} needs approval: request ${approval.id} (${approval.quorum} approval${approval.quorum === 1 ? '' : 's'} needed, expires ${new Date(approval.expires_at ?? 0).toISOString()}); it stays paused until approved (airclutch approvals approve ${approval.id})\n`,
+            `unpause of ${approval.env}/${approval.dag_id} needs approval: request ${approval.id} (${approval.quorum} approval${approval.quorum === 1 ? '' : 's'} needed, expires ${new Date(approval.expires_at ?? 0).toISOString()}); it stays paused until approved (airclutch approvals approve ${approval.id})\n` +
+              `  open: ${uiLinks(api.server.url).approval(approval)}\n`,
           );
           return;
         }

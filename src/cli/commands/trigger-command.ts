@@ -71,7 +71,7 @@ export function triggerCommand(): Command {
         `run ${result.run.id} of ${where} awaits approval ${a.id} ` +
           `(${a.quorum} approver${a.quorum > 1 ? 's' : ''}, expires ${a.expires_at === null ? 'never' : new Date(a.expires_at).toISOString()})\n` +
           `  why: ${a.reason ?? 'policy requires approval'}\n` +
-          `  open: ${links.run(result.run.id)} (approvers vote at ${links.approvals()})\n`,
+          `  open: ${links.run(result.run.id)} (approvers vote at ${links.approval(a)})\n`,
       );
     } else process.stdout.write(`run ${result.run.id} of ${where} queued: ${links.run(result.run.id)}\n`);
     if (!opts.wait) return;

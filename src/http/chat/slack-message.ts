@@ -166,13 +166,16 @@ function actionTitle(approval: ApprovalView): string {
  * endpoint, which only takes votes.
  */
 function linksBlock(links: UiLinks, approval: ApprovalView): Record<string, unknown> {
-  const open =
+  const what =
     approval.run_id === null
-      ? `<${links.dag(approval.env, approval.dag_id)}|Open in Airclutch> (the DAG)`
-      : `<${links.run(approval.run_id)}|Open in Airclutch> (the run)`;
+      ? `<${links.dag(approval.env, approval.dag_id)}|the DAG>`
+      : `<${links.run(approval.run_id)}|the run>`;
   return {
     type: 'section',
-    text: { type: 'mrkdwn', text: `${open} · <${links.approvals()}|Approvals inbox>` },
+    text: {
+      type: 'mrkdwn',
+      text: `<${links.approval(approval)}|Open in Airclutch> (the request) · ${what} · <${links.approvals()}|Approvals inbox>`,
+    },
   };
 }
 

@@ -39,7 +39,7 @@ export async function airflowRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     ['pause', true],
     ['unpause', false],
   ] as const) {
-    app.post<{ Params: { dagId: string }; Body: { env?: string } | undefined }>(
+    app.post<{ Params: { dagId: string }; Body: { env?: string; reason?: string } | undefined }>(
       `/dags/:dagId/${verb}`,
       {
         // Pausing stops a schedule (like cancel); unpausing starts one (like trigger): their scopes.
@@ -55,7 +55,14 @@ export async function airflowRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           },
           body: {
             type: 'object',
-            properties: { env: { type: 'string', pattern: ID_PATTERN } },
+            properties: {
+              env: { type: 'string', pattern: ID_PATTERN },
+              reason: {
+                type: 'string',
+                maxLength: 2_000,
+                description: 'why: kept in the audit trail, and shown to approvers when it needs approval',
+              },
+            },
             additionalProperties: false,
           },
           response: { 200: pauseResult, 202: awaitingResult, ...authErrors },
@@ -63,7 +70,9 @@ export async function airflowRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       },
       async (req, reply) => {
         const env = req.body?.env ?? deps.ac.config.defaultEnv;
-        const result = await setPausedFor(bridge(), gateContext(req), env, req.params.dagId, paused);
+        const result = await setPausedFor(bridge(), gateContext(req), env, req.params.dagId, paused, {
+          reason: req.body?.reason,
+        });
         if (result.outcome === 'awaiting_approval') {
           deps.metrics.decision(verb, 'needs_approval');
           return reply.code(202).send(result);

@@ -6,7 +6,14 @@ import { listApprovalsFor } from '../../gate/list-approvals-for.ts';
 import type { VoteInput } from '../../gate/vote.ts';
 import { voteOnApproval } from '../../gate/vote.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { approvalSchema, authErrors, bearer, idParam, runSchema } from '../api-schemas.ts';
+import {
+  approvalSchema,
+  authErrors,
+  bearer,
+  idParam,
+  runSchema,
+  voterStandingSchema,
+} from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
 
 const VOTES: ReadonlyArray<{ path: string; vote: Vote; summary: string }> = [
@@ -53,7 +60,7 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       config: { auth: 'view' },
       schema: {
         summary:
-          'One approval request and its run, as a voter is shown it before voting (send back its params_hash and dag_version)',
+          'One approval request and its run, as a voter is shown it before voting (send back its params_hash and dag_version), with whether the caller may vote on it now and why not. Shown to who may approve it, or view its run (for a DAG action, its DAG)',
         tags: ['approvals'],
         security: bearer,
         params: idParam('id'),
@@ -61,16 +68,26 @@ export async function approvalsRoutes(app: FastifyInstance, deps: ApiDeps): Prom
           200: {
             type: 'object',
             additionalProperties: false,
-            properties: { approval: approvalSchema, run: runSchema },
+            properties: {
+              approval: approvalSchema,
+              run: { ...runSchema, type: ['object', 'null'] },
+              policies: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'the policies that made the request need approval (from its decision record)',
+              },
+              note: {
+                type: ['string', 'null'],
+                description: "what the requester said: the run's note, or a DAG action's reason",
+              },
+              canVote: voterStandingSchema,
+            },
           },
           ...authErrors,
         },
       },
     },
-    async (req) => {
-      const { approval, run } = await approvalForVoter(gate, gateContext(req), req.params.id);
-      return { approval, run };
-    },
+    async (req) => approvalForVoter(gate, gateContext(req), req.params.id),
   );
 
   for (const v of VOTES) {

@@ -3,13 +3,14 @@
  * exactly what would run (params diffed against the DAG's defaults, the params hash and DAG version);
  * a vote sends back the hash and version the person was shown, so a changed request is refused.
  */
-import { Badge, Button, Card, Code, Flex, Heading, Spinner, Table, Text, TextArea } from '@radix-ui/themes';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Badge, Card, Code, Flex, Heading, Spinner, Text } from '@radix-ui/themes';
+import { useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { useState } from 'react';
 import { type Approval, api, type Dag, qs, type Run } from '../api.ts';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorCallout } from '../components/error-callout.tsx';
+import { ParamsDiff } from '../components/params-diff.tsx';
+import { VoteForm } from '../components/vote-form.tsx';
 import { When } from '../components/when.tsx';
 import { useLiveInvalidation } from '../use-live-events.ts';
 
@@ -107,6 +108,9 @@ function ApprovalCard({
             {approvals} of {a.quorum} approvals
           </Text>
           <Box />
+          <Link to="/approvals/$approvalId" params={{ approvalId: a.id }} data-testid="open-request">
+            open the request
+          </Link>
           {a.run_id ? (
             <Link to="/runs/$runId" params={{ runId: a.run_id }}>
               open the run
@@ -165,108 +169,4 @@ function ApprovalCard({
 
 function Box() {
   return <span style={{ flexGrow: 1 }} />;
-}
-
-/** The exact params, each marked when it differs from the DAG's default. */
-function ParamsDiff({ params, schema }: { params: Record<string, unknown>; schema: Dag['paramsSchema'] }) {
-  const keys = [...new Set([...Object.keys(schema.properties ?? {}), ...Object.keys(params)])];
-  return (
-    <Table.Root size="1" variant="surface" data-testid="params">
-      <Table.Header>
-        <Table.Row>
-          <Table.ColumnHeaderCell>param</Table.ColumnHeaderCell>
-          <Table.ColumnHeaderCell>value</Table.ColumnHeaderCell>
-          <Table.ColumnHeaderCell>default</Table.ColumnHeaderCell>
-        </Table.Row>
-      </Table.Header>
-      <Table.Body>
-        {keys.map((k) => {
-          const def = schema.properties?.[k]?.default;
-          const has = k in params;
-          const changed = has && JSON.stringify(params[k]) !== JSON.stringify(def);
-          return (
-            <Table.Row key={k} data-param={k} data-changed={changed}>
-              <Table.RowHeaderCell>
-                <Code>{k}</Code>
-              </Table.RowHeaderCell>
-              <Table.Cell>
-                {has ? (
-                  <Code color={changed ? 'amber' : 'gray'}>{JSON.stringify(params[k])}</Code>
-                ) : (
-                  <Text color="gray">unset</Text>
-                )}
-                {changed ? (
-                  <Badge ml="2" color="amber">
-                    changed
-                  </Badge>
-                ) : null}
-              </Table.Cell>
-              <Table.Cell>
-                <Code color="gray">{def === undefined ? '—' : JSON.stringify(def)}</Code>
-              </Table.Cell>
-            </Table.Row>
-          );
-        })}
-      </Table.Body>
-    </Table.Root>
-  );
-}
-
-function VoteForm({ approval: a }: { approval: Approval }) {
-  const [comment, setComment] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const client = useQueryClient();
-  const vote = async (kind: 'approve' | 'deny' | 'review') => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api(`/api/v1/approvals/${encodeURIComponent(a.id)}/${kind}`, {
-        method: 'POST',
-        body: {
-          ...(comment.trim() ? { comment: comment.trim() } : {}),
-          paramsHash: a.params_hash,
-          dagVersion: a.dag_version,
-        },
-      });
-      await client.invalidateQueries({ queryKey: ['approvals'] });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <Flex direction="column" gap="2">
-      <label className="field">
-        <Text size="2" weight="bold">
-          Comment
-        </Text>
-        <TextArea value={comment} onChange={(e) => setComment(e.target.value)} maxLength={2000} />
-      </label>
-      <Flex gap="2">
-        {a.kind === 'review' ? (
-          <Button disabled={busy} onClick={() => void vote('review')}>
-            Mark reviewed
-          </Button>
-        ) : (
-          <>
-            <Button color="green" disabled={busy} onClick={() => void vote('approve')} data-testid="approve">
-              Approve
-            </Button>
-            <Button
-              color="red"
-              variant="soft"
-              disabled={busy}
-              onClick={() => void vote('deny')}
-              data-testid="deny"
-            >
-              Deny
-            </Button>
-          </>
-        )}
-      </Flex>
-      {error ? <ErrorCallout error={error} /> : null}
-    </Flex>
-  );
 }

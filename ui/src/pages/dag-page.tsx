@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { api, type Dag, explain, qs, type Run } from '../api.ts';
 import { AccessBadge } from '../components/access-badge.tsx';
+import { AirflowSchedule } from '../components/airflow-schedule.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorCallout } from '../components/error-callout.tsx';
@@ -53,6 +54,14 @@ export function DagPage() {
           <TriggerForm dag={d} />
         </Card>
         <Flex direction="column" gap="4">
+          {d.runsOn === 'airflow' ? (
+            <Card>
+              <Heading as="h3" size="3" mb="2">
+                Airflow schedule
+              </Heading>
+              <AirflowSchedule dag={d} />
+            </Card>
+          ) : null}
           <Policies dag={d} />
           <Card>
             <Heading as="h3" size="3" mb="2">

@@ -291,9 +291,25 @@ function nextRun(dag: Dag): number | null {
 /** Where a DAG's runs execute: Airclutch's own engine, or the environment's Airflow. */
 export function RunsOn({ dag }: { dag: Dag }) {
   return dag.runsOn === 'airflow' ? (
-    <Badge color="cyan" variant="soft" highContrast data-testid="runs-on" data-runs-on="airflow">
-      Airflow
-    </Badge>
+    <Flex gap="1" align="center" wrap="wrap">
+      <Badge color="cyan" variant="soft" highContrast data-testid="runs-on" data-runs-on="airflow">
+        Airflow
+      </Badge>
+      {dag.paused ? (
+        // Where to unpause it (or ask to): the DAG page's Airflow schedule, with its what-if line.
+        <Link
+          to="/dags/$env/$dagId"
+          params={{ env: dag.env, dagId: dag.dagId }}
+          hash="airflow-schedule"
+          data-testid="paused"
+          title={`${dag.dagId} is paused in Airflow: unpause it, or ask to`}
+        >
+          <Badge color="amber" variant="soft" highContrast>
+            paused · unpause…
+          </Badge>
+        </Link>
+      ) : null}
+    </Flex>
   ) : (
     <Badge color="gray" variant="soft" highContrast data-testid="runs-on" data-runs-on="local">
       local engine

@@ -209,7 +209,11 @@ function RunApproval({ runId }: { runId: string }) {
             , expires <When ms={found.expires_at} />
           </>
         ) : null}
-        . <Link to="/approvals">Open the approvals inbox</Link>
+        .{' '}
+        <Link to="/approvals/$approvalId" params={{ approvalId: found.id }} data-testid="run-approval-link">
+          Open the request
+        </Link>{' '}
+        (its params, why, votes{found.state === 'pending' ? ', and the vote' : ''})
       </Text>
       {found.reason ? (
         <Text size="2" color="gray">
