@@ -77,6 +77,11 @@ export interface FakeFaults {
   holdTriggerMs?: number;
   /** Refuse everything with 403 (a service account that lacks a permission). */
   forbid?: boolean;
+  /**
+   * Task logs are sent in two parts: the first `firstBytes` of the answer at once, the rest only
+   * when `release` resolves (a large log Airflow streams from its log store).
+   */
+  splitLog?: { firstBytes: number; release: Promise<void> };
 }
 
 const SECRET = new TextEncoder().encode('fake-airflow-jwt-secret-not-a-real-one');
@@ -301,7 +306,12 @@ export class FakeAirflow {
         'content-type': 'application/json',
         date: new Date(this.opts.now()).toUTCString(),
       });
-      res.end(JSON.stringify(body));
+      const text = JSON.stringify(body);
+      const split = op?.operationId === 'get_log' ? this.faults.splitLog : undefined;
+      if (split) {
+        res.write(text.slice(0, split.firstBytes));
+        void split.release.then(() => res.end(text.slice(split.firstBytes)));
+      } else res.end(text);
       if (op?.operationId === 'trigger_dag_run' || op?.operationId === 'post_dag_run') {
         this.triggerTimesMs.push(performance.now() - arrived);
         // The answer names the run it created.
