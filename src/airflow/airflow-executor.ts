@@ -16,6 +16,7 @@
 import type { AuditLog } from '../audit/audit-types.ts';
 import type { EngineHooks, EngineTransition } from '../engine/engine-types.ts';
 import type { Db } from '../store/create-db.ts';
+import type { RunsTable } from '../store/database.ts';
 import type { CatalogDag } from './airflow-catalog.ts';
 import type { AirflowEnvironment } from './airflow-environment.ts';
 import { AirflowRunDeliverer } from './airflow-run-deliverer.ts';
@@ -123,12 +124,25 @@ export class AirflowExecutor {
 
   /**
    * A run was queued (the gate inserted or approved it): deliver it now rather than at the next
-   * tick. During a tick, another follows at once.
+   * tick. During a tick, another follows at once. A whole decided row is delivered directly.
    */
-  wake(): void {
+  wake(run?: Pick<RunsTable, 'id' | 'env' | 'dag_id'>): void {
     if (this.#stopped) return;
+    if (run && this.owns(run) && isDecidedRow(run)) {
+      // The gate handed over the row it committed: deliver it now, without reading it back.
+      void this.#deliverer.deliverDecided(run);
+      return;
+    }
     if (this.#ticking) this.#again = true;
     else this.#loop();
+  }
+
+  /**
+   * Delivers one queued run the gate just committed (its whole row, decision and all), now. Public
+   * so benchmarks and tests drive the path `wake` takes. Never throws.
+   */
+  async deliverDecided(run: RunsTable): Promise<void> {
+    await this.#deliverer.deliverDecided(run);
   }
 
   /** Resolves when the tick under way (if any) has finished. */
@@ -185,4 +199,15 @@ export class AirflowExecutor {
   async passCancels(): Promise<void> {
     await passCancels(this.#ctx, this.#envs);
   }
+}
+
+/** A whole `runs` row, queued, with the decision that created it: what the gate commits for a trigger. */
+function isDecidedRow(run: Partial<RunsTable>): run is RunsTable {
+  return (
+    run.state === 'queued' &&
+    typeof run.decision_seq === 'number' &&
+    typeof run.params === 'string' &&
+    typeof run.dag_version === 'string' &&
+    typeof run.requested_by === 'string'
+  );
 }
