@@ -66,6 +66,8 @@ export class AirflowExecutor {
   #ticking: Promise<void> | undefined;
   #again = false;
   #stopped = true;
+  /** Deliveries of rows the gate handed over (`wake(run)`), under way. */
+  readonly #direct = new Set<Promise<void>>();
 
   constructor(o: AirflowExecutorOptions) {
     this.#envs = [...o.environments.keys()];
@@ -130,7 +132,10 @@ export class AirflowExecutor {
     if (this.#stopped) return;
     if (run && this.owns(run) && isDecidedRow(run)) {
       // The gate handed over the row it committed: deliver it now, without reading it back.
-      void this.#deliverer.deliverDecided(run);
+      const delivery: Promise<void> = this.#deliverer
+        .deliverDecided(run)
+        .finally(() => this.#direct.delete(delivery));
+      this.#direct.add(delivery);
       return;
     }
     if (this.#ticking) this.#again = true;
@@ -145,15 +150,17 @@ export class AirflowExecutor {
     await this.#deliverer.deliverDecided(run);
   }
 
-  /** Resolves when the tick under way (if any) has finished. */
+  /** Resolves when the tick under way (if any) and the direct deliveries under way have finished. */
   async settled(): Promise<void> {
     await this.#ticking;
+    await Promise.all([...this.#direct]);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#ticking;
+    await Promise.all([...this.#direct]);
   }
 
   /** Runs followed now. */
