@@ -159,59 +159,13 @@ export function upstreamPathOf(call: ProxyCall): string {
   )}`;
 }
 
-/**
- * Passes Airflow's answer back: status and end-to-end headers as Airflow sent them, the body
- * streamed. The first part of the body is awaited (never more): when it is the whole answer (most
- * answers fit in one read), headers and body leave in one write instead of one per part; otherwise
- * the part is put back and the rest flows as Airflow sends it.
- */
-export async function sendAnswer(reply: FastifyReply, res: IncomingMessage): Promise<FastifyReply> {
+/** Passes Airflow's answer back: status and end-to-end headers as Airflow sent them, the body streamed. */
+export function sendAnswer(reply: FastifyReply, res: IncomingMessage): FastifyReply {
   reply.code(res.statusCode ?? 502);
   for (const [name, value] of Object.entries(endToEndHeaders(res.headers, DROP_ANSWER))) {
     if (value !== undefined) reply.header(name, value);
   }
-  const first = await firstPart(res);
-  if (first.whole) {
-    // Read to its end, so that the keep-alive socket goes back to the pool.
-    res.resume();
-    return reply.send(first.body ?? Buffer.alloc(0));
-  }
-  if (first.body) res.unshift(first.body);
   return reply.send(res);
-}
-
-/** The body's first readable part, and whether it is the whole body. */
-function firstPart(res: IncomingMessage): Promise<{ body: Buffer | null; whole: boolean }> {
-  return new Promise((resolve, reject) => {
-    const settle = () => {
-      res.off('readable', onReadable);
-      res.off('error', onError);
-      res.off('end', onEnd);
-    };
-    const onEnd = () => {
-      settle();
-      resolve({ body: null, whole: true });
-    };
-    const onError = (e: Error) => {
-      settle();
-      reject(
-        e instanceof AirclutchError
-          ? e
-          : new AirclutchError('AIRFLOW_UNREACHABLE', `Airflow's answer broke off: ${e.message}`, {
-              cause: e,
-            }),
-      );
-    };
-    const onReadable = () => {
-      const chunk = res.read() as Buffer | null;
-      if (chunk === null) return;
-      settle();
-      resolve({ body: chunk, whole: res.complete && res.readableLength === 0 });
-    };
-    res.on('readable', onReadable);
-    res.once('error', onError);
-    res.once('end', onEnd);
-  });
 }
 
 /** Airflow's answer as JSON, with its status and content type, for answers the proxy rewrote. */
