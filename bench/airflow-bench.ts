@@ -4,12 +4,13 @@
  * JSON work are Airflow's answer and not on the event loop being measured:
  * - `bridge_trigger_overhead_p50_ms`: what Airclutch adds to a remote trigger before Airflow has it:
  *   token verification, the Cedar decision, the audit record and the run in one transaction (one
- *   fsync), then the delivery's reads and the call. Measured as (Airclutch's trigger started →
+ *   fsync), then the call: the gate hands the committed row to the running executor (as in the
+ *   server), which delivers it without reading it back. Measured as (Airclutch's trigger started →
  *   Airflow received the POST) minus (a direct `POST …/dagRuns` to the same fake, with the same body,
  *   from this process, started → received), taken in pairs one right after the other. The fake
  *   stamps each arrival with `performance.timeOrigin + now()`, a clock both processes share.
  * - `bridge_trigger_roundtrip_overhead_p50_ms`: the same pairs end to end: Airclutch's trigger
- *   until its delivery is recorded (a second transaction and fsync: `queued → running` with
+ *   until its delivery is recorded (a second, grouped commit: `queued → running` with
  *   `airflow.trigger: delivered`) minus the direct POST until its answer was read.
  * - `bridge_catalog_sync_1k_s`: importing a catalogue of 1,000 remote DAGs with their details.
  * - `bridge_follow_runs`: how many remote runs one process follows at a 5 s poll without falling
@@ -44,7 +45,7 @@ export async function benchAirflow(): Promise<Record<string, number>> {
   };
 }
 
-async function worldWithAirflow(fake: FakeAirflowProcess, clock?: { now: number }) {
+async function worldWithAirflow(fake: FakeAirflowProcess, clock?: { now: number }, pollIntervalMs?: number) {
   const config = [
     'environments:',
     '  prod:',
@@ -53,6 +54,9 @@ async function worldWithAirflow(fake: FakeAirflowProcess, clock?: { now: number 
     `      baseUrl: ${fake.url}`,
     '      api: v2',
     `      auth: { kind: password, username: ${fake.credentials.username}, password: { file: airflow-password } }`,
+    ...(pollIntervalMs
+      ? [`      pollIntervalMs: ${pollIntervalMs}`, `      maxPollIntervalMs: ${pollIntervalMs}`]
+      : []),
     '',
   ].join('\n');
   const w = await createWorld('sqlite', {
@@ -70,12 +74,19 @@ export async function triggerOverhead(): Promise<Record<string, number>> {
   const idp = await startIdpProcess(dataDir);
   const fake = await startFakeAirflowProcess('v2');
   await fake.addDags([{ dag_id: 'orders', params: { rows: { value: 10, schema: { type: 'integer' } } } }]);
-  const w = await worldWithAirflow(fake);
+  // The runs are not followed while triggers are measured (the follower's polls are another figure).
+  const w = await worldWithAirflow(fake, undefined, 3_600_000);
   try {
     const verifier = OidcTokenVerifier.fromConfig(identityConfigSchema.parse({ devIdp: { port: idp.port } }));
     const token = await idp.mintToken('eng@example.com');
     const executor = w.airflow!.executor;
     const auth = w.airflow!.catalogs.get('prod')!.client.auth;
+    // The server's path: the gate hands the committed row to the running executor, which delivers it.
+    const waiting = new Map<string, () => void>();
+    w.engine.on('run', (e) => {
+      if (e.state === 'running') waiting.get(e.runId)?.();
+    });
+    executor.start();
     let n = 0;
     const viaAirclutch = async () => {
       const principal = await verifier.verify(token, { action: 'trigger' });
@@ -84,7 +95,9 @@ export async function triggerOverhead(): Promise<Record<string, number>> {
         { env: 'prod', dagId: 'orders', params: { rows: 5 } },
       );
       if (res.outcome !== 'started') throw new Error(`expected started, got ${res.outcome}`);
-      await executor.deliverQueued();
+      // Delivery needs Airflow's answer, so it cannot have been recorded before the trigger returned.
+      await new Promise<void>((resolve) => waiting.set(res.run.id, resolve));
+      waiting.delete(res.run.id);
     };
     // The same call the bridge makes, straight to the fake: Airflow's own answer, with the round trip.
     const direct = async (): Promise<string> => {
@@ -153,6 +166,7 @@ export async function triggerOverhead(): Promise<Record<string, number>> {
       bridge_trigger_roundtrip_overhead_p99_ms: round(percentile(roundTrip, 99), 3),
     };
   } finally {
+    await w.airflow!.executor.stop();
     await w.dispose();
     await fake.close();
     await idp.close();

@@ -3,21 +3,22 @@
  * (Airflow 2.x) REST APIs. Every failure becomes an `AirclutchError` with a stable code. Calls that
  * are safe to repeat (reads, state patches, a trigger that carries Airclutch's run id) are retried
  * with exponential backoff on network errors, timeouts and 5xx; a 401 refreshes the token once and
- * retries once. A trigger whose answer was lost is reconciled by its run id: it is never created
- * twice, and never reported as started when it was not.
+ * retries once. A trigger whose answer was lost is reconciled by its run id (`trigger-run.ts`): it
+ * is never created twice, and never reported as started when it was not.
  * @module
  */
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { AirflowAuth } from './airflow-auth.ts';
+import { detailOf, toDag, toRun, toTaskInstance } from './airflow-json.ts';
 import type {
   AirflowApiVersion,
   RemoteDag,
   RemoteRun,
-  RemoteRunState,
   RemoteTaskInstance,
   TriggerRequest,
 } from './airflow-types.ts';
 import { TriggerAnswers } from './trigger-answers.ts';
+import { triggerRun } from './trigger-run.ts';
 
 export interface AirflowClientOptions {
   readonly baseUrl: string;
@@ -31,7 +32,7 @@ export interface AirflowClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-interface CallOptions {
+export interface CallOptions {
   /** Repeat on network errors, timeouts and 5xx. */
   readonly safe: boolean;
   readonly body?: unknown;
@@ -40,7 +41,7 @@ interface CallOptions {
   readonly accept?: readonly number[];
 }
 
-interface Answer {
+export interface Answer {
   readonly status: number;
   readonly json: unknown;
 }
@@ -138,68 +139,21 @@ export class AirflowClient {
   }
 
   /**
-   * Creates the remote run, exactly once. When the answer is lost (a timeout after sending, a 5xx),
-   * the run is looked up by its id: found means delivered; absent means the trigger is sent again.
-   * A 409 for our own run id means an earlier attempt did land.
+   * Creates the remote run, exactly once (`trigger-run.ts`): a lost answer is reconciled by the
+   * run id, and Airflow's answer is kept for the proxy (`triggerAnswers`).
    */
-  async triggerRun(t: TriggerRequest): Promise<RemoteRun> {
-    try {
-      return await this.#triggerRun(t);
-    } catch (e) {
-      const status = e instanceof AirclutchError ? e.details?.status : undefined;
-      const answer = e instanceof AirclutchError ? e.details?.answer : undefined;
-      this.triggerAnswers.settle(
-        t.runId,
-        e instanceof AirclutchError &&
-          e.code === 'AIRFLOW_REFUSED' &&
-          typeof status === 'number' &&
-          answer !== undefined
-          ? { kind: 'answer', status, body: answer }
-          : { kind: 'undelivered', error: describeThrown(e) },
-      );
-      throw e;
-    }
-  }
-
-  async #triggerRun(t: TriggerRequest): Promise<RemoteRun> {
-    const body: Record<string, unknown> = { dag_run_id: t.runId, conf: t.conf, note: t.note };
-    // Airflow 3 takes logical_date: null for "no data interval" (run_after = now). Airflow 2 needs a
-    // logical date that is unique per DAG, so Airclutch sends the decision's time.
-    body.logical_date = this.api === 'v2' ? null : t.logicalDate;
-    const path = `/dags/${enc(t.dagId)}/dagRuns`;
-    let lastError: AirclutchError | undefined;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
-      if (attempt > 0) await this.sleep(this.backoff(attempt));
-      try {
-        const res = await this.call('POST', path, { safe: false, body, accept: [409] });
-        if (res.status !== 409) return this.#answered(t.runId, res);
-        const existing = await this.#getRunAnswer(t.dagId, t.runId);
-        if (existing.status !== 404) return this.#answered(t.runId, existing);
-        throw new AirclutchError(
-          'AIRFLOW_REFUSED',
-          `Airflow answered 409 to the trigger of ${t.dagId}: ${detailOf(res.json)}`,
-          {
-            details: { status: 409, dagId: t.dagId, runId: t.runId, answer: res.json },
-          },
-        );
-      } catch (e) {
-        if (!(e instanceof AirclutchError) || !isUncertain(e)) throw e;
-        lastError = e;
-        // The request may have reached Airflow: ask before sending it again.
-        const existing = await this.#getRunAnswer(t.dagId, t.runId).catch(() => undefined);
-        if (existing && existing.status !== 404) return this.#answered(t.runId, existing);
-      }
-    }
-    throw lastError as AirclutchError;
-  }
-
-  #answered(runId: string, res: Answer): RemoteRun {
-    this.triggerAnswers.settle(runId, { kind: 'answer', status: res.status, body: res.json });
-    return toRun(res.json as Record<string, unknown>);
-  }
-
-  #getRunAnswer(dagId: string, runId: string): Promise<Answer> {
-    return this.call('GET', `/dags/${enc(dagId)}/dagRuns/${enc(runId)}`, { safe: true, accept: [404] });
+  triggerRun(t: TriggerRequest): Promise<RemoteRun> {
+    return triggerRun(
+      {
+        api: this.api,
+        retries: this.retries,
+        call: (method, path, o) => this.call(method, path, o),
+        sleep: this.sleep,
+        backoff: (attempt) => this.backoff(attempt),
+      },
+      this.triggerAnswers,
+      t,
+    );
   }
 
   async taskInstances(dagId: string, runId: string): Promise<RemoteTaskInstance[]> {
@@ -391,25 +345,8 @@ export function runKey(dagId: string, runId: string): string {
   return `${dagId}/${runId}`;
 }
 
-function toTaskInstance(ti: Record<string, unknown>): RemoteTaskInstance {
-  return {
-    taskId: String(ti.task_id),
-    state: typeof ti.state === 'string' ? ti.state : null,
-    tryNumber: typeof ti.try_number === 'number' ? ti.try_number : 0,
-  };
-}
-
 function enc(s: string): string {
   return encodeURIComponent(s);
-}
-
-function detailOf(json: unknown): string {
-  const d =
-    (json as { detail?: unknown; title?: unknown } | undefined)?.detail ??
-    (json as { title?: unknown } | undefined)?.title;
-  if (typeof d === 'string') return d;
-  if (d === undefined) return 'no detail';
-  return JSON.stringify(d);
 }
 
 function statusError(
@@ -465,50 +402,6 @@ function networkError(e: unknown, where: string, baseUrl: string, timeoutMs: num
   );
 }
 
-function isRetryable(e: AirclutchError): boolean {
+export function isRetryable(e: AirclutchError): boolean {
   return e.code === 'AIRFLOW_UNREACHABLE' || e.code === 'AIRFLOW_TIMEOUT';
-}
-
-/** After these, a trigger may or may not have reached Airflow. */
-function isUncertain(e: AirclutchError): boolean {
-  return isRetryable(e);
-}
-
-function strOrNull(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
-}
-
-function toDag(d: Record<string, unknown>): RemoteDag {
-  const tags = Array.isArray(d.tags)
-    ? d.tags.map((t) => (typeof t === 'string' ? t : String((t as { name?: unknown }).name)))
-    : [];
-  const si = d.schedule_interval as { value?: unknown } | null | undefined;
-  const schedule = strOrNull(d.timetable_summary) ?? (si && typeof si.value === 'string' ? si.value : null);
-  return {
-    dagId: String(d.dag_id),
-    description: strOrNull(d.description),
-    owners: Array.isArray(d.owners) ? d.owners.map(String) : [],
-    tags,
-    schedule,
-    isPaused: d.is_paused === true,
-    hasImportErrors: d.has_import_errors === true,
-    fileloc: typeof d.fileloc === 'string' ? d.fileloc : '',
-    lastParsed: strOrNull(d.last_parsed) ?? strOrNull(d.last_parsed_time),
-    ...(d.params && typeof d.params === 'object' ? { params: d.params as Record<string, unknown> } : {}),
-  };
-}
-
-const RUN_STATES: readonly RemoteRunState[] = ['queued', 'running', 'success', 'failed'];
-
-function toRun(r: Record<string, unknown>): RemoteRun {
-  const state = RUN_STATES.includes(r.state as RemoteRunState) ? (r.state as RemoteRunState) : 'queued';
-  return {
-    dagId: String(r.dag_id),
-    runId: String(r.dag_run_id),
-    state,
-    note: strOrNull(r.note),
-    logicalDate: strOrNull(r.logical_date),
-    startDate: strOrNull(r.start_date),
-    endDate: strOrNull(r.end_date),
-  };
 }

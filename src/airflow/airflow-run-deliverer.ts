@@ -4,7 +4,9 @@
  * logical date each API version expects, and a `note` naming the requester and the approvers.
  *
  * - Delivered: the run goes `queued → running` and the remote trigger is an audit record, in one
- *   transaction.
+ *   transaction, grouped with the other deliveries that end at the same time (one fsync). A run the
+ *   gate just committed is delivered from the row in hand (`deliverDecided`): the trigger path has
+ *   one durable commit before Airflow is called, the gate's (decision record and run together).
  * - Not deliverable now (Airflow down, slow, 5xx, auth): the run stays queued with its error shown
  *   and is retried with backoff (`airflow.trigger: retrying` per attempt): a decision is never lost.
  * - Refused by Airflow (404, 403, 400), or the DAG changed since the decision: the run fails, with
@@ -13,10 +15,11 @@
  */
 import type { Transaction } from 'kysely';
 import type { EngineTransition } from '../engine/engine-types.ts';
-import { findStartRefusal, type StartRefusal } from '../engine/sql/find-start-refusal.ts';
+import { dagRefusal, findStartRefusal, type StartRefusal } from '../engine/sql/find-start-refusal.ts';
 import { finishRun } from '../engine/sql/finish-run.ts';
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Database, RunsTable } from '../store/database.ts';
+import { WriteBatcher } from '../store/write-batcher.ts';
 import type { CatalogDag } from './airflow-catalog.ts';
 import type { AirflowClient } from './airflow-client.ts';
 import { BRIDGE_ACTOR, type ExecutorContext } from './executor-context.ts';
@@ -39,10 +42,14 @@ export interface AirflowRunDelivererOptions {
 export class AirflowRunDeliverer {
   readonly #ctx: ExecutorContext;
   readonly #o: AirflowRunDelivererOptions;
+  readonly #writes: WriteBatcher;
+  /** Runs being delivered now, by id. */
+  readonly #inFlight = new Set<string>();
 
   constructor(ctx: ExecutorContext, options: AirflowRunDelivererOptions) {
     this.#ctx = ctx;
     this.#o = options;
+    this.#writes = new WriteBatcher(ctx.db);
   }
 
   /** Delivers the queued runs that are due (first try, or their retry time came). */
@@ -59,18 +66,47 @@ export class AirflowRunDeliverer {
       .orderBy('r.created_at')
       .limit(500)
       .execute();
-    await inParallel(rows, this.#ctx.concurrency, (r) =>
-      this.#deliver(r, r.attempts ?? 0).catch((e: unknown) => this.#ctx.onError(e as Error)),
+    await inParallel(
+      rows.filter((r) => !this.#inFlight.has(r.id)),
+      this.#ctx.concurrency,
+      (r) => this.#once(r, () => this.#deliver(r, r.attempts ?? 0, false)),
     );
   }
 
-  async #deliver(run: RunsTable, attempts: number): Promise<void> {
+  /**
+   * Delivers a run the gate has just committed, from the row it committed (so the decision it names
+   * was written in the same transaction): no read of the queue, no read of the decision record.
+   * A crash before the delivery is recorded leaves the run queued; the next pass sends the same
+   * `dag_run_id` again, and Airflow's 409 and a lookup by that id record it as delivered, once.
+   */
+  async deliverDecided(run: RunsTable): Promise<void> {
+    if (this.#inFlight.has(run.id)) return;
+    await this.#once(run, () => this.#deliver(run, 0, true));
+  }
+
+  /** One delivery of a run at a time in this process (a tick and a wake may both see it queued). */
+  async #once(run: RunsTable, deliver: () => Promise<void>): Promise<void> {
+    if (this.#inFlight.has(run.id)) return;
+    this.#inFlight.add(run.id);
+    try {
+      await deliver();
+    } catch (e) {
+      this.#ctx.onError(e as Error);
+    } finally {
+      this.#inFlight.delete(run.id);
+    }
+  }
+
+  async #deliver(run: RunsTable, attempts: number, decidedInHand: boolean): Promise<void> {
     const env = this.#ctx.environments.get(run.env);
     if (!env) return;
     const remoteRunId = `airclutch__${run.id}`;
     const remote = this.#o.remoteDag(run.env, run.dag_id);
     // The same check the local executor makes: a run the gate decided, on the DAG version decided.
-    const refusal = await findStartRefusal(this.#ctx.db.kysely, run, remote);
+    // A row the gate handed over was committed with its decision record: only the DAG is checked.
+    const refusal = decidedInHand
+      ? dagRefusal(run, remote)
+      : await findStartRefusal(this.#ctx.db.kysely, run, remote);
     if (refusal || !remote) {
       const { code, message } = refusal ?? { code: 'DAG_NOT_FOUND' as const, message: '' };
       await this.#refuse(run, remoteRunId, `${code}: ${message}; it was not delivered to Airflow`, code);
@@ -125,7 +161,16 @@ export class AirflowRunDeliverer {
   ): Promise<void> {
     const now = this.#ctx.now();
     const transitions: EngineTransition[] = [];
-    await this.#ctx.db.kysely.transaction().execute(async (trx) => {
+    // Grouped: deliveries that end together share one commit (one fsync). Airflow has the run
+    // already; until this commits the run stays queued, and a crash here is recovered by the id.
+    await this.#writes.run(async (trx) => {
+      // Another delivery of the same run (a wake and a tick both saw it queued) recorded it: once is enough.
+      const prior = await trx
+        .selectFrom('airflow_runs')
+        .select('delivery_state')
+        .where('run_id', '=', run.id)
+        .executeTakeFirst();
+      if (prior?.delivery_state === 'delivered') return;
       await upsertAirflowRun(
         trx,
         deliveryRow(run, remoteRunId, now, {

@@ -148,7 +148,7 @@ export async function createAirclutch(
   if (airflow)
     gate.dagActions.set('unpause', (a, ctx) => airflow.executor.unpauseApproved(a.id, ctx.requestId));
   // A remote run the gate queued is delivered at once, not at the executor's next tick.
-  if (airflow) engine.setExternalWaker(() => airflow.executor.wake());
+  if (airflow) engine.setExternalWaker((run) => airflow.executor.wake(run));
   const scheduler = new Scheduler({
     db,
     submitter: () => engine.submitter,

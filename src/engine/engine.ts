@@ -180,16 +180,19 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Tells the engine that a run was queued (or approved) in this process, so it starts at once. */
   notify(run?: Pick<RunsTable, 'id' | 'env' | 'dag_id'>): void {
-    if (run && this.#isExternal(run)) this.#wakeExternal?.();
+    if (run && this.#isExternal(run)) this.#wakeExternal?.(run);
     else if (run && this.#started) this.#executor.enqueueRuns([run]);
   }
 
-  /** What `notify` calls for a run another executor delivers (the Airflow bridge): deliver it at once. */
-  setExternalWaker(wake: () => void): void {
+  /**
+   * What `notify` calls for a run another executor delivers (the Airflow bridge): deliver it at once.
+   * It gets the run as the gate handed it (the whole row, when the gate has it in hand).
+   */
+  setExternalWaker(wake: (run: Pick<RunsTable, 'id' | 'env' | 'dag_id'>) => void): void {
     this.#wakeExternal = wake;
   }
 
-  #wakeExternal: (() => void) | undefined;
+  #wakeExternal: ((run: Pick<RunsTable, 'id' | 'env' | 'dag_id'>) => void) | undefined;
 
   /** Reports transitions another executor made (after their transaction committed), as engine events. */
   reportTransitions(transitions: readonly EngineTransition[]): void {

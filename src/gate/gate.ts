@@ -111,15 +111,18 @@ export class Gate extends EventEmitter<GateEvents> {
       throw this.denied('trigger', `${env}/${input.dagId}`, { ...request, action: 'trigger' }, decision);
     }
     if (outcome === 'allow') {
-      await this.writes.run(async (trx) => {
+      const decided = await this.writes.run(async (trx) => {
         // The decision record first: the run row names it, and the executor starts no run without one.
         const [record] = await this.audit.append(
           [{ ...base, decision: auditDecision('allow', decision), outcome: 'started' }],
           { trx },
         );
-        await insertRun(trx, { ...run, decision_seq: record!.seq });
+        const row: NewRun = { ...run, decision_seq: record!.seq };
+        await insertRun(trx, row);
+        return row;
       });
-      this.engine.notify(run);
+      // The committed row: an executor can start it without reading it back.
+      this.engine.notify(decided);
       return { outcome: 'started', run: toRunView(run, this.dags), decision };
     }
     const rule = this.approvalRule(env, found);

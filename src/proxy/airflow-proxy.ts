@@ -26,14 +26,17 @@ import {
   type ProxyTarget,
   sendAnswer,
   sendJson,
+  upstreamPathOf,
   upstreamRequest,
 } from './proxy-call.ts';
-import { proxyCancel, proxyClear, proxyPause } from './proxy-changes.ts';
+import { proxyCancel, proxyPause } from './proxy-changes.ts';
+import { proxyClear } from './proxy-clear.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 import { type ProxyRoute, proxyRouteTable } from './proxy-route-table.ts';
 import { scopeActionOf } from './proxy-rules.ts';
 import { findProxyRun, maskConf } from './proxy-runs.ts';
 import { proxyTrigger } from './proxy-trigger.ts';
+import { resolveRunAlias } from './run-alias.ts';
 import { checkPathParam } from './safe-path.ts';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -125,7 +128,7 @@ async function handle(
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const params = (req.params ?? {}) as Record<string, string>;
+  const params = { ...((req.params ?? {}) as Record<string, string>) };
   const call: ProxyCall = {
     shared,
     target,
@@ -169,6 +172,14 @@ async function handle(
     for (const name of route.params) checkPathParam(name, params[name] ?? '', rule.kind === 'list');
   } catch (e) {
     throw e instanceof AirclutchError ? await refuse(e) : e;
+  }
+  if (params.dag_run_id && params.dag_id) {
+    // A caller's own dag_run_id (sent with its trigger) names the run Airclutch delivered for it.
+    const canonical = await resolveRunAlias(shared.gate, target.env, params.dag_id, params.dag_run_id);
+    if (canonical) {
+      params.dag_run_id = canonical;
+      reply.header('content-location', `${target.prefix}${upstreamPathOf(call)}`);
+    }
   }
   switch (rule.kind) {
     case 'public':

@@ -113,7 +113,14 @@ export class AirflowUpstream {
           // A stalled body is cut after the same deadline of silence; the socket is kept alive for
           // the next call, so its listener goes when this answer ends.
           const socket = res.socket;
-          const idle = () => res.destroy(new Error(`Airflow sent nothing for ${this.#o.timeoutMs} ms`));
+          const idle = () =>
+            res.destroy(
+              new AirclutchError(
+                'AIRFLOW_TIMEOUT',
+                `Airflow sent nothing of its answer to ${r.method} ${r.path.split('?')[0]} for ${this.#o.timeoutMs} ms`,
+                { details: { timeoutMs: this.#o.timeoutMs } },
+              ),
+            );
           socket.setTimeout(this.#o.timeoutMs);
           socket.on('timeout', idle);
           res.once('close', () => {

@@ -130,7 +130,7 @@ export function callFacts(call: ProxyCall) {
 /** The upstream request for this call: the template rebuilt with checked params, the query as sent. */
 export function upstreamRequest(
   call: ProxyCall,
-  o: { query?: string; body?: Buffer | undefined; path?: string } = {},
+  o: { query?: string; body?: Buffer | undefined; path?: string; method?: string } = {},
 ): UpstreamRequest {
   const { req, target } = call;
   const rawQuery = o.query ?? (req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
@@ -144,7 +144,12 @@ export function upstreamRequest(
   headers['x-request-id'] = req.id;
   const body = 'body' in o ? o.body : call.body;
   if (!body) delete headers['content-type'];
-  return { method: call.route.method, path: rawQuery ? `${path}?${rawQuery}` : path, headers, body };
+  return {
+    method: o.method ?? call.route.method,
+    path: rawQuery ? `${path}?${rawQuery}` : path,
+    headers,
+    body,
+  };
 }
 
 /** `/api/vN/…` for this call's operation and params. */

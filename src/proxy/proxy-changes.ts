@@ -1,12 +1,11 @@
 /**
  * The proxied calls that change a run or a DAG, each through the same decision as Airclutch's own
  * path: a run patched to `failed` is the gate's `cancel`; a DAG's `is_paused` is the bridge's
- * `pause` / `unpause` (an unpause may need approval); clearing task instances is the bridge's
- * `clearTask`. Anything else such a call could do is refused, naming what is offered.
+ * `pause` / `unpause` (an unpause may need approval); clearing task instances (`proxy-clear.ts`) is
+ * the bridge's `clearTask`. Anything else such a call could do is refused, naming what is offered.
  * @module
  */
 import { setPausedFor } from '../airflow/airflow-actions.ts';
-import type { AuditEvent } from '../audit/audit-types.ts';
 import { auditDecision } from '../gate/audit-events.ts';
 import { cancelRunFor } from '../gate/gate-reads.ts';
 import { AirclutchError } from '../lib/errors.ts';
@@ -20,7 +19,7 @@ import {
   sendJson,
   upstreamRequest,
 } from './proxy-call.ts';
-import { findProxyRun, type ProxyRun } from './proxy-runs.ts';
+import { findProxyRun } from './proxy-runs.ts';
 
 function notOffered(call: ProxyCall, what: string, offered: string): AirclutchError {
   return new AirclutchError(
@@ -107,42 +106,6 @@ export async function proxyPause(call: ProxyCall): Promise<unknown> {
   return sendAnswer(call.reply, res);
 }
 
-/**
- * `POST …/clearTaskInstances` (one named run) and `POST …/dagRuns/{id}/clear`: Cedar `clearTask` on
- * the run, then Airflow is asked. A cleared Airclutch run that had ended `failed` is reopened, as the
- * bridge's own clear does, so the executor follows it to its new end.
- */
-export async function proxyClear(call: ProxyCall, scope: 'tasks' | 'run'): Promise<unknown> {
-  const body = jsonBody(call);
-  const dagRunId = scope === 'run' ? call.params.dag_run_id : body.dag_run_id;
-  if (typeof dagRunId !== 'string' || !dagRunId) {
-    throw notOffered(call, 'no dag_run_id', 'clearing is decided per run: name the run in dag_run_id');
-  }
-  const { gate } = call.shared;
-  const run = await findProxyRun(gate, call.target.env, call.params.dag_id!, dagRunId);
-  const decision = await decide(call, 'clearTask', run.resource, run.params);
-  const resource = auditResourceOf(run.resource);
-  await call.shared.audit.record({
-    ...callFacts(call),
-    resource,
-    decision: auditDecision('allow', decision),
-    outcome: 'allowed',
-    details: {
-      dryRun: body.dry_run === true,
-      tasks: Array.isArray(body.task_ids) ? body.task_ids.map(String) : 'all',
-    },
-  });
-  const res = await call.target.upstream.send(upstreamRequest(call));
-  if (res.statusCode === 200 && body.dry_run !== true && run.row) await reopen(call, run);
-  await call.shared.audit.record({
-    ...callFacts(call),
-    resource,
-    outcome: `airflow ${res.statusCode}`,
-    airflowStatus: res.statusCode,
-  });
-  return sendAnswer(call.reply, res);
-}
-
 /** Forwards an allowed change and records Airflow's status. */
 async function forwardChange(
   call: ProxyCall,
@@ -156,36 +119,4 @@ async function forwardChange(
     airflowStatus: res.statusCode,
   });
   return sendAnswer(call.reply, res);
-}
-
-/** `failed → running` for a cleared Airclutch run, recorded, so the bridge follows it again. */
-async function reopen(call: ProxyCall, run: ProxyRun): Promise<void> {
-  const { gate } = call.shared;
-  const row = run.row!;
-  await gate.db.kysely.transaction().execute(async (trx) => {
-    const reopened = await trx
-      .updateTable('runs')
-      .set({ state: 'running', ended_at: null, error: null })
-      .where('id', '=', row.id)
-      .where('state', '=', 'failed')
-      .executeTakeFirst();
-    if (Number(reopened.numUpdatedRows) !== 1) return;
-    await trx
-      .updateTable('airflow_runs')
-      .set({ remote_state: 'queued', updated_at: gate.now() })
-      .where('run_id', '=', row.id)
-      .execute();
-    const event: AuditEvent = {
-      action: 'run.state',
-      actor: { kind: 'service', id: 'airflow-bridge' },
-      source: 'bridge',
-      resource: { env: row.env, dagId: row.dag_id, runId: row.id },
-      outcome: 'running',
-      details: {
-        from: 'failed',
-        reason: `tasks cleared through the Airflow proxy by ${call.ctx.principal.id}`,
-      },
-    };
-    await gate.audit.append([event], { trx });
-  });
 }

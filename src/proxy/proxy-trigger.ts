@@ -4,8 +4,8 @@
  *
  * - **allowed**: the bridge's executor delivers the run (once; `dag_run_id` is Airclutch's own,
  *   `airclutch__<run id>`) and follows it; the caller gets Airflow's answer to that delivery,
- *   unchanged. The caller's own `dag_run_id` is its idempotency key: sent again, it gets Airflow's
- *   409, as from Airflow.
+ *   unchanged. The caller's own `dag_run_id` is its idempotency key (sent again, it gets Airflow's
+ *   409, as from Airflow) and an alias of the run in every run path (`run-alias.ts`).
  * - **needs approval**: `202 Accepted`, with `Location: /approvals/<id>` and a JSON body naming the
  *   approval (docs/proxy.md says why 202).
  * - **denied**: 403 with the reasons and what would allow it (`POLICY_DENIED`, as the API answers).
@@ -15,11 +15,11 @@ import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
 import { callFacts, jsonBody, type ProxyCall, sendJson } from './proxy-call.ts';
 import { REMOTE_PREFIX } from './proxy-runs.ts';
+import { aliasKeyOf, resolveRunAlias } from './run-alias.ts';
 
-/** The schedule key that makes a caller's `dag_run_id` idempotent. */
-function keyOf(dagRunId: string): string {
-  return `proxy:${dagRunId}`;
-}
+/** Where Airflow 2.10's problem documents point (`EXCEPTIONS_LINK_MAP`). */
+const AIRFLOW_2_ERRORS =
+  'https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors';
 
 export async function proxyTrigger(call: ProxyCall): Promise<unknown> {
   const { gate } = call.shared;
@@ -31,6 +31,12 @@ export async function proxyTrigger(call: ProxyCall): Promise<unknown> {
     throw new AirclutchError('PARAMS_INVALID', 'conf must be a JSON object: its keys are the DAG params');
   }
   const clientRunId = typeof body.dag_run_id === 'string' && body.dag_run_id ? body.dag_run_id : undefined;
+  if (clientRunId?.startsWith(REMOTE_PREFIX)) {
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `dag_run_id ${JSON.stringify(clientRunId)} starts with ${REMOTE_PREFIX}, which Airclutch keeps for the runs it delivers: choose another id, or send none`,
+    );
+  }
   const facts = { ...callFacts(call), resource: { env, dagId } };
   if (clientRunId && (await existing(call, dagId, clientRunId))) return duplicate(call, dagId, clientRunId);
   const logical = body.logical_date ?? body.execution_date;
@@ -50,7 +56,7 @@ export async function proxyTrigger(call: ProxyCall): Promise<unknown> {
       ...(typeof body.note === 'string' ? { note: body.note } : {}),
       // Airflow 2 keys a run by its logical date; Airflow 3 is sent none (run_after is now).
       ...(api === 'v1' && Number.isFinite(logicalMs) ? { logicalDate: logicalMs } : {}),
-      ...(clientRunId ? { scheduleKey: keyOf(clientRunId) } : {}),
+      ...(clientRunId ? { scheduleKey: aliasKeyOf(clientRunId) } : {}),
     });
   } catch (e) {
     if (clientRunId && isUniqueViolation(e)) return duplicate(call, dagId, clientRunId);
@@ -110,28 +116,39 @@ export async function proxyTrigger(call: ProxyCall): Promise<unknown> {
 }
 
 async function existing(call: ProxyCall, dagId: string, clientRunId: string): Promise<boolean> {
-  const row = await call.shared.gate.db.kysely
-    .selectFrom('runs')
-    .select('id')
-    .where('env', '=', call.target.env)
-    .where('dag_id', '=', dagId)
-    .where('schedule_key', '=', keyOf(clientRunId))
-    .executeTakeFirst();
-  return row !== undefined;
+  return (await resolveRunAlias(call.shared.gate, call.target.env, dagId, clientRunId)) !== undefined;
 }
 
-/** Airflow's own 409 for a `dag_run_id` used before, in its version's error shape. */
+/**
+ * Airflow's own 409 for a `dag_run_id` used before, in its version's error shape: Airflow 3 answers
+ * a duplicate run id from its unique-constraint handler (`detail` is an object), Airflow 2 with a
+ * problem document (`AlreadyExists`).
+ */
 async function duplicate(call: ProxyCall, dagId: string, clientRunId: string) {
-  const detail = `DAG with dag_id: '${dagId}' has already a DagRun with run_id '${clientRunId}' (triggered through Airclutch)`;
   await call.shared.audit.record({
     ...callFacts(call),
     resource: { env: call.target.env, dagId },
     outcome: 'duplicate',
     details: { dagRunId: clientRunId },
   });
+  const message = `DAG ${dagId} already has a run triggered through Airclutch with dag_run_id '${clientRunId}': read it with GET …/dagRuns/${clientRunId}`;
   return sendJson(
     call.reply,
     409,
-    call.target.api === 'v2' ? { detail } : { type: 'about:blank', title: 'Conflict', status: 409, detail },
+    call.target.api === 'v2'
+      ? {
+          detail: {
+            reason: 'Unique constraint violation',
+            statement: 'INSERT INTO dag_run',
+            orig_error: `UNIQUE constraint failed: dag_run.dag_id, dag_run.run_id (${dagId}, ${clientRunId})`,
+            message,
+          },
+        }
+      : {
+          type: `${AIRFLOW_2_ERRORS}/AlreadyExists`,
+          title: 'Conflict',
+          status: 409,
+          detail: `DAGRun with DAG ID: '${dagId}' and DAGRun ID: '${clientRunId}' already exists`,
+        },
   );
 }

@@ -77,6 +77,11 @@ export interface FakeFaults {
   holdTriggerMs?: number;
   /** Refuse everything with 403 (a service account that lacks a permission). */
   forbid?: boolean;
+  /**
+   * Task logs are sent in two parts: the first `firstBytes` of the answer at once, the rest only
+   * when `release` resolves (a large log Airflow streams from its log store).
+   */
+  splitLog?: { firstBytes: number; release: Promise<void> };
 }
 
 const SECRET = new TextEncoder().encode('fake-airflow-jwt-secret-not-a-real-one');
@@ -171,6 +176,28 @@ export class FakeAirflow {
 
   run(dagId: string, runId: string): FakeRun | undefined {
     return this.runs.get(`${dagId}/${runId}`);
+  }
+
+  /**
+   * A run Airflow's scheduler created (`scheduled__<logical date>`), ended in `state` with each task
+   * in that state: the runs a clear by date range covers.
+   */
+  scheduleRun(dagId: string, logicalDate: string, state: 'success' | 'failed'): FakeRun {
+    const d = this.dags.get(dagId);
+    if (!d) throw new Error(`no DAG ${dagId}`);
+    const logical = new Date(logicalDate).toISOString();
+    const r: FakeRun = {
+      dag_id: dagId,
+      dag_run_id: `scheduled__${logical}`,
+      state,
+      conf: {},
+      note: null,
+      logical_date: logical,
+      run_after: logical,
+      tis: new Map((d.tasks ?? []).map((t) => [t, { state, try_number: 1 }])),
+    };
+    this.runs.set(`${dagId}/${r.dag_run_id}`, r);
+    return r;
   }
 
   /** Appends a line to the log of a task's current try, as a running task writes it. */
@@ -279,7 +306,12 @@ export class FakeAirflow {
         'content-type': 'application/json',
         date: new Date(this.opts.now()).toUTCString(),
       });
-      res.end(JSON.stringify(body));
+      const text = JSON.stringify(body);
+      const split = op?.operationId === 'get_log' ? this.faults.splitLog : undefined;
+      if (split) {
+        res.write(text.slice(0, split.firstBytes));
+        void split.release.then(() => res.end(text.slice(split.firstBytes)));
+      } else res.end(text);
       if (op?.operationId === 'trigger_dag_run' || op?.operationId === 'post_dag_run') {
         this.triggerTimesMs.push(performance.now() - arrived);
         // The answer names the run it created.
@@ -332,7 +364,9 @@ export class FakeAirflow {
       this.violations.push(...bad.map((x) => `${op.operationId}: ${x}`));
       send(
         this.opts.api === 'v2' ? 422 : 400,
-        this.opts.api === 'v2' ? { detail: bad.join('; ') } : this.err(400, bad.join('; ')),
+        this.opts.api === 'v2'
+          ? { detail: bad.map((msg) => ({ loc: ['body'], msg, type: 'value_error' })) }
+          : this.err(400, bad.join('; ')),
         false,
       );
       return;
@@ -423,12 +457,30 @@ export class FakeAirflow {
     return out;
   }
 
+  /** Airflow 2.10's problem document (`api_connexion/exceptions.py`: a title and link per status). */
   private err(status: number, detail: string): Record<string, unknown> {
+    const [name, title] = V1_ERRORS[status] ?? ['Unknown', 'Internal Server Error'];
     return {
-      type: `https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/${status}`,
-      title: detail,
+      type: `https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/${name}`,
+      title,
       status,
       detail,
+    };
+  }
+
+  /**
+   * Airflow 3's 409 for a duplicate run id: the unique constraint of `dag_run` fails and its
+   * `_UniqueConstraintErrorHandler` answers with `detail` as an object.
+   */
+  private uniqueViolation(table: string, columns: string): Record<string, unknown> {
+    return {
+      detail: {
+        reason: 'Unique constraint violation',
+        statement: `INSERT INTO ${table} (…) VALUES (…)`,
+        orig_error: `UNIQUE constraint failed: ${columns}`,
+        message:
+          'Serious error when handling your request. Check logs for more details - you will find it in api server when you look for ID fake',
+      },
     };
   }
 
@@ -507,8 +559,12 @@ export class FakeAirflow {
       case 'get_dag_runs': {
         const limit = Number(q.limit ?? (this.opts.api === 'v2' ? 50 : 100));
         const offset = Number(q.offset ?? 0);
+        const v1 = this.opts.api === 'v1';
+        const gte = q[v1 ? 'execution_date_gte' : 'logical_date_gte'];
+        const lte = q[v1 ? 'execution_date_lte' : 'logical_date_lte'];
         const all = [...this.runs.values()]
           .filter((r) => p.dag_id === '~' || r.dag_id === p.dag_id)
+          .filter((r) => inRange(r.logical_date, str(gte), str(lte)))
           .sort((a, c) => a.run_after.localeCompare(c.run_after) || a.dag_run_id.localeCompare(c.dag_run_id));
         if (p.dag_id !== '~' && !this.dags.has(p.dag_id ?? ''))
           return this.notFound(`The DAG with dag_id: \`${p.dag_id}\` was not found`);
@@ -611,27 +667,33 @@ export class FakeAirflow {
         ];
       }
       case 'post_clear_task_instances': {
-        const runId = String(b.dag_run_id ?? '');
-        const r = this.run(p.dag_id ?? '', runId);
-        if (!r) return this.notFound('DagRun not found');
-        const ids = (b.task_ids as string[] | undefined) ?? [...r.tis.keys()];
-        const cleared: string[] = [];
-        for (const id of ids) {
-          const ti = r.tis.get(id);
-          if (!ti || (b.only_failed !== false && ti.state !== 'failed' && ti.state !== 'upstream_failed'))
-            continue;
-          cleared.push(id);
-          if (b.dry_run !== true) ti.state = null;
+        // Airflow's rule: one named run, or (with include_past / include_future, or no run named)
+        // every run whose logical date is in [start_date, end_date]; an open bound is no bound.
+        const covered = this.clearedRuns(p.dag_id ?? '', b);
+        if ('error' in covered) return covered.error;
+        const { runs } = covered;
+        const cleared: [FakeRun, string][] = [];
+        for (const r of runs) {
+          const ids = (b.task_ids as string[] | undefined) ?? [...r.tis.keys()];
+          let any = false;
+          for (const id of ids) {
+            const ti = r.tis.get(id);
+            if (!ti || (b.only_failed !== false && ti.state !== 'failed' && ti.state !== 'upstream_failed'))
+              continue;
+            cleared.push([r, id]);
+            any = true;
+            if (b.dry_run !== true) ti.state = null;
+          }
+          if (b.dry_run !== true && any) r.state = 'queued';
         }
-        if (b.dry_run !== true && cleared.length > 0) r.state = 'queued';
         if (this.opts.api === 'v2') {
-          const tis = cleared.map((t) => this.tiJson(r, t, r.tis.get(t) as FakeTi));
+          const tis = cleared.map(([r, t]) => this.tiJson(r, t, r.tis.get(t) as FakeTi));
           return [200, { task_instances: tis, total_entries: tis.length }];
         }
         return [
           200,
           {
-            task_instances: cleared.map((task_id) => ({
+            task_instances: cleared.map(([r, task_id]) => ({
               task_id,
               dag_id: r.dag_id,
               dag_run_id: r.dag_run_id,
@@ -646,6 +708,34 @@ export class FakeAirflow {
     }
   }
 
+  /** The runs a clear covers, or Airflow's error answer. */
+  private clearedRuns(
+    dagId: string,
+    b: Record<string, unknown>,
+  ): { runs: FakeRun[] } | { error: [number, unknown] } {
+    const past = b.include_past === true;
+    const future = b.include_future === true;
+    let start = str(b.start_date);
+    let end = str(b.end_date);
+    if (typeof b.dag_run_id === 'string') {
+      const r = this.run(dagId, b.dag_run_id);
+      if (!r) return { error: this.notFound(`Dag Run id ${b.dag_run_id} not found in dag ${dagId}`) };
+      if (!past && !future) return { runs: [r] };
+      if (r.logical_date === null) {
+        const detail =
+          'Cannot use include_past or include_future with no logical_date(e.g. manually or asset-triggered).';
+        return { error: [400, this.opts.api === 'v2' ? { detail } : this.err(400, detail)] };
+      }
+      start = r.logical_date;
+      end = r.logical_date;
+    }
+    if (past) start = undefined;
+    if (future) end = undefined;
+    return {
+      runs: [...this.runs.values()].filter((r) => r.dag_id === dagId && inRange(r.logical_date, start, end)),
+    };
+  }
+
   private trigger(dagId: string, b: Record<string, unknown>): [number, unknown] {
     const d = this.dags.get(dagId);
     if (!d) return this.notFound(`DAG with dag_id: '${dagId}' not found`);
@@ -653,8 +743,12 @@ export class FakeAirflow {
     const logical = typeof b.logical_date === 'string' ? b.logical_date : this.opts.api === 'v1' ? now : null;
     const runId = typeof b.dag_run_id === 'string' ? b.dag_run_id : `manual__${logical ?? now}`;
     if (this.runs.has(`${dagId}/${runId}`)) {
-      const detail = `DAG with dag_id: '${dagId}' has already a DagRun with run_id '${runId}'`;
-      return [409, this.opts.api === 'v2' ? { detail } : this.err(409, detail)];
+      return [
+        409,
+        this.opts.api === 'v2'
+          ? this.uniqueViolation('dag_run', 'dag_run.dag_id, dag_run.run_id')
+          : this.err(409, `DAGRun with DAG ID: '${dagId}' and DAGRun ID: '${runId}' already exists`),
+      ];
     }
     if (
       this.opts.api === 'v1' &&
@@ -662,7 +756,10 @@ export class FakeAirflow {
     ) {
       return [
         409,
-        this.err(409, `DAGRun with DAG ID: '${dagId}' and DAGRun logical date: '${logical}' already exists`),
+        this.err(
+          409,
+          `DAGRun with DAG ID: '${dagId}' and DAGRun logical date: '${pythonIso(logical)}' already exists`,
+        ),
       ];
     }
     const r: FakeRun = {
@@ -814,4 +911,34 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** Airflow 2.10's `EXCEPTIONS_LINK_MAP` names and default titles, by status. */
+const V1_ERRORS: Record<number, [string, string]> = {
+  400: ['BadRequest', 'Bad Request'],
+  401: ['Unauthenticated', 'Unauthorized'],
+  403: ['PermissionDenied', 'Forbidden'],
+  404: ['NotFound', 'Not Found'],
+  409: ['AlreadyExists', 'Conflict'],
+  500: ['Unknown', 'Internal Server Error'],
+};
+
+/** A date as Python's `isoformat(sep=' ')` writes it (`2026-01-01 00:00:00+00:00`). */
+function pythonIso(iso: string | null): string {
+  if (!iso) return String(iso);
+  const d = new Date(iso).toISOString();
+  const ms = d.slice(20, 23);
+  return `${d.slice(0, 10)} ${d.slice(11, 19)}${ms === '000' ? '' : `.${ms}000`}+00:00`;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Airflow's SQL: `logical_date >= start AND logical_date <= end`, so a run without one is in no bounded range. */
+function inRange(logical: string | null, start: string | undefined, end: string | undefined): boolean {
+  if (start === undefined && end === undefined) return true;
+  if (logical === null) return false;
+  const t = Date.parse(logical);
+  return (start === undefined || t >= Date.parse(start)) && (end === undefined || t <= Date.parse(end));
 }

@@ -56,8 +56,87 @@ describe('the Airflow proxy', { timeout: 120_000 }, () => {
       body: { dag_run_id: 'build-42', logical_date: null, conf: {} },
     });
     expect(again.status).toBe(409);
-    expect(again.json.detail).toContain('build-42');
+    // Airflow 3's shape for a duplicate run id: its unique-constraint handler's object.
+    expect(again.json.detail).toMatchObject({ reason: 'Unique constraint violation' });
+    expect(again.json.detail.message).toContain('build-42');
     expect(await w.h.runCount()).toBe(1);
+  });
+
+  it("resolves the caller's own dag_run_id to its run in every run path, consistent with the trigger's answer", async () => {
+    w = await startProxyWorld();
+    const eng = await w.h.token('eng@example.com');
+    const ci = await w.h.idp.serviceToken();
+    const trig = await w.h.call('POST', '/airflow/staging/api/v2/dags/ci_build/dagRuns', {
+      token: ci,
+      headers: json,
+      body: { dag_run_id: 'nightly-7', logical_date: null, conf: {} },
+    });
+    expect(trig.status).toBe(200);
+    const canonical = trig.json.dag_run_id as string;
+    // A poll by the id the client sent answers with the same run as the trigger's answer.
+    const byAlias = await w.h.call('GET', '/airflow/staging/api/v2/dags/ci_build/dagRuns/nightly-7', {
+      token: ci,
+      headers: PYTHON_CLIENT_HEADERS,
+    });
+    expect(byAlias.status).toBe(200);
+    expect(byAlias.json).toMatchObject({ dag_id: 'ci_build', dag_run_id: canonical, conf: trig.json.conf });
+    expect(byAlias.headers.get('content-location')).toBe(
+      `/airflow/staging/api/v2/dags/ci_build/dagRuns/${canonical}`,
+    );
+    const byId = await w.h.call('GET', `/airflow/staging/api/v2/dags/ci_build/dagRuns/${canonical}`, {
+      token: ci,
+      headers: PYTHON_CLIENT_HEADERS,
+    });
+    const { dag_versions: _a, ...aliasRun } = byAlias.json;
+    const { dag_versions: _b, ...idRun } = byId.json;
+    expect(aliasRun).toEqual(idRun);
+    // Task instances and logs of that run resolve it too.
+    const tis = await w.h.call(
+      'GET',
+      '/airflow/staging/api/v2/dags/ci_build/dagRuns/nightly-7/taskInstances',
+      { token: eng, headers: PYTHON_CLIENT_HEADERS },
+    );
+    expect(tis.status).toBe(200);
+    expect(tis.json.total_entries).toBe(w.staging.run('ci_build', canonical)!.tis.size);
+    const log = await w.h.call(
+      'GET',
+      '/airflow/staging/api/v2/dags/ci_build/dagRuns/nightly-7/taskInstances/extract/logs/1',
+      { token: eng, headers: PYTHON_CLIENT_HEADERS },
+    );
+    expect(log.status).toBe(200);
+    expect(w.staging.requests.at(-1)?.path).toBe(
+      `/api/v2/dags/ci_build/dagRuns/${canonical}/taskInstances/extract/logs/1`,
+    );
+    // The same id on another DAG, or an id never sent, is Airflow's own 404.
+    const other = await w.h.call('GET', '/airflow/staging/api/v2/dags/customer_export/dagRuns/nightly-7', {
+      token: eng,
+      headers: PYTHON_CLIENT_HEADERS,
+    });
+    expect(other.status).toBe(404);
+    // A cancel by the alias is the gate's cancel of that run.
+    const cancel = await w.h.call('PATCH', '/airflow/staging/api/v2/dags/ci_build/dagRuns/nightly-7', {
+      token: await w.h.idp.serviceToken(),
+      headers: json,
+      body: { state: 'failed' },
+    });
+    expect(cancel.status).toBe(200);
+    expect(cancel.json).toMatchObject({ dag_run_id: canonical, state: 'failed' });
+    expect(w.staging.run('ci_build', canonical)?.state).toBe('failed');
+    const runId = canonical.slice('airclutch__'.length);
+    const run = await w.h.world.db.kysely
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', '=', runId)
+      .executeTakeFirst();
+    expect(run?.state).toBe('cancelled');
+    // Airclutch's prefix is not a caller's to choose.
+    const reserved = await w.h.call('POST', '/airflow/staging/api/v2/dags/ci_build/dagRuns', {
+      token: await w.h.idp.serviceToken(),
+      headers: json,
+      body: { dag_run_id: 'airclutch__mine', logical_date: null, conf: {} },
+    });
+    expect(reserved.status).toBe(400);
+    expect(reserved.json.code).toBe('REQUEST_INVALID');
   });
 
   it("answers the CI service's prod trigger with 202, the approval's id and link, and sends nothing until it is approved", async () => {

@@ -84,6 +84,62 @@ describe('the Airflow proxy as an HTTP intermediary', { timeout: 120_000 }, () =
     expect(res.json).toMatchObject({ code: 'AIRFLOW_TIMEOUT', detail: expect.stringContaining('200 ms') });
   });
 
+  it('streams a large task log: the first bytes reach the caller before Airflow has finished sending it', async () => {
+    w = await startProxyWorld();
+    const run = w.staging.scheduleRun('customer_export', '2026-01-01T00:00:00Z', 'failed');
+    for (let i = 0; i < 5_000; i++) {
+      w.staging.appendLog('customer_export', run.dag_run_id, 'extract', `line ${i} ${'x'.repeat(200)}`);
+    }
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    w.staging.faults.splitLog = { firstBytes: 64 * 1024, release: released };
+    // If the proxy buffered, nothing would come before the release: this fallback ends the wait.
+    const fallback = setTimeout(release, 20_000);
+    const eng = await w.h.token('eng@example.com');
+    const u = new URL(w.h.base);
+    const got = await new Promise<{ status: number; beforeRelease: number; text: string }>(
+      (resolve, reject) => {
+        const path = `/airflow/staging/api/v2/dags/customer_export/dagRuns/${encodeURIComponent(run.dag_run_id)}/taskInstances/extract/logs/1`;
+        const req = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path,
+            headers: { authorization: `Bearer ${eng}`, accept: 'application/json' },
+          },
+          (res) => {
+            let text = '';
+            let beforeRelease = 0;
+            let upstreamDone = false;
+            void released.then(() => {
+              upstreamDone = true;
+            });
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => {
+              if (!upstreamDone) {
+                beforeRelease += c.length;
+                release();
+              }
+              text += c;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, beforeRelease, text }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      },
+    );
+    clearTimeout(fallback);
+    expect(got.status).toBe(200);
+    expect(got.beforeRelease).toBeGreaterThan(0);
+    expect(got.beforeRelease).toBeLessThanOrEqual(64 * 1024);
+    const body = JSON.parse(got.text) as { content: { event: string }[] };
+    expect(body.content.length).toBeGreaterThanOrEqual(5_000);
+    expect(body.content[4_999]?.event).toContain('line 4999');
+  });
+
   it('answers 503 when Airflow is down', async () => {
     w = await startProxyWorld();
     const eng = await w.h.token('eng@example.com');
