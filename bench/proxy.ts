@@ -80,7 +80,7 @@ function get(url: string, authorization: string): Promise<number> {
 
 export async function benchProxy(): Promise<Record<string, number>> {
   const seconds = Number(process.env.AIRCLUTCH_BENCH_SECONDS ?? 8);
-  const connections = (process.env.AIRCLUTCH_BENCH_PROXY_CONNECTIONS ?? '8,16,32').split(',').map(Number);
+  const connections = (process.env.AIRCLUTCH_BENCH_PROXY_CONNECTIONS ?? '8,12,16,24').split(',').map(Number);
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-bench-proxy-'));
   const idp = await startIdpProcess(dir);
   const fake = await startFake();
