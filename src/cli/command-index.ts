@@ -52,6 +52,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/worker-command.ts')).workerCommand(),
   },
   {
+    name: 'workers',
+    summary: 'Fleet workers: list them with their queues and load',
+    load: async () => (await import('./commands/workers-command.ts')).workersCommand(),
+  },
+  {
     name: 'runs',
     summary: 'Inspect runs, their tasks and logs',
     load: async () => (await import('./commands/runs-command.ts')).runsCommand(),

@@ -71,7 +71,7 @@ export async function createFleetChildren(): Promise<FleetChildren> {
     });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const pid = child.pid!;
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 90_000;
     for (;;) {
       const row = await db.kysely
         .selectFrom('workers')

@@ -7,7 +7,6 @@
  */
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../store/database.ts';
-import type { Queryable } from '../sql/executor-db.ts';
 import type { FleetCompletion } from './complete-fleet-attempts.ts';
 
 export async function findExpiredAttempts(
@@ -47,24 +46,4 @@ export async function findExpiredAttempts(
         error: `lease_expired: worker ${r.worker_id} stopped renewing this attempt's lease (expired ${new Date(Number(r.lease_expires_at)).toISOString()}); reclaimed by ${workerId} and retried by the task's retry policy`,
       },
     }));
-}
-
-/**
- * The holder's heartbeat: one UPDATE renews every running attempt it holds. Returns the ids still
- * held; an attempt it runs that is missing was reclaimed (its lease had expired), and is aborted.
- */
-export async function renewLeases(
-  q: Queryable,
-  workerId: string,
-  now: number,
-  leaseMs: number,
-): Promise<Set<number>> {
-  const rows = await q
-    .updateTable('attempts')
-    .set({ lease_expires_at: now + leaseMs, heartbeat_at: now })
-    .where('worker_id', '=', workerId)
-    .where('state', '=', 'running')
-    .returning('id')
-    .execute();
-  return new Set(rows.map((r) => Number(r.id)));
 }

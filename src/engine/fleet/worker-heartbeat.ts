@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { Db } from '../../store/create-db.ts';
-import { renewLeases } from './find-expired-attempts.ts';
+import { renewLeases } from '../sql/renew-leases.ts';
 
 export interface HeartbeatOptions {
   readonly db: Db;
