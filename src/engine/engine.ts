@@ -225,7 +225,8 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** After a cancel committed: running attempts are aborted and the transitions are emitted. */
   cancelled(done: CancelledRun): void {
-    this.#executor.runsEnded([done.run.id]);
+    // Without an in-process executor (`server --no-worker`), fleet workers notice the cancellation.
+    if (this.#started) this.#executor.runsEnded([done.run.id]);
     for (const t of done.transitions) this.#emitTransition(t);
   }
 

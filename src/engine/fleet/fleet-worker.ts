@@ -13,6 +13,7 @@ import type { Database } from '../../store/database.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from '../engine-types.ts';
 import { runAttempt } from '../run-attempt.ts';
 import { insertLogs, type LogLine } from '../sql/insert-logs.ts';
+import { FINAL_RUN_STATES } from '../states.ts';
 import { AttemptAbort, type TaskRunner } from '../task-runner.ts';
 import { loadAttemptContexts } from './attempt-context.ts';
 import { claimReady, type FleetClaim } from './claim-ready.ts';
@@ -118,7 +119,10 @@ export class FleetWorker {
       o.url,
       schema,
       (table) => {
-        if (table === 'runs' || table === 'listen') this.#wantRuns = true;
+        if (table === 'runs' || table === 'listen') {
+          this.#wantRuns = true;
+          this.#stopCancelled();
+        }
         this.#kick();
       },
       o.onError,
@@ -127,6 +131,7 @@ export class FleetWorker {
     this.#pollTimer = setInterval(() => {
       this.#tick = true;
       this.#wantRuns = true;
+      this.#stopCancelled();
       this.#kick();
     }, o.pollMs ?? 1_000);
     this.#kick();
@@ -290,9 +295,11 @@ export class FleetWorker {
     for (const ctx of contexts) {
       const { claim } = ctx;
       if ('refusal' in ctx) {
+        // Another version of the DAG than this worker loads (a rolling deploy): the attempt fails and
+        // retries by the task's policy, perhaps on a worker that has the decided version.
         this.#complete(claim, false, {
           state: 'failed',
-          reason: 'cancelled',
+          reason: 'error',
           error: `${ctx.refusal.code}: ${ctx.refusal.message}`,
         });
         continue;
@@ -334,6 +341,24 @@ export class FleetWorker {
       handBack,
     });
     this.#kick();
+  }
+
+  /** Aborts the attempts of runs that ended elsewhere (cancelled through the gate). */
+  #stopCancelled(): void {
+    const runIds = [...new Set([...this.#running.values()].map((r) => r.claim.runId))];
+    if (!runIds.length) return;
+    this.#o.db.kysely
+      .selectFrom('runs')
+      .select('id')
+      .where('id', 'in', runIds)
+      .where('state', 'in', FINAL_RUN_STATES)
+      .execute()
+      .then((ended) => {
+        const ids = new Set(ended.map((r) => r.id));
+        for (const r of this.#running.values())
+          if (ids.has(r.claim.runId))
+            r.controller.abort(new AttemptAbort('cancelled', 'the run was cancelled'));
+      }, this.#o.onError);
   }
 
   /** Attempts whose lease another process took: stop them (their completion will be refused). */

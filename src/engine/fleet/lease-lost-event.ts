@@ -1,5 +1,8 @@
 /** The audit record of a completion that fencing refused (`LEASE_LOST`). @module */
+import type { ErrorCode } from '../../lib/errors.ts';
 import type { RefusedCompletion } from './fleet-worker.ts';
+
+const CODE: ErrorCode = 'LEASE_LOST';
 
 export function leaseLostEvent(r: RefusedCompletion) {
   return {
@@ -9,7 +12,7 @@ export function leaseLostEvent(r: RefusedCompletion) {
     resource: { env: r.env, dagId: r.dagId, runId: r.runId, taskId: r.taskId },
     outcome: 'refused',
     details: {
-      code: 'LEASE_LOST',
+      code: CODE,
       attempt: r.attemptId,
       try: r.tryNumber,
       worker: r.workerId,
