@@ -95,9 +95,13 @@ async function runChild(schema: string, audited: boolean): Promise<void> {
 async function startWorkers(schema: string, n: number, audited = true): Promise<ChildProcess[]> {
   return Promise.all(
     Array.from({ length: n }, async () => {
-      const child = spawn(process.execPath, [process.argv[1]!, '--fleet-child', schema, audited ? '1' : '0'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        [process.argv[1]!, '--fleet-child', schema, audited ? '1' : '0'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       await new Promise<void>((resolve, reject) => {
         child.stdout!.on('data', (b: Buffer) => {
           if (b.toString().includes('ready')) resolve();
@@ -174,16 +178,30 @@ async function latencyAndChain(): Promise<{ dispatch: number; chain: number }> {
       const runs = decidedRuns(db, new Engine({ db, dags: benchDags() }));
       const samples: number[] = [];
       for (let i = 0; i < 33; i++) {
-        const r = await runs.trigger({ env: 'dev', dagId: 'one', source: 'cli', principal: servicePrincipal('bench') });
+        const r = await runs.trigger({
+          env: 'dev',
+          dagId: 'one',
+          source: 'cli',
+          principal: servicePrincipal('bench'),
+        });
         const queuedAt = performance.timeOrigin + performance.now();
         await untilDone(db, [r.id], 1);
-        const ti = await db.kysely.selectFrom('task_instances').select('output').where('run_id', '=', r.id).executeTakeFirst();
+        const ti = await db.kysely
+          .selectFrom('task_instances')
+          .select('output')
+          .where('run_id', '=', r.id)
+          .executeTakeFirst();
         if (i >= 3) samples.push(Number(JSON.parse(ti!.output!)) - queuedAt);
       }
       const chains: number[] = [];
       for (let i = 0; i < 8; i++) {
         const t0 = performance.now();
-        const r = await runs.trigger({ env: 'dev', dagId: 'chain40', source: 'cli', principal: servicePrincipal('bench') });
+        const r = await runs.trigger({
+          env: 'dev',
+          dagId: 'chain40',
+          source: 'cli',
+          principal: servicePrincipal('bench'),
+        });
         await untilDone(db, [r.id], 1);
         if (i >= 2) chains.push(performance.now() - t0);
       }

@@ -20,7 +20,7 @@ import { claimReady, type FleetClaim } from './claim-ready.ts';
 import { completeFleetAttempts, type FleetCompletion } from './complete-fleet-attempts.ts';
 import { findExpiredAttempts } from './find-expired-attempts.ts';
 import type { FleetMetrics } from './fleet-metrics.ts';
-import { listenForWork, type WorkListener } from './listen-for-work.ts';
+import { listenForWork, type WorkListener, workChannel } from './listen-for-work.ts';
 import { startQueuedRuns } from './start-queued-runs.ts';
 import { WorkerHeartbeat } from './worker-heartbeat.ts';
 
@@ -73,6 +73,7 @@ export class FleetWorker {
   #pollTimer: NodeJS.Timeout | undefined;
   #logTimer: NodeJS.Timeout | undefined;
   #tick = true;
+  #channel = '';
   #wantRuns = true;
   #started = false;
   #stopping = false;
@@ -115,6 +116,7 @@ export class FleetWorker {
     await this.#heartbeat.start();
     const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(o.db.kysely);
     const schema = rows[0]?.s ?? 'public';
+    this.#channel = workChannel(schema);
     this.#listener = await listenForWork(
       o.url,
       schema,
@@ -236,13 +238,16 @@ export class FleetWorker {
               now,
             })),
           );
-        if (tick)
-          await trx
+        let promoted = 0;
+        if (tick) {
+          const res = await trx
             .updateTable('task_instances')
             .set({ state: 'queued', updated_at: now })
             .where('state', '=', 'up_for_retry')
             .where('next_try_at', '<=', now)
-            .execute();
+            .executeTakeFirst();
+          promoted = Number(res.numUpdatedRows);
+        }
         claims = await claimReady(trx, {
           workerId: this.workerId,
           queues: o.queues,
@@ -251,6 +256,10 @@ export class FleetWorker {
           now,
           leaseMs: o.leaseMs,
         });
+        // Tasks made ready here that this worker did not claim (no room, another queue): wake the others.
+        const readied = promoted + transitions.filter((t) => t.kind === 'task' && t.to === 'queued').length;
+        if (readied > claims.length)
+          await sql`select pg_notify(${this.#channel}, 'task_instances')`.execute(trx);
         for (const c of claims) {
           transitions.push(this.#started_(c));
         }

@@ -1,7 +1,7 @@
 /**
  * Scale-out: per-attempt leases with a fencing token, the queue a task instance is claimed from,
  * the live workers, the engine lease's fencing token, and (on PostgreSQL) the NOTIFY that wakes
- * waiting workers in the transaction that makes work ready. Never edit after it lands: add a migration.
+ * waiting workers in the transaction that queues a run. Never edit after it lands: add a migration.
  * @module
  */
 import { type Kysely, sql } from 'kysely';
@@ -48,16 +48,16 @@ export function fleetMigration(dialect: DialectName) {
         .execute();
       if (dialect !== 'postgres') return;
       // One channel per schema (TG_TABLE_SCHEMA), so stores sharing a database do not wake each
-      // other. Notifications of one transaction with the same payload are folded into one.
+      // other. Notifications of one transaction with the same payload are folded into one. Runs
+      // queued (by the gate, an approval) and cancelled notify here; a worker that leaves ready
+      // tasks it could not claim notifies in its own transaction (it claims the rest itself, so a
+      // trigger on every task would wake every worker on every commit for nothing).
       await sql`
         create function airclutch_notify_work() returns trigger language plpgsql as $$
         begin
           perform pg_notify('airclutch_work_' || tg_table_schema, tg_table_name);
           return null;
         end $$`.execute(db);
-      await sql`
-        create trigger task_instances_ready_notify after insert or update of state on task_instances
-        for each row when (new.state = 'queued') execute function airclutch_notify_work()`.execute(db);
       await sql`
         create trigger runs_queued_notify after insert or update of state on runs
         for each row when (new.state in ('queued', 'cancelled')) execute function airclutch_notify_work()`.execute(
