@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/app/create-logger.ts';
+import { startAirclutch } from '../../src/app/start-airclutch.ts';
 import { startWorker } from '../../src/app/start-worker.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { fleetSource } from '../fixtures/fleet-worker-child.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { type ChildWorker, createFleetChildren, type FleetChildren } from '../helpers/fleet-children.ts';
 
@@ -86,6 +89,13 @@ describe('a fleet of workers on one PostgreSQL', () => {
     });
   });
 
+  it('refuses an in-process engine on a store a fleet runs, naming a live worker', async () => {
+    const engine = new Engine({ db: f.db, dags: fleetSource() });
+    const err = await engine.start().catch((e) => e);
+    expect(err.code).toBe('STATE_CONFLICT');
+    expect(err.message).toMatch(/^fleet worker .* runs this store's tasks; .*airclutch server --no-worker/);
+  });
+
   it('drains on SIGTERM: the running attempt is handed back without using up a try, finished elsewhere, and the worker exits 0', async () => {
     const runId = await f.trigger('long');
     const first = await eventually(
@@ -119,6 +129,20 @@ describe('a fleet of workers on one PostgreSQL', () => {
     const left = await f.db.kysely.selectFrom('workers').select('id').where('id', '=', holder.id).execute();
     expect(left).toEqual([]);
   }, 60_000);
+
+  it('refuses server --no-worker on SQLite, where nothing else would run the tasks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airclutch-sqlite-server-'));
+    try {
+      writeFileSync(join(dir, 'airclutch.config.yaml'), 'environments:\n  dev:\n    dags: []\n');
+      const config = await loadConfig({ cwd: dir, env: {} });
+      await expect(startAirclutch(config, { log: createLogger(), worker: false })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(/--no-worker .*PostgreSQL.*drop --no-worker/),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('refuses to start a worker on SQLite, saying what to configure', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airclutch-sqlite-worker-'));

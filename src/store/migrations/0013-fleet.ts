@@ -13,25 +13,8 @@ export function fleetMigration(dialect: DialectName) {
       await db.schema.alterTable('attempts').addColumn('lease_expires_at', 'bigint').execute();
       await db.schema.alterTable('attempts').addColumn('lease_token', 'text').execute();
       await db.schema
-        .createIndex('attempts_lease_idx')
-        .on('attempts')
-        .columns(['state', 'lease_expires_at'])
-        .execute();
-      await db.schema
         .alterTable('task_instances')
         .addColumn('queue', 'text', (c) => c.notNull().defaultTo('default'))
-        .execute();
-      await db.schema
-        .createIndex('task_instances_ready_idx')
-        .on('task_instances')
-        .columns(['queue', 'updated_at'])
-        .where(sql.ref('state'), '=', 'queued')
-        .execute();
-      await db.schema
-        .createIndex('task_instances_retry_idx')
-        .on('task_instances')
-        .columns(['next_try_at'])
-        .where(sql.ref('state'), '=', 'up_for_retry')
         .execute();
       await db.schema.alterTable('engine_leases').addColumn('token', 'text').execute();
       await db.schema
@@ -47,6 +30,25 @@ export function fleetMigration(dialect: DialectName) {
         .addColumn('draining', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       if (dialect !== 'postgres') return;
+      // The fleet's claim, reclaim and retry queries. Only PostgreSQL runs a fleet; on SQLite the
+      // planner would pick a partial index over the primary key for the executor's own updates.
+      await db.schema
+        .createIndex('attempts_lease_idx')
+        .on('attempts')
+        .columns(['state', 'lease_expires_at'])
+        .execute();
+      await db.schema
+        .createIndex('task_instances_ready_idx')
+        .on('task_instances')
+        .columns(['queue', 'updated_at'])
+        .where(sql.ref('state'), '=', 'queued')
+        .execute();
+      await db.schema
+        .createIndex('task_instances_retry_idx')
+        .on('task_instances')
+        .columns(['next_try_at'])
+        .where(sql.ref('state'), '=', 'up_for_retry')
+        .execute();
       // One channel per schema (TG_TABLE_SCHEMA), so stores sharing a database do not wake each
       // other. Notifications of one transaction with the same payload are folded into one. Runs
       // queued (by the gate, an approval) and cancelled notify here; a worker that leaves ready
