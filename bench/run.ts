@@ -41,6 +41,7 @@ export const SUITES: readonly Suite[] = [
   { name: 'engine (sqlite)', module: 'engine.ts', args: ['sqlite'], timeoutMs: 480_000 },
   { name: 'engine (postgres)', module: 'engine.ts', args: ['postgres'], timeoutMs: 480_000 },
   { name: 'peer (graphile-worker)', module: 'graphile.ts' },
+  { name: 'fleet (postgres)', module: 'fleet.ts', timeoutMs: 480_000 },
   { name: 'identity', module: 'verify.ts' },
   { name: 'policy', module: 'policy.ts' },
   { name: 'gate', module: 'gate.ts' },

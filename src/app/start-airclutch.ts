@@ -9,6 +9,8 @@ import { startAuditSinks } from '../audit/create-audit-sinks.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { configEvent, dagChangeEvents, policyLoadEvent } from '../gate/change-events.ts';
 import { expireApprovals } from '../gate/vote.ts';
+import { AirclutchError } from '../lib/errors.ts';
+import { storeUrl } from '../store/open-store.ts';
 import { type Airclutch, createAirclutch } from './create-airclutch.ts';
 import type { Logger } from './create-logger.ts';
 import { watchForChanges } from './watch-for-changes.ts';
@@ -22,6 +24,11 @@ export interface StartOptions {
   /** Dev mode: DAG files and policies reload when they change. */
   dev?: boolean;
   log: Logger;
+  /**
+   * False for `airclutch server --no-worker`: no in-process executor; tasks run on fleet workers
+   * (`airclutch worker`) sharing the PostgreSQL store. Default true.
+   */
+  worker?: boolean;
 }
 
 /** How often pending approval requests are checked for expiry. */
@@ -34,6 +41,13 @@ const EXPIRY_SWEEP_MS = 5_000;
  */
 export async function startAirclutch(config: AirclutchConfig, options: StartOptions): Promise<AirclutchApp> {
   const { log } = options;
+  const inProcess = options.worker ?? true;
+  if (!inProcess && !/^postgres(ql)?:\/\//.test(storeUrl(config))) {
+    throw new AirclutchError(
+      'CONFIG_INVALID',
+      `--no-worker leaves task execution to fleet workers, which need a PostgreSQL store (databaseUrl: postgres://…); ${config.source} uses SQLite: drop --no-worker to run tasks in this process`,
+    );
+  }
   const ac = await createAirclutch(config);
   report(ac, log);
   const { engine, scheduler, registry, policies, gate } = ac;
@@ -58,7 +72,8 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
     policyLoadEvent(ac.policyLoad, policies.current()),
     ...dagChangeEvents('added', registry.list()),
   ]);
-  await engine.start();
+  if (inProcess) await engine.start();
+  else log.info('no in-process executor (--no-worker): fleet workers run the tasks');
   await scheduler.start();
   const stopAirflow = startAirflowBridge(ac, log);
   const sinks = startAuditSinks(ac.db, config, (e) =>

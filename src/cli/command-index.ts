@@ -47,6 +47,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/airflow-command.ts')).airflowCommand(),
   },
   {
+    name: 'worker',
+    summary: 'Run a fleet worker: claim and run ready tasks from the shared PostgreSQL store',
+    load: async () => (await import('./commands/worker-command.ts')).workerCommand(),
+  },
+  {
+    name: 'workers',
+    summary: 'Fleet workers: list them with their queues and load',
+    load: async () => (await import('./commands/workers-command.ts')).workersCommand(),
+  },
+  {
     name: 'runs',
     summary: 'Inspect runs, their tasks and logs',
     load: async () => (await import('./commands/runs-command.ts')).runsCommand(),

@@ -29,6 +29,13 @@ export const engineConfigSchema = z.object({
   shutdownGraceMs: z.number().int().min(0).default(30_000),
   /** Default for DAGs that do not set `maxActiveRuns`. */
   defaultMaxActiveRuns: z.number().int().min(1).default(16),
+  /**
+   * How long an attempt's lease lasts without its holder's heartbeat (renewed every third of it).
+   * After that, another worker reclaims the attempt and the task retries by its policy.
+   */
+  attemptLeaseMs: z.number().int().min(300).default(30_000),
+  /** Worker queues with a cluster-wide limit on attempts running at once: `{ gpu: { concurrency: 2 } }`. */
+  queues: z.record(z.string(), z.object({ concurrency: z.number().int().min(1).max(100_000) })).default({}),
 });
 
 export const configSchema = z.object({

@@ -100,6 +100,12 @@ export class Dag<S extends StandardSchemaV1 | undefined = undefined> {
     if (this.tasks.has(id)) {
       throw new AirclutchError('DAG_INVALID', `DAG ${this.id}: task id ${JSON.stringify(id)} is used twice`);
     }
+    if (options.queue !== undefined && !ID_PATTERN.test(options.queue)) {
+      throw new AirclutchError(
+        'DAG_INVALID',
+        `DAG ${this.id}: task ${id} names queue ${JSON.stringify(options.queue)}; a queue name is letters, digits, '.', '_' and '-'`,
+      );
+    }
     const defaults = this.options.defaults ?? {};
     const def: TaskDefinition = {
       id,
@@ -112,6 +118,7 @@ export class Dag<S extends StandardSchemaV1 | undefined = undefined> {
       timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
       triggerRule: options.triggerRule ?? 'all_success',
       description: options.description,
+      queue: options.queue ?? 'default',
     };
     this.tasks.set(id, def);
     return { taskId: id } as TaskHandle<T>;

@@ -42,6 +42,11 @@ export interface TaskOptions extends RetryOptions {
   after?: readonly TaskRef[];
   triggerRule?: TriggerRule;
   description?: string;
+  /**
+   * The worker pool that runs it: with a fleet (`airclutch worker --queues gpu`), only workers
+   * claiming this queue run the task. Default `default`.
+   */
+  queue?: string;
 }
 
 export interface ShellTaskOptions<P> extends TaskOptions {
@@ -67,6 +72,13 @@ export interface TaskContext<P> {
   readonly taskId: string;
   /** 1 for the first attempt. */
   readonly tryNumber: number;
+  /** This try's id in the store (each retry gets a new one). */
+  readonly attemptId: number;
+  /**
+   * `${runId}/${taskId}`: stable across retries of this task in this run. Tasks run at least once,
+   * so key side effects by it (an upsert, an `Idempotency-Key` header) to make them happen once.
+   */
+  readonly idempotencyKey: string;
   readonly maxTries: number;
   readonly logicalDate: Date | null;
   /** Aborted on timeout, cancellation and shutdown: pass it to fetch, child processes, loops. */
@@ -131,4 +143,5 @@ export interface TaskDefinition {
   readonly timeoutMs: number | undefined;
   readonly triggerRule: TriggerRule;
   readonly description: string | undefined;
+  readonly queue: string;
 }

@@ -31,8 +31,10 @@ import { FunctionTaskRunner } from './function-task-runner.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { ShellTaskRunner } from './shell-task-runner.ts';
 import { type CancelledRun, cancelRun } from './sql/cancel-run.ts';
+import { DEFAULT_ATTEMPT_LEASE_MS } from './sql/claim-tasks.ts';
 import type { NewRun } from './sql/insert-run.ts';
 import { failInterruptedAttempts } from './sql/recover-interrupted.ts';
+import { renewLeases } from './sql/renew-leases.ts';
 import { FINAL_RUN_STATES, type RunState, type TaskState } from './states.ts';
 import type { TaskRunner } from './task-runner.ts';
 
@@ -87,6 +89,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   #started = false;
   #stopping = false;
   #pollTimer: NodeJS.Timeout | undefined;
+  #leaseTimer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
 
   constructor(options: EngineOptions) {
@@ -100,7 +103,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#isExternal = options.isExternal ?? (() => false);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${newId()}`;
     this.#submitter = NO_GATE;
-    this.#lease = new EngineLease(options.db, this.workerId);
+    this.#lease = new EngineLease(options.db, this.workerId, {
+      // Another engine may recover our attempts now: stop claiming, and say so.
+      onLost: (e) => {
+        this.emit('error', e);
+        void this.stop(0);
+      },
+    });
     this.#executor = new LocalExecutor({
       db: options.db,
       dags: options.dags,
@@ -131,10 +140,17 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Recovers what a previous process left running, then starts working. */
   async start(): Promise<void> {
     if (this.#started) throw new TypeError('engine already started');
-    await this.#lease.acquire();
+    const { previousHolder } = await this.#lease.acquire();
     this.#started = true;
-    await this.#recover();
+    await this.#recover(previousHolder);
     this.#executor.start();
+    // Attempt leases, renewed in one UPDATE: what crash recovery and a later fleet read as alive.
+    this.#leaseTimer = setInterval(() => {
+      renewLeases(this.#db.kysely, this.workerId, this.#now(), DEFAULT_ATTEMPT_LEASE_MS).catch((e) => {
+        if (!this.#stopping) this.emit('error', e as Error);
+      });
+    }, DEFAULT_ATTEMPT_LEASE_MS / 3);
+    this.#leaseTimer.unref();
     await this.#poll();
     this.#pollTimer = setInterval(() => {
       if (this.#polling) return;
@@ -212,7 +228,8 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** After a cancel committed: running attempts are aborted and the transitions are emitted. */
   cancelled(done: CancelledRun): void {
-    this.#executor.runsEnded([done.run.id]);
+    // Without an in-process executor (`server --no-worker`), fleet workers notice the cancellation.
+    if (this.#started) this.#executor.runsEnded([done.run.id]);
     for (const t of done.transitions) this.#emitTransition(t);
   }
 
@@ -256,6 +273,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (!this.#started || this.#stopping) return;
     this.#stopping = true;
     clearInterval(this.#pollTimer);
+    clearInterval(this.#leaseTimer);
     await this.#polling;
     await this.#executor.stop(graceMs);
     await this.#lease.release();
@@ -311,9 +329,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     return out.slice(0, 200);
   }
 
-  async #recover(): Promise<void> {
+  async #recover(previousHolder: string | null): Promise<void> {
     const q = this.#db.kysely;
-    await failInterruptedAttempts(q, this.#dags, this.workerId, this.#now(), this.#hooks);
+    await failInterruptedAttempts(q, this.#dags, this.workerId, this.#now(), this.#hooks, previousHolder);
     const runs = await q.selectFrom('runs').selectAll().where('state', '=', 'running').execute();
     for (const row of runs) if (!this.#isExternal(row)) await this.#executor.resume(row);
   }

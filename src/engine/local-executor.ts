@@ -349,6 +349,7 @@ export class LocalExecutor {
       taskId: t.id,
       state: stateOf.get(t.id) ?? ('pending' as TaskState),
       maxTries: t.retries + 1,
+      queue: t.queue,
     }));
     if (!(await startRun(trx, run.id, tasks, now))) return null;
     this.#trackers.set(run.id, tracker);

@@ -48,6 +48,8 @@ export function runFacts(work: AttemptWork) {
 export function taskContext(work: AttemptWork) {
   return {
     ...runFacts(work),
+    attemptId: work.attemptId,
+    idempotencyKey: `${work.runId}/${work.taskId}`,
     maxTries: work.maxTries,
     signal: work.signal,
     log: (...args: unknown[]) =>
@@ -58,7 +60,15 @@ export function taskContext(work: AttemptWork) {
 }
 
 /** Why an attempt failed, for records and retry decisions. */
-export type FailureReason = 'error' | 'timeout' | 'cancelled' | 'shutdown' | 'crashed' | 'invalid_output';
+export type FailureReason =
+  | 'error'
+  | 'timeout'
+  | 'cancelled'
+  | 'shutdown'
+  | 'crashed'
+  | 'invalid_output'
+  /** Its holder stopped renewing the lease (killed, cut off, stalled); another process reclaimed it. */
+  | 'lease_expired';
 
 export type AttemptResult =
   | {
@@ -82,7 +92,7 @@ export interface TaskRunner {
 /** Why the engine aborted an attempt's signal. */
 export class AttemptAbort extends Error {
   constructor(
-    readonly reason: Exclude<FailureReason, 'error' | 'crashed' | 'invalid_output'>,
+    readonly reason: Exclude<FailureReason, 'error' | 'crashed' | 'invalid_output' | 'lease_expired'>,
     message: string,
   ) {
     super(message);

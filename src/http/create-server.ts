@@ -18,6 +18,7 @@ import Fastify, {
 } from 'fastify';
 import type { Airclutch } from '../app/create-airclutch.ts';
 import { RefusalRecorder } from '../audit/refusal-recorder.ts';
+import { FleetMetrics } from '../engine/fleet/fleet-metrics.ts';
 import type { TokenVerifier } from '../identity/token-verifier.ts';
 import type { WebSignIn } from '../identity/web-sign-in.ts';
 import { airclutchVersion, VERSION_HEADER } from '../lib/airclutch-version.ts';
@@ -43,6 +44,7 @@ import { explainRoute } from './routes/explain-route.ts';
 import { policiesRoute } from './routes/policies-route.ts';
 import { runsRoutes } from './routes/runs-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
+import { workersRoute } from './routes/workers-route.ts';
 import { maxHeaderSizeFor, type ServerConfig } from './server-config.ts';
 import { sessionPlugin } from './session-plugin.ts';
 
@@ -106,6 +108,8 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
   const closing = new AbortController();
   const metrics = new HttpMetrics({ processMetrics: options.processMetrics ?? false });
   const unwatch = metrics.watch(ac.engine);
+  // Queue depth per queue, read from the store when scraped: the same figure on every process.
+  new FleetMetrics(metrics.registry, ac.db);
   // preClose, not onClose: the HTTP server waits for open streams before onClose hooks run.
   const streams = new Set<Promise<void>>();
   app.addHook('preClose', async () => {
@@ -193,6 +197,7 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
       await auditRoutes(api, deps);
       if (deps.ac.airflow) await airflowRoutes(api, deps);
       await eventsRoute(api, deps);
+      await workersRoute(api, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   DAG_CHANGED: { status: 409, title: 'DAG changed since the run was decided' },
   RUN_UNDECIDED: { status: 409, title: 'Run has no decision record' },
   PROJECT_EXISTS: { status: 409, title: 'A project is already here' },
+  LEASE_LOST: { status: 409, title: 'Attempt lease lost; completion refused' },
   // Identity.
   TOKEN_MISSING: { status: 401, title: 'No token was presented' },
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },

@@ -69,6 +69,8 @@ export interface TaskInstancesTable {
   output: string | null;
   error: string | null;
   updated_at: number;
+  /** The worker pool that may claim it (`d.task('x', { queue: 'gpu' }, …)`); `default` otherwise. */
+  queue: Generated<string>;
 }
 
 export interface AttemptsTable {
@@ -84,6 +86,10 @@ export interface AttemptsTable {
   /** Which executor process holds it; crash recovery and, later, leases use it. */
   worker_id: string;
   heartbeat_at: number;
+  /** The holder renews it by heartbeat; once past, another process may reclaim the attempt. */
+  lease_expires_at: number | null;
+  /** New per claim: a completion must present it (fencing), so a stalled holder cannot complete. */
+  lease_token: string | null;
 }
 
 export interface TaskLogsTable {
@@ -220,6 +226,22 @@ export interface EngineLeasesTable {
   host: string;
   pid: number;
   expires_at: number;
+  /** New per acquisition: renewal matches it, so an engine that lost the lease learns it did. */
+  token: string | null;
+}
+
+/** A live fleet worker, upserted by its heartbeat (`airclutch workers list`). */
+export interface WorkersTable {
+  id: string;
+  host: string;
+  pid: number;
+  /** JSON array of the queues it claims from. */
+  queues: string;
+  concurrency: number;
+  running: number;
+  started_at: number;
+  last_seen_at: number;
+  draining: number;
 }
 
 /**
@@ -277,6 +299,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_sink_cursors: AuditSinkCursorsTable;
   engine_leases: EngineLeasesTable;
+  workers: WorkersTable;
   airflow_runs: AirflowRunsTable;
   dag_action_deliveries: DagActionDeliveriesTable;
 }

@@ -11,6 +11,7 @@ import { runDecisionMigration } from './migrations/0006-run-decision.ts';
 import { airflowRunsMigration } from './migrations/0007-airflow-runs.ts';
 import { dagActionApprovalsMigration } from './migrations/0008-dag-action-approvals.ts';
 import { dagActionDeliveriesMigration } from './migrations/0011-dag-action-deliveries.ts';
+import { fleetMigration } from './migrations/0013-fleet.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -24,6 +25,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0007-airflow-runs': airflowRunsMigration(),
     '0008-dag-action-approvals': dagActionApprovalsMigration(dialect),
     '0011-dag-action-deliveries': dagActionDeliveriesMigration(),
+    '0013-fleet': fleetMigration(dialect),
   };
 }
 

@@ -483,6 +483,58 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
       expect(res.json.effect).toBe('allow');
     });
 
+    it('lists fleet workers, with their queues and load, to readers of the whole trail only', async () => {
+      const now = Date.now();
+      await h.world.db.kysely
+        .insertInto('workers')
+        .values([
+          {
+            id: 'w-live',
+            host: 'h1',
+            pid: 11,
+            queues: '["default","gpu"]',
+            concurrency: 8,
+            running: 3,
+            started_at: now - 5_000,
+            last_seen_at: now,
+            draining: 0,
+          },
+          {
+            id: 'w-gone',
+            host: 'h2',
+            pid: 12,
+            queues: '["default"]',
+            concurrency: 4,
+            running: 1,
+            started_at: now - 900_000,
+            last_seen_at: now - 600_000,
+            draining: 0,
+          },
+        ])
+        .execute();
+      try {
+        expectProblem(await h.call('GET', '/api/v1/workers', { token: eng }), 403, 'POLICY_DENIED');
+        const res = await h.call('GET', '/api/v1/workers', { token: admin });
+        expect(res.status).toBe(200);
+        expect(res.json.workers).toEqual([
+          {
+            id: 'w-live',
+            host: 'h1',
+            pid: 11,
+            queues: ['default', 'gpu'],
+            concurrency: 8,
+            running: 3,
+            startedAt: now - 5_000,
+            lastSeenAt: now,
+            draining: false,
+            live: true,
+          },
+        ]);
+      } finally {
+        await h.world.db.kysely.deleteFrom('workers').execute();
+      }
+    });
+
     it('serves the audit trail to readers only, verifies it and exports it', async () => {
       expect((await h.call('GET', '/api/v1/audit', { token: eng })).json.records).toEqual([]);
       expectProblem(await h.call('GET', '/api/v1/audit?env=dev', { token: eng }), 403, 'POLICY_DENIED');

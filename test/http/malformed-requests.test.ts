@@ -31,6 +31,7 @@ const ROUTES: ReadonlyArray<[string, string]> = [
   ['GET', '/api/v1/audit'],
   ['GET', '/api/v1/audit/verify'],
   ['GET', '/api/v1/audit/export'],
+  ['GET', '/api/v1/workers'],
   ['GET', '/healthz'],
   ['GET', '/readyz'],
   ['POST', '/slack/interactivity'],

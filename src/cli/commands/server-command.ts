@@ -12,7 +12,11 @@ export function serverCommand(): Command {
     )
     .option('--port <port>', 'port to listen on (overrides server.port)')
     .option('--host <host>', 'address to listen on (overrides server.host)')
-    .action(async (opts: { port?: string; host?: string }, cmd: Command) => {
+    .option(
+      '--no-worker',
+      'run no tasks here: API, UI, gate and scheduler only, beside `airclutch worker`s (PostgreSQL)',
+    )
+    .action(async (opts: { port?: string; host?: string; worker?: boolean }, cmd: Command) => {
       const loaded = await configFor(cmd);
       const config = {
         ...loaded,
@@ -23,7 +27,7 @@ export function serverCommand(): Command {
         },
       };
       const log = createLogger();
-      const app = await startAirclutch(config, { log });
+      const app = await startAirclutch(config, { log, worker: opts.worker !== false });
       const http = await startHttp(app, log).catch(async (e) => {
         await app.stop();
         throw e;

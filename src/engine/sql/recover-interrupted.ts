@@ -1,7 +1,9 @@
 /**
- * Crash recovery: attempts left `running` by a process that is gone are failed (`crashed`), and their
- * task instances go to `up_for_retry` or `failed` by the usual retry rule. Runs in one transaction,
- * with the records of those task transitions (through the engine's hooks).
+ * Crash recovery: attempts left `running` by a process that is gone are failed, and their task
+ * instances go to `up_for_retry` or `failed` by the usual retry rule. Only attempts known to be
+ * orphaned are touched: those of the engine whose lease this one took over (`crashed`), and those
+ * whose attempt lease expired (`lease_expired`); never one a live process still renews. Runs in one
+ * transaction, with the records of those task transitions (through the engine's hooks).
  * @module
  */
 import type { Kysely } from 'kysely';
@@ -17,18 +19,32 @@ export interface InterruptedAttempt {
   readonly taskId: string;
   readonly tryNumber: number;
   readonly maxTries: number;
+  /** Its holder was the engine whose lease was taken over (it is gone), not merely expired. */
+  readonly holderGone: boolean;
 }
 
-/** The attempts still marked running that this worker does not own. */
-export async function findInterrupted(q: Queryable, workerId: string): Promise<InterruptedAttempt[]> {
+/** The attempts still marked running, not this worker's, whose holder is gone or whose lease expired. */
+export async function findInterrupted(
+  q: Queryable,
+  workerId: string,
+  now: number,
+  previousHolder: string | null = null,
+): Promise<InterruptedAttempt[]> {
   const rows = await q
     .selectFrom('attempts as a')
     .innerJoin('task_instances as t', (j) =>
       j.onRef('t.run_id', '=', 'a.run_id').onRef('t.task_id', '=', 'a.task_id'),
     )
-    .select(['a.id', 'a.run_id', 'a.task_id', 'a.try_number', 't.max_tries'])
+    .select(['a.id', 'a.run_id', 'a.task_id', 'a.try_number', 't.max_tries', 'a.worker_id'])
     .where('a.state', '=', 'running')
     .where('a.worker_id', '!=', workerId)
+    .where((eb) =>
+      eb.or([
+        eb('a.lease_expires_at', 'is', null),
+        eb('a.lease_expires_at', '<', now),
+        ...(previousHolder ? [eb('a.worker_id', '=', previousHolder)] : []),
+      ]),
+    )
     // A running try of an Airflow task (its log copied as it grows) runs in Airflow, not here.
     .where('a.worker_id', 'not like', 'airflow:%')
     .execute();
@@ -38,6 +54,7 @@ export async function findInterrupted(q: Queryable, workerId: string): Promise<I
     taskId: r.task_id,
     tryNumber: r.try_number,
     maxTries: r.max_tries,
+    holderGone: r.worker_id === previousHolder,
   }));
 }
 
@@ -48,9 +65,10 @@ export async function failInterruptedAttempts(
   workerId: string,
   now: number,
   hooks: EngineHooks = {},
+  previousHolder: string | null = null,
 ): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const interrupted = await findInterrupted(trx, workerId);
+    const interrupted = await findInterrupted(trx, workerId, now, previousHolder);
     const transitions: EngineTransition[] = [];
     for (const a of interrupted) {
       const run = await trx
@@ -59,8 +77,16 @@ export async function failInterruptedAttempts(
         .where('id', '=', a.runId)
         .executeTakeFirst();
       const task = run ? dags.find(run.env, run.dag_id)?.dag.tasks.get(a.taskId) : undefined;
-      const next = afterFailure(task, a.tryNumber, a.maxTries, 'crashed', now);
-      const error = 'crashed: the process running this attempt stopped before it finished';
+      const next = afterFailure(
+        task,
+        a.tryNumber,
+        a.maxTries,
+        a.holderGone ? 'crashed' : 'lease_expired',
+        now,
+      );
+      const error = a.holderGone
+        ? 'crashed: the process running this attempt stopped before it finished'
+        : `lease_expired: the process running this attempt stopped renewing its lease`;
       const completed = await completeAttempt(
         trx,
         {

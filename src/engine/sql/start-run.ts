@@ -6,6 +6,7 @@ export interface NewTaskInstance {
   readonly taskId: string;
   readonly state: TaskState;
   readonly maxTries: number;
+  readonly queue?: string;
 }
 
 /** Returns false (and writes nothing) when the run was no longer queued. */
@@ -33,6 +34,7 @@ export async function startRun(
           try_number: 0,
           max_tries: t.maxTries,
           updated_at: now,
+          queue: t.queue ?? 'default',
         })),
       )
       .execute();

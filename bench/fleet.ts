@@ -1,0 +1,270 @@
+/**
+ * The fleet on PostgreSQL: real `FleetWorker` processes (this module, started with `--fleet-child`)
+ * sharing one store, runs created as the gate creates them (a decision record each).
+ *
+ * - `pg_dispatch_latency_p50_ms`: a run is queued (committed) → its one task starts on a worker
+ *   process that was waiting (LISTEN/NOTIFY: the worker starts the run, then claims the task);
+ *   `pg_dispatch_latency_p50_ms_graphile`: graphile-worker's `add_job` → the job starts, same
+ *   server, same run; `pg_dispatch_vs_graphile` is the ratio (Airclutch ÷ graphile).
+ * - `pg_tasks_per_s_4w` / `_1w`: no-op tasks with audit, 40 runs × 100 tasks, 4 (or 1) worker
+ *   processes of concurrency 64; `pg_scaling_4w_over_1w` their ratio; `pg_tasks_per_s_4w_no_audit`
+ *   the same with the audit hook off, to see what the audit head's lock costs.
+ * - `chain40_s_pg_fleet`: the 40-task chain through one waiting worker, with audit.
+ * @module
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { Logger, run } from 'graphile-worker';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { Registry } from 'prom-client';
+import { SqlAuditLog } from '../src/audit/sql-audit-log.ts';
+import { dag } from '../src/dag/dag.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { FleetMetrics } from '../src/engine/fleet/fleet-metrics.ts';
+import { FleetWorker } from '../src/engine/fleet/fleet-worker.ts';
+import { leaseLostEvent } from '../src/engine/fleet/lease-lost-event.ts';
+import { FunctionTaskRunner } from '../src/engine/function-task-runner.ts';
+import { ShellTaskRunner } from '../src/engine/shell-task-runner.ts';
+import { StaticDagSource } from '../src/engine/static-dag-source.ts';
+import { transitionEvents } from '../src/gate/audit-events.ts';
+import { servicePrincipal } from '../src/identity/principal.ts';
+import { createDb, type Db } from '../src/store/create-db.ts';
+import { migrateToLatest } from '../src/store/migrate.ts';
+import { decidedRuns } from '../test/helpers/decided-runs.ts';
+import { PG_URL } from '../test/helpers/test-db.ts';
+import { runIfMain } from './main.ts';
+import { median, round } from './stats.ts';
+
+const RUNS = 40;
+const TASKS = 100;
+
+function benchDags(): StaticDagSource {
+  const one = dag({ id: 'one', maxActiveRuns: 1_000 });
+  one.task('t', () => performance.timeOrigin + performance.now());
+  const wide = dag({ id: 'wide', maxActiveRuns: 1_000 });
+  for (let i = 0; i < TASKS; i++) wide.task(`t${i}`, () => null);
+  const chain = dag({ id: 'chain40', maxActiveRuns: 1_000 });
+  let prev: string | undefined;
+  for (let i = 0; i < 40; i++) {
+    chain.task(`s${i}`, prev ? { after: [prev] } : {}, () => i);
+    prev = `s${i}`;
+  }
+  return new StaticDagSource([one, wide, chain].map((d) => ({ dag: d, version: `${d.id}-bench` })));
+}
+
+async function runChild(schema: string, audited: boolean): Promise<void> {
+  const db = createDb({ url: PG_URL, schema, poolSize: 8 });
+  const audit = new SqlAuditLog(db);
+  const worker = new FleetWorker({
+    db,
+    url: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    dags: benchDags(),
+    hooks: audited
+      ? {
+          onTransitions: async (trx, transitions) => {
+            const events = transitionEvents(transitions);
+            if (events.length) await audit.append(events, { trx });
+          },
+        }
+      : {},
+    runners: { function: new FunctionTaskRunner(), shell: new ShellTaskRunner() },
+    submitter: () => {
+      throw new TypeError('bench DAGs trigger nothing');
+    },
+    concurrency: 64,
+    queues: ['default'],
+    queueLimits: new Map(),
+    leaseMs: 30_000,
+    defaultMaxActiveRuns: 1_000,
+    recordRefusals: async (trx, refused) => {
+      await audit.append(refused.map(leaseLostEvent), { trx });
+    },
+    metrics: new FleetMetrics(new Registry(), db),
+    onError: (e) => process.stderr.write(`fleet worker: ${e.message}\n`),
+  });
+  await worker.start();
+  process.stdout.write('ready\n');
+  process.once('SIGTERM', async () => {
+    await worker.drain(1_000);
+    await db.close();
+    process.exit(0);
+  });
+}
+
+async function startWorkers(schema: string, n: number, audited = true): Promise<ChildProcess[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const child = spawn(
+        process.execPath,
+        [process.argv[1]!, '--fleet-child', schema, audited ? '1' : '0'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (b: Buffer) => {
+          if (b.toString().includes('ready')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`fleet worker exited ${code}`)));
+      });
+      return child;
+    }),
+  );
+}
+
+async function stopWorkers(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((r) => {
+          c.removeAllListeners('exit');
+          c.once('exit', () => r());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+async function untilDone(db: Db, ids: readonly string[], everyMs = 2): Promise<void> {
+  for (;;) {
+    const { rows } = await sql<{ n: string }>`
+      select count(*) as n from runs where id in (${sql.join(ids)}) and state not in ('success', 'failed')`.execute(
+      db.kysely,
+    );
+    if (Number(rows[0]?.n) === 0) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function withStore<T>(fn: (db: Db, schema: string) => Promise<T>): Promise<T> {
+  const schema = `fleet_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  const db = createDb({ url: PG_URL, schema, poolSize: 4 });
+  try {
+    await migrateToLatest(db);
+    return await fn(db, schema);
+  } finally {
+    await db.close();
+    await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.end();
+  }
+}
+
+async function throughput(workers: number, audited: boolean): Promise<number> {
+  return withStore(async (db, schema) => {
+    const children = await startWorkers(schema, workers, audited);
+    try {
+      const runs = decidedRuns(db, new Engine({ db, dags: benchDags() }));
+      const trigger = () =>
+        runs.trigger({ env: 'dev', dagId: 'wide', source: 'cli', principal: servicePrincipal('bench') });
+      await untilDone(db, [(await trigger()).id]); // warm-up
+      const t0 = performance.now();
+      const ids = await Promise.all(Array.from({ length: RUNS }, async () => (await trigger()).id));
+      await untilDone(db, ids, 10);
+      return (RUNS * TASKS) / ((performance.now() - t0) / 1000);
+    } finally {
+      await stopWorkers(children);
+    }
+  });
+}
+
+async function latencyAndChain(): Promise<{ dispatch: number; chain: number }> {
+  return withStore(async (db, schema) => {
+    const children = await startWorkers(schema, 1);
+    try {
+      const runs = decidedRuns(db, new Engine({ db, dags: benchDags() }));
+      const samples: number[] = [];
+      for (let i = 0; i < 33; i++) {
+        const r = await runs.trigger({
+          env: 'dev',
+          dagId: 'one',
+          source: 'cli',
+          principal: servicePrincipal('bench'),
+        });
+        const queuedAt = performance.timeOrigin + performance.now();
+        await untilDone(db, [r.id], 1);
+        const ti = await db.kysely
+          .selectFrom('task_instances')
+          .select('output')
+          .where('run_id', '=', r.id)
+          .executeTakeFirst();
+        if (i >= 3) samples.push(Number(JSON.parse(ti!.output!)) - queuedAt);
+      }
+      const chains: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const t0 = performance.now();
+        const r = await runs.trigger({
+          env: 'dev',
+          dagId: 'chain40',
+          source: 'cli',
+          principal: servicePrincipal('bench'),
+        });
+        await untilDone(db, [r.id], 1);
+        if (i >= 2) chains.push(performance.now() - t0);
+      }
+      return { dispatch: median(samples), chain: median(chains) / 1000 };
+    } finally {
+      await stopWorkers(children);
+    }
+  });
+}
+
+/** graphile-worker's add_job → job start, on the same server, in its own schema. */
+async function graphileDispatch(): Promise<number> {
+  const schema = `gw_fleet_bench_${process.pid}`;
+  const logger = new Logger(() => (level, message) => {
+    if (level === 'error' || level === 'warning') process.stderr.write(`graphile-worker: ${message}\n`);
+  });
+  let started: (at: number) => void = () => {};
+  const runner = await run({
+    connectionString: PG_URL,
+    schema,
+    concurrency: 64,
+    noHandleSignals: true,
+    logger,
+    pollInterval: 1_000,
+    taskList: { one: async () => started(performance.timeOrigin + performance.now()) },
+  });
+  try {
+    const samples: number[] = [];
+    for (let i = 0; i < 33; i++) {
+      const at = new Promise<number>((r) => (started = r));
+      const t0 = performance.timeOrigin + performance.now();
+      await runner.addJob('one', {});
+      const t1 = await at;
+      if (i >= 3) samples.push(t1 - t0);
+    }
+    return median(samples);
+  } finally {
+    await runner.stop();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`drop schema if exists ${schema} cascade`);
+    await c.end();
+  }
+}
+
+export async function benchFleet(): Promise<Record<string, number>> {
+  const { dispatch, chain } = await latencyAndChain();
+  const graphile = await graphileDispatch();
+  const one = await throughput(1, true);
+  const four = await throughput(4, true);
+  const fourNoAudit = await throughput(4, false);
+  return {
+    pg_dispatch_latency_p50_ms: round(dispatch, 2),
+    pg_dispatch_latency_p50_ms_graphile: round(graphile, 2),
+    pg_dispatch_vs_graphile: round(dispatch / graphile, 2),
+    pg_tasks_per_s_1w: Math.round(one),
+    pg_tasks_per_s_4w: Math.round(four),
+    pg_tasks_per_s_4w_no_audit: Math.round(fourNoAudit),
+    pg_scaling_4w_over_1w: round(four / one, 2),
+    chain40_s_pg_fleet: round(chain, 4),
+  };
+}
+
+const childAt = process.argv.indexOf('--fleet-child');
+if (childAt >= 0) await runChild(process.argv[childAt + 1]!, process.argv[childAt + 2] === '1');
+else await runIfMain(import.meta, () => benchFleet());

@@ -1,0 +1,74 @@
+/**
+ * What a claimed attempt needs to run, read from the store at claim time: its run's facts and the
+ * outputs of its upstream tasks (only its ancestors', never the whole run's), as a `RunTracker`
+ * over those tasks for `runAttempt`.
+ * @module
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/database.ts';
+import type { DagSource } from '../engine-types.ts';
+import { RunTracker } from '../run-tracker.ts';
+import { dagRefusal, type StartRefusal } from '../sql/find-start-refusal.ts';
+import type { TaskState } from '../states.ts';
+import type { FleetClaim } from './claim-ready.ts';
+
+export type AttemptContext =
+  | { readonly claim: FleetClaim; readonly tracker: RunTracker }
+  | { readonly claim: FleetClaim; readonly refusal: StartRefusal };
+
+/** One query for the runs, and one per run whose claimed tasks have upstream tasks. */
+export async function loadAttemptContexts(
+  q: Kysely<Database>,
+  dags: DagSource,
+  claims: readonly FleetClaim[],
+): Promise<AttemptContext[]> {
+  if (!claims.length) return [];
+  const runs = await q
+    .selectFrom('runs')
+    .select(['id', 'env', 'dag_id', 'dag_version', 'params', 'logical_date'])
+    .where('id', 'in', [...new Set(claims.map((c) => c.runId))])
+    .execute();
+  const out: AttemptContext[] = [];
+  for (const run of runs) {
+    const found = dags.find(run.env, run.dag_id);
+    const mine = claims.filter((c) => c.runId === run.id);
+    const refusal = dagRefusal(run, found);
+    if (refusal || !found) {
+      for (const claim of mine) out.push({ claim, refusal: refusal! });
+      continue;
+    }
+    const dag = found.dag;
+    const ancestorsOf = new Map(mine.map((c) => [c.taskId, ancestors(dag, c.taskId)]));
+    const wanted = [...new Set([...ancestorsOf.values()].flat())];
+    const outputs = wanted.length
+      ? await q
+          .selectFrom('task_instances')
+          .select(['task_id', 'state', 'output'])
+          .where('run_id', '=', run.id)
+          .where('task_id', 'in', wanted)
+          .execute()
+      : [];
+    for (const claim of mine) {
+      const ids = new Set(ancestorsOf.get(claim.taskId));
+      const rows = outputs.filter((o) => ids.has(o.task_id));
+      const tracker = RunTracker.fromRows(run, dag, [
+        ...rows.map((o) => ({ ...o, try_number: 0 })),
+        { task_id: claim.taskId, state: 'running' as TaskState, try_number: claim.tryNumber, output: null },
+      ]);
+      out.push({ claim, tracker });
+    }
+  }
+  return out;
+}
+
+function ancestors(dag: RunTracker['dag'], taskId: string): string[] {
+  const seen = new Set<string>();
+  const stack = [...(dag.tasks.get(taskId)?.after ?? [])];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(dag.tasks.get(id)?.after ?? []));
+  }
+  return [...seen];
+}
