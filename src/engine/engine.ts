@@ -27,7 +27,6 @@ import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import { EngineLease } from './engine-lease.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunRequest, RunSubmitter } from './engine-types.ts';
-import { FunctionTaskRunner } from './function-task-runner.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { ShellTaskRunner } from './shell-task-runner.ts';
 import { type CancelledRun, cancelRun } from './sql/cancel-run.ts';
@@ -35,6 +34,7 @@ import type { NewRun } from './sql/insert-run.ts';
 import { failInterruptedAttempts } from './sql/recover-interrupted.ts';
 import { FINAL_RUN_STATES, type RunState, type TaskState } from './states.ts';
 import type { TaskRunner } from './task-runner.ts';
+import { ThreadTaskRunner } from './thread-task-runner.ts';
 
 export interface EngineOptions {
   db: Db;
@@ -83,6 +83,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #executor: LocalExecutor;
   readonly #lease: EngineLease;
   readonly #isExternal: (run: { env: string; dag_id: string }) => boolean;
+  readonly #runners: { readonly function: TaskRunner; readonly shell: TaskRunner };
   #submitter: RunSubmitter;
   #started = false;
   #stopping = false;
@@ -101,16 +102,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${newId()}`;
     this.#submitter = NO_GATE;
     this.#lease = new EngineLease(options.db, this.workerId);
+    this.#runners = {
+      function: options.runners?.function ?? new ThreadTaskRunner(),
+      shell: options.runners?.shell ?? new ShellTaskRunner(),
+    };
     this.#executor = new LocalExecutor({
       db: options.db,
       dags: options.dags,
       concurrency: options.concurrency ?? 32,
       defaultMaxActiveRuns: options.defaultMaxActiveRuns ?? 16,
       hooks: this.#hooks,
-      runners: {
-        function: options.runners?.function ?? new FunctionTaskRunner(),
-        shell: options.runners?.shell ?? new ShellTaskRunner(),
-      },
+      runners: this.#runners,
       submitter: () => this.#submitter,
       workerId: this.workerId,
       now: this.#now,
@@ -255,6 +257,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     clearInterval(this.#pollTimer);
     await this.#polling;
     await this.#executor.stop(graceMs);
+    await Promise.all([this.#runners.function.close?.(), this.#runners.shell.close?.()]);
     await this.#lease.release();
     this.#started = false;
   }

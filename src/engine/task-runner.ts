@@ -77,6 +77,8 @@ export type AttemptResult =
 
 export interface TaskRunner {
   run(work: AttemptWork): Promise<AttemptResult>;
+  /** Releases what the runner holds (task threads), once the engine's attempts have ended. */
+  close?(): Promise<void>;
 }
 
 /** Why the engine aborted an attempt's signal. */
