@@ -21,6 +21,8 @@ export interface AirclutchApp extends Airclutch {
 export interface StartOptions {
   /** Dev mode: DAG files and policies reload when they change. */
   dev?: boolean;
+  /** Run the scheduler in this process (default true); false when `airclutch scheduler` runs it. */
+  scheduler?: boolean;
   log: Logger;
 }
 
@@ -59,7 +61,7 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
     ...dagChangeEvents('added', registry.list()),
   ]);
   await engine.start();
-  await scheduler.start();
+  if (options.scheduler !== false) await scheduler.start();
   const stopAirflow = startAirflowBridge(ac, log);
   const sinks = startAuditSinks(ac.db, config, (e) =>
     log.error({ err: e }, 'audit sink delivery failed; it will retry'),

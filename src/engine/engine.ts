@@ -34,7 +34,7 @@ import type { NewRun } from './sql/insert-run.ts';
 import { failInterruptedAttempts } from './sql/recover-interrupted.ts';
 import { FINAL_RUN_STATES, type RunState, type TaskState } from './states.ts';
 import type { TaskRunner } from './task-runner.ts';
-import { ThreadTaskRunner } from './thread-task-runner.ts';
+import { hasTaskModule, ThreadTaskRunner } from './thread-task-runner.ts';
 
 export interface EngineOptions {
   db: Db;
@@ -135,6 +135,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.#started) throw new TypeError('engine already started');
     await this.#lease.acquire();
     this.#started = true;
+    // Task threads boot while the engine recovers, when some DAG came from a file (runs in them).
+    if (this.#dags.list().some((d) => hasTaskModule(d.dag))) this.#runners.function.warm?.();
     await this.#recover();
     this.#executor.start();
     await this.#poll();

@@ -132,6 +132,11 @@ export class TaskThreadPool {
     return this.#threads.size;
   }
 
+  /** Starts `min` threads now, so that the first attempts do not wait for them to boot. */
+  warm(): void {
+    while (this.#threads.size < this.#min) this.#spawn();
+  }
+
   /** Sends the attempt to a responsive thread, starting one when all are busy or blocked. */
   dispatch(attempt: ThreadAttempt, moved = false): void {
     const thread = this.#pick(moved);

@@ -86,10 +86,21 @@ export class ThreadTaskRunner implements TaskRunner {
     });
   }
 
+  /** Starts the pool's threads ahead of the first attempt (the engine does when it has DAG files). */
+  warm(): void {
+    this.#pool.warm();
+  }
+
   /** Stops every thread (the engine calls this once its attempts are done or aborted). */
   close(): Promise<void> {
     return this.#pool.close();
   }
+}
+
+/** True when the DAG was loaded from a file, so its function tasks run in task threads. */
+export function hasTaskModule(dag: Dag<any>): boolean {
+  for (const task of dag.tasks.values()) return taskModule(task) !== undefined;
+  return false;
 }
 
 /** The plain fields of `ctx` (what structured clone can carry); the functions are rebuilt in the thread. */

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dag } from '../../src/dag/dag.ts';
 import { loadDagFolder } from '../../src/dag/load-dag-folder.ts';
 import { ThreadTaskRunner } from '../../src/engine/thread-task-runner.ts';
 import { type Harness, startHarness } from '../helpers/engine-harness.ts';
@@ -58,7 +59,7 @@ export const bad = dag({ id: 'bad' });
 bad.task('big', () => 10n);
 `;
 
-describe.each(DIALECTS)('function tasks in task threads on %s', (dialect) => {
+describe.each(DIALECTS)('function tasks in task threads on %s', { timeout: 120_000 }, (dialect) => {
   let h: Harness | undefined;
   let dir: string | undefined;
   afterEach(async () => {
@@ -158,6 +159,28 @@ describe.each(DIALECTS)('function tasks in task threads on %s', (dialect) => {
       server.close();
       rmSync(join(beacon, '..'), { recursive: true, force: true });
     }
+  });
+
+  it('kills a shell task’s whole process group at its timeout, the children it started included', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'airclutch-shell-group-'));
+    const pidFile = join(dir, 'child.pid');
+    const d = dag({ id: 'group' });
+    d.shell('parent', { command: `sleep 60 & echo $! > ${pidFile}; wait`, timeoutMs: 500 });
+    h = await startHarness(dialect, [d]);
+    const { runId, state } = await h.runAndWait('group');
+    expect(state).toBe('failed');
+    expect((await h.tasks(runId)).parent!.error).toBe('the attempt did not finish within its 500 ms timeout');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(pid).toBeGreaterThan(0);
+    // Gone, or a zombie waiting to be reaped by init: either way no longer running.
+    const alive = () => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    expect(await eventually(alive, (a) => a === false)).toBe(false);
   });
 
   it('fails an output that cannot be stored as JSON with invalid_output', async () => {

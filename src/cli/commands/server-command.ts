@@ -12,7 +12,8 @@ export function serverCommand(): Command {
     )
     .option('--port <port>', 'port to listen on (overrides server.port)')
     .option('--host <host>', 'address to listen on (overrides server.host)')
-    .action(async (opts: { port?: string; host?: string }, cmd: Command) => {
+    .option('--no-scheduler', 'do not run the scheduler here (run `airclutch scheduler` instead)')
+    .action(async (opts: { port?: string; host?: string; scheduler: boolean }, cmd: Command) => {
       const loaded = await configFor(cmd);
       const config = {
         ...loaded,
@@ -23,7 +24,7 @@ export function serverCommand(): Command {
         },
       };
       const log = createLogger();
-      const app = await startAirclutch(config, { log });
+      const app = await startAirclutch(config, { log, scheduler: opts.scheduler });
       const http = await startHttp(app, log).catch(async (e) => {
         await app.stop();
         throw e;
