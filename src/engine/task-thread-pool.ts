@@ -4,7 +4,7 @@
  * warm, grows up to `max` busy ones, and releases idle extras after `idleMs`. A thread that has not
  * beaten for `stallMs` while it has work is blocked: it gets no new attempts and does not count
  * against `max`, so a busy loop never holds back other tasks. Attempts sent to a blocked thread that
- * it never started move to another thread: each attempt carries a shared start flag that the thread
+ * it never started move to another thread: each attempt has a shared start flag that the thread
  * and the pool claim with compare-and-swap, so an attempt starts exactly once. A thread is stopped
  * (`worker.terminate()`) when an attempt on it ignores its abort signal past the kill grace; the
  * attempts it had started fail with reason `crashed`, the others move.
@@ -17,7 +17,9 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   CLAIM_MOVED,
+  CLAIM_SLOTS,
   CLAIM_STARTED,
+  claimSlot,
   type FromThread,
   type RunMessage,
   type ThreadResult,
@@ -31,15 +33,18 @@ export interface TaskThreadPoolOptions {
   max?: number;
   /** Threads above `min` idle this long are released (default 30 s). */
   idleMs?: number;
-  /** A thread silent this long while it has work is blocked (default 250 ms). */
+  /** A thread silent this long while running task code is blocked (default 500 ms). */
   stallMs?: number;
-  /** Threads of any kind (blocked ones included) never exceed this (default 4 × max). */
+  /**
+   * Threads of any kind (blocked ones included) never exceed this (default max + 2): on a starved
+   * machine busy threads look blocked too, and each thread costs ~25 MB.
+   */
   hardMax?: number;
 }
 
 /** One attempt, as the pool tracks it; the pool moves it between threads until it starts. */
 export interface ThreadAttempt {
-  readonly message: Omit<RunMessage, 'id' | 'claim'>;
+  readonly message: Omit<RunMessage, 'id'>;
   /** Called once with how the attempt ended; never for an attempt already given up. */
   settle(result: ThreadResult): void;
   onLog(line: string): void;
@@ -49,11 +54,11 @@ export interface ThreadAttempt {
   /** Where it is now. */
   thread?: TaskThread;
   id?: number;
-  claim?: Int32Array;
 }
 
 export class TaskThread {
   readonly worker: Worker;
+  readonly claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
   readonly attempts = new Map<number, ThreadAttempt>();
   ready = false;
   condemned = false;
@@ -62,9 +67,9 @@ export class TaskThread {
   idleTimer: NodeJS.Timeout | undefined;
   readonly exited: Promise<void>;
 
-  constructor(worker: Worker) {
-    this.worker = worker;
-    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  constructor() {
+    this.worker = startWorker(this.claims);
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
   }
 
   /** Attempts the engine still waits for. */
@@ -80,7 +85,8 @@ export class TaskThread {
    */
   stalled(now: number, stallMs: number): boolean {
     if (!this.ready || now - this.lastHeard <= stallMs) return false;
-    for (const a of this.attempts.values()) if (Atomics.load(a.claim!, 0) === CLAIM_STARTED) return true;
+    for (const id of this.attempts.keys())
+      if (Atomics.load(this.claims, claimSlot(id)) === CLAIM_STARTED) return true;
     return false;
   }
 
@@ -90,6 +96,11 @@ export class TaskThread {
   post(m: ToThread): void {
     if (this.ready) this.worker.postMessage(m);
     else this.#early.push(m);
+  }
+
+  /** Takes back an attempt it has not started; false once it has. */
+  unclaim(id: number): boolean {
+    return Atomics.compareExchange(this.claims, claimSlot(id), 0, CLAIM_MOVED) === 0;
   }
 
   #stopping = false;
@@ -122,9 +133,9 @@ export class TaskThreadPool {
     const cores = availableParallelism();
     this.#min = options.min ?? Math.min(2, cores);
     this.#max = Math.max(1, options.max ?? Math.max(2, cores), this.#min);
-    this.#hardMax = options.hardMax ?? 4 * this.#max;
+    this.#hardMax = options.hardMax ?? this.#max + 2;
     this.#idleMs = options.idleMs ?? 30_000;
-    this.#stallMs = options.stallMs ?? 250;
+    this.#stallMs = options.stallMs ?? 500;
   }
 
   /** Threads alive now (blocked and condemned ones included). */
@@ -141,12 +152,12 @@ export class TaskThreadPool {
   dispatch(attempt: ThreadAttempt, moved = false): void {
     const thread = this.#pick(moved);
     const id = this.#nextId++;
-    const claim = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(thread.claims, claimSlot(id), 0);
     if (thread.attempts.size === 0) thread.lastHeard = Date.now();
     clearTimeout(thread.idleTimer);
-    Object.assign(attempt, { thread, id, claim });
+    Object.assign(attempt, { thread, id });
     thread.attempts.set(id, attempt);
-    thread.post({ ...attempt.message, t: 'run', id, claim });
+    thread.post({ ...attempt.message, t: 'run', id });
   }
 
   /** Tells the attempt's code that it is aborted (a blocked thread hears it when it frees up). */
@@ -212,7 +223,9 @@ export class TaskThreadPool {
   }
 
   #spawn(): TaskThread {
-    const thread = new TaskThread(startWorker());
+    const thread = new TaskThread();
+    if (process.env.AIRCLUTCH_DEBUG_THREADS)
+      process.stderr.write(`task thread ${this.#threads.size + 1} started\n`);
     thread.worker.unref();
     this.#threads.add(thread);
     thread.worker.on('message', (m: FromThread) => this.#onMessage(thread, m));
@@ -228,12 +241,11 @@ export class TaskThreadPool {
   #onExit(thread: TaskThread): void {
     this.#threads.delete(thread);
     clearTimeout(thread.idleTimer);
-    const left = [...thread.attempts.values()];
+    const left = [...thread.attempts];
     thread.attempts.clear();
-    for (const a of left) {
+    for (const [id, a] of left) {
       if (a.gaveUp) continue;
-      if (!this.#closing && Atomics.compareExchange(a.claim!, 0, 0, CLAIM_MOVED) === 0)
-        this.dispatch(a, true);
+      if (!this.#closing && thread.unclaim(id)) this.dispatch(a, true);
       else a.settle({ state: 'failed', reason: 'crashed', error: thread.stopReason });
     }
     if (this.#threads.size === 0) {
@@ -248,7 +260,7 @@ export class TaskThreadPool {
     for (const thread of this.#threads) {
       if (!thread.stalled(now, this.#stallMs)) continue;
       for (const [id, a] of thread.attempts) {
-        if (Atomics.compareExchange(a.claim!, 0, 0, CLAIM_MOVED) !== 0) continue;
+        if (!thread.unclaim(id)) continue;
         thread.attempts.delete(id);
         if (!a.gaveUp) this.dispatch(a, true);
       }
@@ -318,11 +330,19 @@ export class TaskThreadPool {
 }
 
 /**
+ * A small young generation: a thread's garbage is short-lived messages, and a default-sized one
+ * (up to 48 MB per thread) made each thread cost twice as much memory for no speed.
+ */
+const LIMITS = { maxYoungGenerationSizeMb: 8 };
+
+/**
  * Starts one thread. From the built package that is plain `task-thread.js`; from a clone run
  * through tsx (the CLI, tests), the thread registers tsx first, as `bin/airclutch.js` does.
  */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./task-thread.js', import.meta.url));
+function startWorker(claims: Int32Array): Worker {
+  const options = { resourceLimits: LIMITS, workerData: { claims } };
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./task-thread.js', import.meta.url), options);
   const entry = new URL('./task-thread.ts', import.meta.url).href;
   const api = createRequire(import.meta.url)
     .resolve('tsx/esm/api')
@@ -331,6 +351,6 @@ function startWorker(): Worker {
   const tsx = pathToFileURL(api).href;
   return new Worker(
     `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true },
+    { ...options, eval: true },
   );
 }

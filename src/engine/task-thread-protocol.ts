@@ -10,11 +10,6 @@ import type { AttemptResult } from './task-runner.ts';
 export interface RunMessage {
   readonly t: 'run';
   readonly id: number;
-  /**
-   * A shared start flag: the thread sets it to `CLAIM_STARTED` before running the code, the pool to
-   * `CLAIM_MOVED` before sending the attempt elsewhere. Whoever swaps it from 0 first wins.
-   */
-  readonly claim: Int32Array;
   /** The bundle's `file:` URL. */
   readonly url: string;
   readonly dagId: string;
@@ -55,8 +50,17 @@ export type FromThread =
     }
   | { readonly t: 'done'; readonly id: number; readonly result: ThreadResult };
 
+/**
+ * Each attempt has a start flag in its thread's shared array (`workerData.claims`), at
+ * `claimSlot(id)`: the thread swaps it from 0 to `CLAIM_STARTED` before running the code, the pool
+ * from 0 to `CLAIM_MOVED` before sending the attempt elsewhere; whoever swaps first wins. One array
+ * per thread, not one buffer per attempt: shared buffers are costly to allocate and to collect.
+ */
 export const CLAIM_STARTED = 1;
 export const CLAIM_MOVED = 2;
+/** Slots per thread: far more than the attempts one thread ever holds at once. */
+export const CLAIM_SLOTS = 1 << 16;
+export const claimSlot = (id: number) => id & (CLAIM_SLOTS - 1);
 
 /** How often a busy thread says it is alive: a thread silent for `STALL_MS` is blocked. */
 export const BEAT_MS = 20;

@@ -6,7 +6,7 @@
  * @module
  */
 import { inspect } from 'node:util';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { isDag } from '../dag/dag.ts';
 import { AirclutchError, describeThrown, ERROR_CODES, type ErrorCode } from '../lib/errors.ts';
 import { toOutput } from './function-task-runner.ts';
@@ -14,6 +14,7 @@ import { AttemptAbort } from './task-runner.ts';
 import {
   BEAT_MS,
   CLAIM_STARTED,
+  claimSlot,
   type FromThread,
   type RunMessage,
   type ThreadResult,
@@ -21,6 +22,7 @@ import {
 } from './task-thread-protocol.ts';
 
 const port = parentPort!;
+const claims = (workerData as { claims: Int32Array }).claims;
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 const running = new Map<number, { controller: AbortController; calls: Map<number, Pending> }>();
 interface Pending {
@@ -78,7 +80,7 @@ async function run(
   }
   // Claimed only now, right before the code runs: until then the pool may still move it elsewhere
   // (this thread may be blocked by another task's code), and an attempt never runs twice.
-  if (Atomics.compareExchange(m.claim, 0, 0, CLAIM_STARTED) !== 0) return MOVED;
+  if (Atomics.compareExchange(claims, claimSlot(m.id), 0, CLAIM_STARTED) !== 0) return MOVED;
   if (loadError) return { state: 'failed', reason: 'error', error: loadError };
   if (!fn)
     return {

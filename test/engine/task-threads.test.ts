@@ -115,7 +115,7 @@ describe.each(DIALECTS)('function tasks in task threads on %s', { timeout: 120_0
     const beacon = join(mkdtempSync(join(tmpdir(), 'airclutch-beacon-')), 'beacon');
     const loaded = await loadDags({ 'spin.ts': SPIN_DAG(beacon) });
     dir = loaded.dir;
-    const runner = new ThreadTaskRunner({ killGraceMs: 200 });
+    const runner = new ThreadTaskRunner({ killGraceMs: 200, stallMs: 250 });
     h = await startHarness(dialect, loaded.dags, { runners: { function: runner } });
     const server = createServer((_req, res) => res.end('pong'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
