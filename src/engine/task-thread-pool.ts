@@ -224,8 +224,6 @@ export class TaskThreadPool {
 
   #spawn(): TaskThread {
     const thread = new TaskThread();
-    if (process.env.AIRCLUTCH_DEBUG_THREADS)
-      process.stderr.write(`task thread ${this.#threads.size + 1} started\n`);
     thread.worker.unref();
     this.#threads.add(thread);
     thread.worker.on('message', (m: FromThread) => this.#onMessage(thread, m));
