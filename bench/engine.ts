@@ -23,30 +23,42 @@ interface Marks {
   compute: number;
 }
 
-// The DAG files run in this process (bundled and imported by the registry); they report when each
-// task's code starts and ends through this global.
+// The DAG files' function tasks run in task threads; they report when each task's code starts and
+// ends (absolute times: performance.timeOrigin + now) on this BroadcastChannel.
 const marks: Marks = { start: [], end: [], compute: 0 };
-(globalThis as { __airclutchBenchMarks?: Marks }).__airclutchBenchMarks = marks;
+const channel = new BroadcastChannel('airclutch-bench-marks');
+let received = 0;
+channel.onmessage = (e: MessageEvent) => {
+  const { i, t0, t1 } = e.data as { i: number; t0: number; t1: number };
+  marks.start[i] = t0;
+  marks.end[i] = t1;
+  marks.compute += t1 - t0;
+  received++;
+};
 
 const chainFile = (id: string, length: number, n: number) => `
 import { dag } from 'airclutch';
-const marks = globalThis.__airclutchBenchMarks;
+const channel = new BroadcastChannel('airclutch-bench-marks');
+channel.unref?.();
 function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 const d = dag({ id: '${id}', maxActiveRuns: 1000 });
 let prev;
 for (let i = 0; i < ${length}; i++) {
   prev = d.task('t' + i, prev ? { after: [prev] } : {}, () => {
-    const t0 = performance.now();
-    marks.start[i] = t0;
+    const t0 = performance.timeOrigin + performance.now();
     const value = fib(${n});
-    const t1 = performance.now();
-    marks.compute += t1 - t0;
-    marks.end[i] = t1;
+    channel.postMessage({ i, t0, t1: performance.timeOrigin + performance.now() });
     return value;
   });
 }
 export default d;
 `;
+
+/** The marks of a run's `n` tasks arrive on their own channel: wait for the last. */
+async function marksOf(n: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (received < n && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+}
 
 const FILES = {
   'dags/chain40.ts': chainFile('chain40', 40, 10),
@@ -95,7 +107,9 @@ export async function benchEngine(dialect: DialectName, only?: string): Promise<
     for (let i = 0; i < (only === 'chain' ? 30 : 15); i++) {
       marks.start = [];
       marks.end = [];
+      received = 0;
       chain.push(await run('chain40'));
+      await marksOf(40);
       for (let t = 1; t < 40; t++) transitions.push(marks.start[t]! - marks.end[t - 1]!);
     }
     const figures: Record<string, number> = {
@@ -106,9 +120,12 @@ export async function benchEngine(dialect: DialectName, only?: string): Promise<
     const overheads: number[] = [];
     for (let i = 0; i < 3; i++) {
       marks.compute = 0;
+      received = 0;
       const total = await run('long10');
+      await marksOf(10);
       overheads.push(((total - marks.compute) / marks.compute) * 100);
     }
+    // rss counts the task threads too: they share this process.
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
@@ -126,6 +143,7 @@ export async function benchEngine(dialect: DialectName, only?: string): Promise<
       [`rss_mb_peak${suffix}`]: round(peak / 1024 / 1024, 1),
     };
   } finally {
+    channel.close();
     await world.dispose();
     await issuer.close();
   }

@@ -40,6 +40,7 @@ export const SUITES: readonly Suite[] = [
   { name: 'disk', module: 'disk.ts' },
   { name: 'engine (sqlite)', module: 'engine.ts', args: ['sqlite'], timeoutMs: 480_000 },
   { name: 'engine (postgres)', module: 'engine.ts', args: ['postgres'], timeoutMs: 480_000 },
+  { name: 'task threads', module: 'task-threads.ts' },
   { name: 'peer (graphile-worker)', module: 'graphile.ts' },
   { name: 'fleet (postgres)', module: 'fleet.ts', timeoutMs: 480_000 },
   { name: 'identity', module: 'verify.ts' },

@@ -57,6 +57,7 @@ export interface CreateOptions {
   db?: Db;
   clock?: () => number;
   engine?: { pollIntervalMs?: number; concurrency?: number };
+  scheduler?: { onError?: (e: Error) => void };
 }
 
 /**
@@ -155,6 +156,7 @@ export async function createAirclutch(
     listDags: () => registry.list(),
     defaultMaxActiveRuns: config.engine.defaultMaxActiveRuns,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.scheduler?.onError ? { onError: options.scheduler.onError } : {}),
   });
   return {
     config,

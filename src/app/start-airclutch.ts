@@ -23,6 +23,8 @@ export interface AirclutchApp extends Airclutch {
 export interface StartOptions {
   /** Dev mode: DAG files and policies reload when they change. */
   dev?: boolean;
+  /** Run the scheduler in this process (default true); false when `airclutch scheduler` runs it. */
+  scheduler?: boolean;
   log: Logger;
   /**
    * False for `airclutch server --no-worker`: no in-process executor; tasks run on fleet workers
@@ -74,7 +76,7 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
   ]);
   if (inProcess) await engine.start();
   else log.info('no in-process executor (--no-worker): fleet workers run the tasks');
-  await scheduler.start();
+  if (options.scheduler !== false) await scheduler.start();
   const stopAirflow = startAirflowBridge(ac, log);
   const sinks = startAuditSinks(ac.db, config, (e) =>
     log.error({ err: e }, 'audit sink delivery failed; it will retry'),

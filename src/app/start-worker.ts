@@ -10,8 +10,8 @@ import type { EngineTransition } from '../engine/engine-types.ts';
 import { FleetMetrics } from '../engine/fleet/fleet-metrics.ts';
 import { FleetWorker } from '../engine/fleet/fleet-worker.ts';
 import { leaseLostEvent } from '../engine/fleet/lease-lost-event.ts';
-import { FunctionTaskRunner } from '../engine/function-task-runner.ts';
 import { ShellTaskRunner } from '../engine/shell-task-runner.ts';
+import { ThreadTaskRunner } from '../engine/thread-task-runner.ts';
 import { transitionEvents } from '../gate/audit-events.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import type { Database } from '../store/database.ts';
@@ -48,12 +48,15 @@ export async function startWorker(config: AirclutchConfig, options: WorkerOption
     const events = transitionEvents(transitions);
     if (events.length) await ac.audit.append(events, { trx });
   };
+  // Task code runs in worker threads, so a busy loop cannot stall the heartbeats that keep its leases.
+  const functions = new ThreadTaskRunner();
+  functions.warm?.();
   const worker = new FleetWorker({
     db: ac.db,
     url,
     dags: ac.registry,
     hooks: { onTransitions },
-    runners: { function: new FunctionTaskRunner(), shell: new ShellTaskRunner() },
+    runners: { function: functions, shell: new ShellTaskRunner() },
     submitter: () => ac.gate.submitter(),
     concurrency: options.concurrency ?? config.engine.concurrency,
     queues: options.queues?.length ? options.queues : ['default'],
@@ -74,6 +77,7 @@ export async function startWorker(config: AirclutchConfig, options: WorkerOption
     metrics,
     async stop() {
       await worker.drain(config.engine.shutdownGraceMs);
+      await functions.close?.();
       await ac.close();
     },
   };

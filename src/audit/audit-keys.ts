@@ -46,7 +46,12 @@ export function loadHmacKey(config: KeyConfig): Buffer {
     : join(config.dataDir, 'audit-hmac.key');
   if (!audit.hmacKeyFile && !existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      // Another process sharing this data folder (a scheduler started beside the server) made it first.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
   }
   const text = readKeyFile(file, 'audit HMAC key').trim();
   if (text.length < 16) {

@@ -27,6 +27,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/dev-command.ts')).devCommand(),
   },
   {
+    name: 'scheduler',
+    summary:
+      'Run only the scheduler: cron ticks become runs through the gate; several may run on one PostgreSQL',
+    load: async () => (await import('./commands/scheduler-command.ts')).schedulerCommand(),
+  },
+  {
     name: 'dags',
     summary: 'List, inspect and validate DAGs',
     load: async () => (await import('./commands/dags-command.ts')).dagsCommand(),

@@ -5,12 +5,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeThrown } from '../lib/errors.ts';
 import { bundleDagFile } from './bundle-dag-file.ts';
 import { type Dag, isDag } from './dag.ts';
+import { recordDagModule } from './dag-modules.ts';
 import { BundleLocations, type SourceLocation } from './source-location.ts';
 import { validateDag } from './validate-dag.ts';
 
@@ -44,8 +45,9 @@ export interface LoadedDagFile {
 }
 
 /**
- * Loads `file`, a DAG file under the folder `root`. The bundle is written to `cacheDir`, imported,
- * then deleted.
+ * Loads `file`, a DAG file under the folder `root`. The bundle is written to `cacheDir`, named by
+ * the file and its content version, and imported. It stays there: task threads import the same
+ * bundle to run the DAG's function tasks (`recordDagModule`). A bundle that fails to import is deleted.
  *
  * A file whose top level never returns (`while (true) {}`) blocks this process: synchronous code cannot
  * be interrupted in-process. Loading in a worker thread would bound it, at the price of DAG objects
@@ -74,9 +76,10 @@ export async function loadDagFile(
   let ns: Record<string, unknown>;
   try {
     await mkdir(options.cacheDir, { recursive: true });
-    await writeFile(bundlePath, bundle.code);
+    await writeBundle(bundlePath, bundle.code);
     ns = await import(pathToFileURL(bundlePath).href);
   } catch (e) {
+    await unlink(bundlePath).catch(() => {});
     const loc = locations.firstIn((e as Error | undefined)?.stack, new Set(bundle.inputs));
     return {
       dags: [],
@@ -90,10 +93,27 @@ export async function loadDagFile(
         ),
       ],
     };
-  } finally {
-    await unlink(bundlePath).catch(() => {});
   }
-  return collectDags(file, ns, bundle.version, locations, options);
+  const loaded = collectDags(file, ns, bundle.version, locations, options);
+  for (const d of loaded.dags) recordDagModule(d.dag, pathToFileURL(bundlePath).href);
+  return loaded;
+}
+
+/**
+ * Writes the bundle unless this very version is already there (its name is its content hash), by
+ * rename, so a task thread importing it never reads half a file.
+ */
+async function writeBundle(path: string, code: string): Promise<void> {
+  if (
+    await stat(path).then(
+      (s) => s.size === Buffer.byteLength(code),
+      () => false,
+    )
+  )
+    return;
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, code);
+  await rename(tmp, path);
 }
 
 function collectDags(

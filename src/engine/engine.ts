@@ -27,7 +27,6 @@ import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import { EngineLease } from './engine-lease.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunRequest, RunSubmitter } from './engine-types.ts';
-import { FunctionTaskRunner } from './function-task-runner.ts';
 import { LocalExecutor } from './local-executor.ts';
 import { ShellTaskRunner } from './shell-task-runner.ts';
 import { type CancelledRun, cancelRun } from './sql/cancel-run.ts';
@@ -37,6 +36,7 @@ import { failInterruptedAttempts } from './sql/recover-interrupted.ts';
 import { renewLeases } from './sql/renew-leases.ts';
 import { FINAL_RUN_STATES, type RunState, type TaskState } from './states.ts';
 import type { TaskRunner } from './task-runner.ts';
+import { hasTaskModule, ThreadTaskRunner } from './thread-task-runner.ts';
 
 export interface EngineOptions {
   db: Db;
@@ -85,6 +85,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #executor: LocalExecutor;
   readonly #lease: EngineLease;
   readonly #isExternal: (run: { env: string; dag_id: string }) => boolean;
+  readonly #runners: { readonly function: TaskRunner; readonly shell: TaskRunner };
   #submitter: RunSubmitter;
   #started = false;
   #stopping = false;
@@ -110,16 +111,17 @@ export class Engine extends EventEmitter<EngineEvents> {
         void this.stop(0);
       },
     });
+    this.#runners = {
+      function: options.runners?.function ?? new ThreadTaskRunner(),
+      shell: options.runners?.shell ?? new ShellTaskRunner(),
+    };
     this.#executor = new LocalExecutor({
       db: options.db,
       dags: options.dags,
       concurrency: options.concurrency ?? 32,
       defaultMaxActiveRuns: options.defaultMaxActiveRuns ?? 16,
       hooks: this.#hooks,
-      runners: {
-        function: options.runners?.function ?? new FunctionTaskRunner(),
-        shell: options.runners?.shell ?? new ShellTaskRunner(),
-      },
+      runners: this.#runners,
       submitter: () => this.#submitter,
       workerId: this.workerId,
       now: this.#now,
@@ -142,6 +144,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.#started) throw new TypeError('engine already started');
     const { previousHolder } = await this.#lease.acquire();
     this.#started = true;
+    // Task threads boot while the engine recovers, when some DAG came from a file (runs in them).
+    if (this.#dags.list().some((d) => hasTaskModule(d.dag))) this.#runners.function.warm?.();
     await this.#recover(previousHolder);
     this.#executor.start();
     // Attempt leases, renewed in one UPDATE: what crash recovery and a later fleet read as alive.
@@ -276,6 +280,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     clearInterval(this.#leaseTimer);
     await this.#polling;
     await this.#executor.stop(graceMs);
+    await Promise.all([this.#runners.function.close?.(), this.#runners.shell.close?.()]);
     await this.#lease.release();
     this.#started = false;
   }

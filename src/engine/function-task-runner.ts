@@ -1,7 +1,8 @@
 /**
- * Runs function tasks in the engine's process. A task that ignores its AbortSignal is abandoned
+ * Runs function tasks on the engine's own event loop: for DAGs built in memory (embedding, tests),
+ * which have no module a task thread could load. A task that ignores its AbortSignal is abandoned
  * when the signal fires (its result is discarded): JavaScript cannot stop a promise from outside.
- * CPU-bound work that must be killable belongs in a shell task.
+ * DAGs loaded from files run in task threads instead (`ThreadTaskRunner`), where it can be stopped.
  * @module
  */
 import { describeThrown } from '../lib/errors.ts';
@@ -42,7 +43,7 @@ export class FunctionTaskRunner implements TaskRunner {
 }
 
 /** Outputs are stored as JSON: anything JSON cannot carry fails the attempt with a clear reason. */
-function toOutput(value: unknown): AttemptResult {
+export function toOutput(value: unknown): AttemptResult {
   try {
     const text = JSON.stringify(value) ?? 'null';
     return { state: 'success', output: JSON.parse(text), outputJson: text };

@@ -23,8 +23,8 @@ import type { RunSubmitter } from './engine-types.ts';
 import { type DagRow, syncDags } from './sql/sync-dags.ts';
 
 /**
- * The most ticks one pass creates for one DAG with `catchup`: a long outage of a frequent schedule is
- * caught up page by page (the next pass starts at once), never dropped.
+ * The most ticks one pass creates for one DAG with `catchup` (by default): a long outage of a
+ * frequent schedule is caught up page by page (the next pass starts at once), never dropped.
  */
 const MAX_TICKS_PER_PASS = 1_000;
 /** The scheduler re-reads schedules at least this often, so DAG changes take effect. */
@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   defaultMaxActiveRuns?: number;
   clock?: () => number;
   onError?: (e: Error) => void;
+  /** The most ticks one pass creates for one catchup DAG (default 1,000); the next pass goes on at once. */
+  maxTicksPerPass?: number;
 }
 
 export interface TickResult {
@@ -50,6 +52,7 @@ export interface TickResult {
 export class Scheduler {
   readonly #o: SchedulerOptions;
   readonly #now: () => number;
+  readonly #perPass: number;
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
   #pass: Promise<TickResult[]> | undefined;
@@ -59,6 +62,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#o = options;
     this.#now = options.clock ?? Date.now;
+    this.#perPass = options.maxTicksPerPass ?? MAX_TICKS_PER_PASS;
   }
 
   async start(): Promise<void> {
@@ -124,10 +128,10 @@ export class Scheduler {
         continue;
       }
       const due = catchup
-        ? ticksPage(schedule, timezone, row.last_scheduled_at, now, MAX_TICKS_PER_PASS)
+        ? ticksPage(schedule, timezone, row.last_scheduled_at, now, this.#perPass)
         : newestTick(schedule, timezone, row.last_scheduled_at, now);
       if (due.length === 0) continue;
-      if (due.length === MAX_TICKS_PER_PASS) this.#behind = true;
+      if (due.length === this.#perPass) this.#behind = true;
       for (const t of due) results.push(await this.#submit(env, dag.id, t, 'schedule'));
       await this.#moveCursor(env, dag.id, row.last_scheduled_at, due.at(-1)!);
     }

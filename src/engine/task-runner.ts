@@ -87,6 +87,10 @@ export type AttemptResult =
 
 export interface TaskRunner {
   run(work: AttemptWork): Promise<AttemptResult>;
+  /** Gets ready ahead of the first attempt (starts task threads); the engine calls it on start. */
+  warm?(): void;
+  /** Releases what the runner holds (task threads), once the engine's attempts have ended. */
+  close?(): Promise<void>;
 }
 
 /** Why the engine aborted an attempt's signal. */

@@ -42,7 +42,7 @@ function startChild(w: World): { child: ChildProcess; waitFor(line: string): Pro
   };
 }
 
-describe.each(DIALECTS)('the audit trail of one run on %s', (dialect) => {
+describe.each(DIALECTS)('the audit trail of one run on %s', { timeout: 90_000 }, (dialect) => {
   let w: World | undefined;
   let child: ChildProcess | undefined;
   afterEach(async () => {

@@ -16,34 +16,41 @@ export function serverCommand(): Command {
       '--no-worker',
       'run no tasks here: API, UI, gate and scheduler only, beside `airclutch worker`s (PostgreSQL)',
     )
-    .action(async (opts: { port?: string; host?: string; worker?: boolean }, cmd: Command) => {
-      const loaded = await configFor(cmd);
-      const config = {
-        ...loaded,
-        server: {
-          ...loaded.server,
-          ...(opts.port ? { port: Number(opts.port) } : {}),
-          ...(opts.host ? { host: opts.host } : {}),
-        },
-      };
-      const log = createLogger();
-      const app = await startAirclutch(config, { log, worker: opts.worker !== false });
-      const http = await startHttp(app, log).catch(async (e) => {
-        await app.stop();
-        throw e;
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log.info(`${signal}: closing the HTTP API, then letting running tasks finish`);
-          http
-            .close()
-            .then(() => app.stop())
-            .catch((e) => log.error({ err: e }, 'shutdown failed'))
-            .finally(resolve);
+    .option('--no-scheduler', 'do not run the scheduler here (run `airclutch scheduler` instead)')
+    .action(
+      async (opts: { port?: string; host?: string; worker?: boolean; scheduler?: boolean }, cmd: Command) => {
+        const loaded = await configFor(cmd);
+        const config = {
+          ...loaded,
+          server: {
+            ...loaded.server,
+            ...(opts.port ? { port: Number(opts.port) } : {}),
+            ...(opts.host ? { host: opts.host } : {}),
+          },
         };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-      });
-      log.flush();
-    });
+        const log = createLogger();
+        const app = await startAirclutch(config, {
+          log,
+          worker: opts.worker !== false,
+          scheduler: opts.scheduler !== false,
+        });
+        const http = await startHttp(app, log).catch(async (e) => {
+          await app.stop();
+          throw e;
+        });
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            log.info(`${signal}: closing the HTTP API, then letting running tasks finish`);
+            http
+              .close()
+              .then(() => app.stop())
+              .catch((e) => log.error({ err: e }, 'shutdown failed'))
+              .finally(resolve);
+          };
+          process.once('SIGINT', () => stop('SIGINT'));
+          process.once('SIGTERM', () => stop('SIGTERM'));
+        });
+        log.flush();
+      },
+    );
 }
