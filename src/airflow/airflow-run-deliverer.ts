@@ -120,6 +120,7 @@ export class AirflowRunDeliverer {
         conf: JSON.parse(run.params) as Record<string, unknown>,
         note,
         logicalDate: new Date(run.logical_date ?? run.created_at).toISOString(),
+        logicalDateChosen: run.logical_date !== null,
       });
       await this.#delivered(run, remoteRunId, remoteRun.state, remote.version, env.client);
     } catch (e) {

@@ -50,6 +50,11 @@ export interface TriggerRequest {
   readonly conf: Record<string, unknown>;
   /** Names the verified requester and approvers. */
   readonly note: string;
-  /** For v1 (Airflow 2 needs a unique logical date per run); v2 sends none, so Airflow uses run_after. */
+  /**
+   * The run's logical date if it has one of its own (a backfill tick, or one a proxy caller chose),
+   * else the decision's time. v1 always sends it (Airflow 2 needs a unique logical date per run).
+   */
   readonly logicalDate: string;
+  /** True when the run has a logical date of its own: v2 sends it; otherwise v2 sends null (run_after = now). */
+  readonly logicalDateChosen?: boolean;
 }

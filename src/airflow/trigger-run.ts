@@ -53,9 +53,10 @@ export async function triggerRun(
 
 async function deliver(tp: TriggerTransport, answers: TriggerAnswers, t: TriggerRequest): Promise<RemoteRun> {
   const body: Record<string, unknown> = { dag_run_id: t.runId, conf: t.conf, note: t.note };
-  // Airflow 3 requires logical_date and takes null for "no data interval" (run_after = now). Airflow
-  // 2 needs a logical date that is unique per DAG, so Airclutch sends the decision's time.
-  body.logical_date = tp.api === 'v2' ? null : t.logicalDate;
+  // Airflow 3 requires logical_date and takes null for "no data interval" (run_after = now), which is
+  // what a run without a logical date of its own gets. Airflow 2 needs a logical date that is unique
+  // per DAG, so a run without one is sent the decision's time.
+  body.logical_date = tp.api === 'v2' && !t.logicalDateChosen ? null : t.logicalDate;
   const path = `/dags/${encodeURIComponent(t.dagId)}/dagRuns`;
   const answered = (res: Answer): RemoteRun => {
     answers.settle(t.runId, { kind: 'answer', status: res.status, body: res.json });

@@ -23,7 +23,7 @@ const AIRFLOW_2_ERRORS =
 
 export async function proxyTrigger(call: ProxyCall): Promise<unknown> {
   const { gate } = call.shared;
-  const { env, api, client } = call.target;
+  const { env, client } = call.target;
   const dagId = call.params.dag_id as string;
   const body = jsonBody(call);
   const conf = body.conf ?? {};
@@ -54,8 +54,8 @@ export async function proxyTrigger(call: ProxyCall): Promise<unknown> {
       dagId,
       params: conf,
       ...(typeof body.note === 'string' ? { note: body.note } : {}),
-      // Airflow 2 keys a run by its logical date; Airflow 3 is sent none (run_after is now).
-      ...(api === 'v1' && Number.isFinite(logicalMs) ? { logicalDate: logicalMs } : {}),
+      // The caller's logical date, if it chose one, is the run's and is sent to Airflow as is.
+      ...(Number.isFinite(logicalMs) ? { logicalDate: logicalMs } : {}),
       ...(clientRunId ? { scheduleKey: aliasKeyOf(clientRunId) } : {}),
     });
   } catch (e) {

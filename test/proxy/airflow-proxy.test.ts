@@ -62,6 +62,35 @@ describe('the Airflow proxy', { timeout: 120_000 }, () => {
     expect(await w.h.runCount()).toBe(1);
   });
 
+  it('passes a logical date the caller chose on to Airflow 3, and the run keeps it', async () => {
+    w = await startProxyWorld();
+    const ci = await w.h.idp.serviceToken();
+    const logical = '2026-11-01T00:00:00Z';
+    const res = await w.h.call('POST', '/airflow/staging/api/v2/dags/ci_build/dagRuns', {
+      token: ci,
+      headers: json,
+      body: { dag_run_id: 'backfill-nov', logical_date: logical, conf: {} },
+    });
+    expect(res.status).toBe(200);
+    const remote = w.staging.run('ci_build', res.json.dag_run_id);
+    expect(new Date(remote!.logical_date!).toISOString()).toBe(new Date(logical).toISOString());
+    const runId = (res.json.dag_run_id as string).slice('airclutch__'.length);
+    const run = await w.h.world.db.kysely
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', '=', runId)
+      .executeTakeFirst();
+    expect(run?.logical_date).toBe(Date.parse(logical));
+    // Without one, Airflow 3 is sent null and sets run_after itself, as its own clients do.
+    const plain = await w.h.call('POST', '/airflow/staging/api/v2/dags/ci_build/dagRuns', {
+      token: ci,
+      headers: json,
+      body: { logical_date: null, conf: {} },
+    });
+    expect(plain.status).toBe(200);
+    expect(w.staging.run('ci_build', plain.json.dag_run_id)?.logical_date).toBeNull();
+  });
+
   it("resolves the caller's own dag_run_id to its run in every run path, consistent with the trigger's answer", async () => {
     w = await startProxyWorld();
     const eng = await w.h.token('eng@example.com');
