@@ -88,8 +88,10 @@ describe.each(DIALECTS)('function tasks in task threads on %s', { timeout: 120_0
     };
     expect(c.refused).toBe('TASK_NOT_FOUND');
     expect(c.secrets).toEqual([
+      'attemptId',
       'dagId',
       'env',
+      'idempotencyKey',
       'log',
       'logicalDate',
       'maxTries',
