@@ -7,11 +7,13 @@
  * this loop can move into a separate worker process.
  * @module
  */
+
 import type { Transaction } from 'kysely';
 import { getOrCreate } from '../lib/get-or-create.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
+import { initialTasks } from './initial-tasks.ts';
 import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
 import { type AttemptSpec, runAttempt } from './run-attempt.ts';
 import { RunTracker } from './run-tracker.ts';
@@ -23,7 +25,6 @@ import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
 import { moveTaskTransitions } from './sql/move-tasks.ts';
 import { startRun } from './sql/start-run.ts';
-import type { TaskState } from './states.ts';
 import { AttemptAbort, type TaskRunner } from './task-runner.ts';
 
 export interface LocalExecutorOptions {
@@ -333,24 +334,7 @@ export class LocalExecutor {
       transitions.push(...(await this.#refuse(trx, row, 'queued', refusal!, now)));
       return null;
     }
-    const tracker = RunTracker.fromRows(
-      row,
-      found.dag,
-      [...found.dag.tasks.keys()].map((id) => ({
-        task_id: id,
-        state: 'pending' as const,
-        try_number: 0,
-        output: null,
-      })),
-    );
-    const initial = tracker.settleAll();
-    const stateOf = new Map(initial.map((t) => [t.taskId, t.to]));
-    const tasks = [...found.dag.tasks.values()].map((t) => ({
-      taskId: t.id,
-      state: stateOf.get(t.id) ?? ('pending' as TaskState),
-      maxTries: t.retries + 1,
-      queue: t.queue,
-    }));
+    const { tracker, initial, tasks } = initialTasks(row, found.dag);
     if (!(await startRun(trx, run.id, tasks, now))) return null;
     this.#trackers.set(run.id, tracker);
     for (const t of initial) if (t.to === 'queued') this.#ready.push({ tracker, taskId: t.taskId });

@@ -5,15 +5,15 @@
  * decided DAG version, or the run is refused (`failed`, its tasks cancelled).
  * @module
  */
+
 import { sql, type Transaction } from 'kysely';
 import type { Database, RunsTable } from '../../store/database.ts';
 import type { DagSource, EngineTransition } from '../engine-types.ts';
-import { RunTracker } from '../run-tracker.ts';
+import { initialTasks } from '../initial-tasks.ts';
 import { cancelTasks } from '../sql/cancel-tasks.ts';
 import { findStartRefusal } from '../sql/find-start-refusal.ts';
 import { finishRun } from '../sql/finish-run.ts';
 import { startRun } from '../sql/start-run.ts';
-import type { TaskState } from '../states.ts';
 
 export interface StartRunsOptions {
   readonly dags: DagSource;
@@ -60,24 +60,7 @@ export async function startQueuedRuns(
       full.add(key);
       continue;
     }
-    const tracker = RunTracker.fromRows(
-      row,
-      found.dag,
-      [...found.dag.tasks.keys()].map((id) => ({
-        task_id: id,
-        state: 'pending' as const,
-        try_number: 0,
-        output: null,
-      })),
-    );
-    const initial = tracker.settleAll();
-    const stateOf = new Map(initial.map((t) => [t.taskId, t.to]));
-    const tasks = [...found.dag.tasks.values()].map((t) => ({
-      taskId: t.id,
-      state: stateOf.get(t.id) ?? ('pending' as TaskState),
-      maxTries: t.retries + 1,
-      queue: t.queue,
-    }));
+    const { initial, tasks } = initialTasks(row, found.dag);
     if (!(await startRun(trx, row.id, tasks, o.now))) continue;
     out.push({ kind: 'run', ...base, from: 'queued', to: 'running' });
     for (const t of initial) out.push({ kind: 'task', ...base, taskId: t.taskId, from: t.from, to: t.to });
