@@ -52,9 +52,9 @@ describe('the web UI in a browser', () => {
     await eng.page.getByTestId('trigger-button').click();
     await eng.page.waitForURL(/\/runs\/[^/]+$/);
     runId = new URL(eng.page.url()).pathname.split('/').at(-1)!;
-    await expect
-      .poll(() => eng.page.getByTestId('run-state').getAttribute('data-state'))
-      .toBe('awaiting_approval');
+    await eventually(() => eng.page.getByTestId('run-state').getAttribute('data-state')).toBe(
+      'awaiting_approval',
+    );
     expect(await eng.page.getByTestId('run-params').textContent()).not.toContain('sk-secret-value');
     await eng.context.close();
 
@@ -74,9 +74,9 @@ describe('the web UI in a browser', () => {
     const lead2 = await w.signedIn('lead2@example.com');
     const watch = lead2.page;
     await watch.goto(`${w.base}/runs/${runId}`);
-    await expect
-      .poll(() => watch.getByTestId('run-state').getAttribute('data-state'))
-      .toBe('awaiting_approval');
+    await eventually(() => watch.getByTestId('run-state').getAttribute('data-state')).toBe(
+      'awaiting_approval',
+    );
     const inbox = await lead2.context.newPage();
     await inbox.goto(`${w.base}/approvals`);
     await inbox
@@ -84,7 +84,7 @@ describe('the web UI in a browser', () => {
       .filter({ hasText: 'lead@example.com voted approve' })
       .getByTestId('approve')
       .click();
-    await expect.poll(() => watch.getByTestId('run-state').getAttribute('data-state')).toBe('success');
+    await eventually(() => watch.getByTestId('run-state').getAttribute('data-state')).toBe('success');
     await eventually(() => watch.locator('[data-task="load"]').getAttribute('data-state')).toBe('success');
     await eventually(() => watch.getByTestId('logs').textContent()).toContain('extracting 5000 rows');
     // The Gantt chart of attempts: one bar per try, each with its times, and one task's logs alone.
@@ -109,11 +109,9 @@ describe('the web UI in a browser', () => {
         .evaluateAll((rows) =>
           rows.map((r) => `${r.getAttribute('data-action')}:${r.getAttribute('data-outcome')}`),
         );
-    await expect
-      .poll(actions)
-      .toEqual(
-        expect.arrayContaining([expect.stringMatching(/^trigger:/), expect.stringMatching(/^approve:/)]),
-      );
+    await eventually(actions).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^trigger:/), expect.stringMatching(/^approve:/)]),
+    );
     expect((await actions()).filter((a) => a.startsWith('approve:')).length).toBeGreaterThanOrEqual(2);
     await admin.context.close();
   }, 300_000);
