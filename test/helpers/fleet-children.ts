@@ -2,7 +2,7 @@
  * Real worker processes on a test PostgreSQL schema (test/fixtures/fleet-worker-child.ts), the
  * runs they take created as the gate creates them, and what their tasks did (side effects).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +10,10 @@ import { Engine } from '../../src/engine/engine.ts';
 import { servicePrincipal } from '../../src/identity/principal.ts';
 import { fleetSource } from '../fixtures/fleet-worker-child.ts';
 import { type DecidedRuns, decidedRuns } from './decided-runs.ts';
+import { registeredWorker, type WorkerProcess } from './registered-worker.ts';
 import { createTestDb, type TestDb } from './test-db.ts';
 
-export interface ChildWorker {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly id: string;
-  readonly exited: Promise<number | null>;
-  output(): string;
-}
+export type ChildWorker = WorkerProcess;
 
 export interface FleetChildren {
   readonly db: TestDb;
@@ -62,31 +57,9 @@ export async function createFleetChildren(): Promise<FleetChildren> {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    child.stderr!.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const pid = child.pid!;
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const row = await db.kysely
-        .selectFrom('workers')
-        .select('id')
-        .where('pid', '=', pid)
-        .executeTakeFirst();
-      if (row) {
-        const w = { child, pid, id: row.id, exited, output: () => out };
-        workers.push(w);
-        return w;
-      }
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`worker did not start (exit ${child.exitCode}): ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const w = await registeredWorker(child, db, 90_000);
+    workers.push(w);
+    return w;
   };
   return {
     db,

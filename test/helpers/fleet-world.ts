@@ -2,24 +2,18 @@
  * A fleet on real parts: a gate world on PostgreSQL (DAG files, policies, audit, gate) whose config
  * points at the same schema, and real `airclutch worker` processes spawned from the CLI.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createWorld, type World } from './gate-world.ts';
+import { registeredWorker, type WorkerProcess } from './registered-worker.ts';
+
+export type { WorkerProcess };
 
 export interface FleetWorld extends World {
   readonly configPath: string;
   /** Spawns `airclutch worker`; resolves once its row is in `workers`. */
   spawnWorker(args?: readonly string[]): Promise<WorkerProcess>;
   readonly workers: WorkerProcess[];
-}
-
-export interface WorkerProcess {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  /** The worker id it registered with. */
-  readonly id: string;
-  readonly exited: Promise<number | null>;
-  output(): string;
 }
 
 export async function createFleetWorld(options: {
@@ -52,31 +46,9 @@ export async function createFleetWorld(options: {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    child.stderr!.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const pid = child.pid!;
-    const deadline = Date.now() + 45_000;
-    for (;;) {
-      const row = await world.db.kysely
-        .selectFrom('workers')
-        .select('id')
-        .where('pid', '=', pid)
-        .executeTakeFirst();
-      if (row) {
-        const w: WorkerProcess = { child, pid, id: row.id, exited, output: () => out };
-        workers.push(w);
-        return w;
-      }
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`worker did not start (exit ${child.exitCode}): ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const w = await registeredWorker(child, world.db, 45_000);
+    workers.push(w);
+    return w;
   };
   return {
     ...world,
