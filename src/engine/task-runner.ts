@@ -41,16 +41,23 @@ export function runFacts(work: AttemptWork) {
   };
 }
 
+/** The data fields of `ctx` (what a task thread receives by structured clone; it rebuilds the functions). */
+export function plainContext(work: AttemptWork) {
+  return {
+    ...runFacts(work),
+    attemptId: work.attemptId,
+    idempotencyKey: `${work.runId}/${work.taskId}`,
+    maxTries: work.maxTries,
+  };
+}
+
 /**
  * The `ctx` a task's code gets: the run's facts, `upstream()`, `log()`, `trigger()` and the abort
  * signal. Function tasks get it, and so do shell commands built in code (`command: (ctx) => …`).
  */
 export function taskContext(work: AttemptWork) {
   return {
-    ...runFacts(work),
-    attemptId: work.attemptId,
-    idempotencyKey: `${work.runId}/${work.taskId}`,
-    maxTries: work.maxTries,
+    ...plainContext(work),
     signal: work.signal,
     log: (...args: unknown[]) =>
       work.log('log', args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 4 }))).join(' ')),

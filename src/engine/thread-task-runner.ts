@@ -16,8 +16,8 @@ import {
   type AttemptResult,
   type AttemptWork,
   abortFailure,
+  plainContext,
   type TaskRunner,
-  taskContext,
 } from './task-runner.ts';
 import { TaskThreadPool, type TaskThreadPoolOptions, type ThreadAttempt } from './task-thread-pool.ts';
 import type { ThreadResult } from './task-thread-protocol.ts';
@@ -54,7 +54,7 @@ export class ThreadTaskRunner implements TaskRunner {
           url: mod.url,
           dagId: work.dagId,
           taskId: work.taskId,
-          facts: plainFacts(work),
+          facts: plainContext(work),
           upstream: upstreamOutputs(mod.dag, work),
         },
         gaveUp: false,
@@ -101,15 +101,6 @@ export class ThreadTaskRunner implements TaskRunner {
 export function hasTaskModule(dag: Dag<any>): boolean {
   for (const task of dag.tasks.values()) return taskModule(task) !== undefined;
   return false;
-}
-
-/** The plain fields of `ctx` (what structured clone can carry); the functions are rebuilt in the thread. */
-function plainFacts(work: AttemptWork): Record<string, unknown> {
-  const facts: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(taskContext(work))) {
-    if (typeof v !== 'function' && !(v instanceof AbortSignal)) facts[k] = v;
-  }
-  return facts;
 }
 
 /** Every upstream task's output (transitively), as `ctx.upstream()` may read any of them. */

@@ -1,6 +1,6 @@
 /** Claims queued task instances of one run: queued → running, and one new leased attempt each. @module */
 import { sql } from 'kysely';
-import { chunks, isPostgres, type Queryable } from './executor-db.ts';
+import { chunks, isPostgres, type Queryable, rawQuery, tuples } from './executor-db.ts';
 
 export interface ClaimedAttempt {
   readonly taskId: string;
@@ -12,11 +12,6 @@ export interface ClaimedAttempt {
 
 /** How long an attempt's lease lasts without a heartbeat, unless configured (`engine.attemptLeaseMs`). */
 export const DEFAULT_ATTEMPT_LEASE_MS = 30_000;
-
-/** A fresh fencing token per attempt, made by the database in the insert. */
-export function newLeaseToken(q: Queryable) {
-  return isPostgres(q) ? sql<string>`gen_random_uuid()::text` : sql<string>`lower(hex(randomblob(16)))`;
-}
 
 /** Only the task instances still `queued` are claimed; the rest are left alone. */
 export async function claimTasks(
@@ -58,32 +53,25 @@ export async function claimTasks(
         });
       continue;
     }
-    const claimed = await q
-      .updateTable('task_instances')
-      .set({ state: 'running', try_number: sql`try_number + 1`, updated_at: now, next_try_at: null })
-      .where('run_id', '=', runId)
-      .where('task_id', 'in', part)
-      .where('state', '=', 'queued')
-      .returning(['task_id', 'try_number'])
-      .execute();
+    // Text, not Kysely's builder: these run for every task (see `rawQuery`).
+    const claimed = await rawQuery<{ task_id: string; try_number: number }>(
+      q,
+      `update task_instances set state = 'running', try_number = try_number + 1, updated_at = ?, next_try_at = null
+       where run_id = ? and state = 'queued' and task_id in (${tuples(part.length, '?')})
+       returning task_id, try_number`,
+      [now, runId, ...part],
+    );
     if (claimed.length === 0) continue;
-    const attempts = await q
-      .insertInto('attempts')
-      .values(
-        claimed.map((c) => ({
-          run_id: runId,
-          task_id: c.task_id,
-          try_number: c.try_number,
-          state: 'running' as const,
-          started_at: now,
-          worker_id: workerId,
-          heartbeat_at: now,
-          lease_expires_at: expires,
-          lease_token: newLeaseToken(q),
-        })),
-      )
-      .returning(['id', 'task_id', 'try_number', 'lease_token'])
-      .execute();
+    const params: unknown[] = [];
+    for (const c of claimed) params.push(runId, c.task_id, c.try_number, now, workerId, now, expires);
+    const attempts = await rawQuery<{ id: number; task_id: string; try_number: number; lease_token: string }>(
+      q,
+      `insert into attempts (run_id, task_id, try_number, state, started_at, worker_id, heartbeat_at,
+         lease_expires_at, lease_token)
+       values ${tuples(claimed.length, "(?, ?, ?, 'running', ?, ?, ?, ?, lower(hex(randomblob(16))))")}
+       returning id, task_id, try_number, lease_token`,
+      params,
+    );
     for (const a of attempts)
       out.push({
         taskId: a.task_id,

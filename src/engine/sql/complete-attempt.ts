@@ -2,7 +2,7 @@
 
 import { sql } from 'kysely';
 import type { TaskState } from '../states.ts';
-import { chunks, isPostgres, type Queryable } from './executor-db.ts';
+import { chunks, isPostgres, type Queryable, rawQuery, tuples } from './executor-db.ts';
 
 export interface AttemptCompletion {
   readonly attemptId: number;
@@ -69,7 +69,8 @@ export async function completeAttempts(
   now: number,
 ): Promise<Set<number>> {
   const ended = new Set<number>();
-  if (cs.length <= 1 || !isPostgres(q)) {
+  if (!isPostgres(q)) return completeAttemptsSqlite(q, cs, now);
+  if (cs.length <= 1) {
     for (const c of cs) if (await completeAttempt(q, c, now)) ended.add(c.attemptId);
     return ended;
   }
@@ -95,6 +96,47 @@ export async function completeAttempts(
       )
       select id from a`.execute(q);
     for (const r of rows) ended.add(Number(r.id));
+  }
+  return ended;
+}
+
+/**
+ * SQLite: two statements per cycle whatever its size (the attempts, then the task instances of those
+ * that ended), written as text with `UPDATE … FROM (VALUES …)`.
+ */
+async function completeAttemptsSqlite(
+  q: Queryable,
+  cs: readonly AttemptCompletion[],
+  now: number,
+): Promise<Set<number>> {
+  const ended = new Set<number>();
+  for (const part of chunks(cs, 200)) {
+    const ap: unknown[] = [now];
+    for (const c of part) ap.push(c.attemptId, c.attemptState, c.error, c.exitCode);
+    const rows = await rawQuery<{ id: number }>(
+      q,
+      `update attempts set state = v.column2, ended_at = ?, error = v.column3, exit_code = v.column4
+       from (values ${tuples(part.length, 4)}) as v
+       where attempts.id = v.column1 and attempts.state = 'running' returning attempts.id`,
+      ap,
+    );
+    if (rows.length === 0) continue;
+    const endedHere = new Set(rows.map((r) => Number(r.id)));
+    const tp: unknown[] = [now];
+    for (const c of part) {
+      if (!endedHere.has(c.attemptId)) continue;
+      ended.add(c.attemptId);
+      tp.push(c.runId, c.taskId, c.taskState, c.outputJson, c.error, c.nextTryAt);
+    }
+    await rawQuery(
+      q,
+      `update task_instances set state = v.column3, output = v.column4, error = v.column5,
+         next_try_at = v.column6, updated_at = ?
+       from (values ${tuples(endedHere.size, 6)}) as v
+       where task_instances.run_id = v.column1 and task_instances.task_id = v.column2
+         and task_instances.state = 'running'`,
+      tp,
+    );
   }
   return ended;
 }

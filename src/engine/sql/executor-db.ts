@@ -1,5 +1,5 @@
 /** Queries take either the database or an open transaction, so callers can compose them atomically. @module */
-import { type Kysely, PostgresAdapter, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, PostgresAdapter, type Transaction } from 'kysely';
 import type { Database } from '../../store/database.ts';
 
 export type Queryable = Kysely<Database> | Transaction<Database>;
@@ -17,4 +17,28 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
  */
 export function isPostgres(q: Queryable): boolean {
   return q.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/**
+ * Runs SQL written as text. The engine's per-task statements use it: building them through Kysely's
+ * query builder allocated more (its AST, then the compile) than SQLite's own work, per task.
+ */
+export async function rawQuery<R>(q: Queryable, text: string, params: readonly unknown[]): Promise<R[]> {
+  return (await q.executeQuery<R>(CompiledQuery.raw(text, params as unknown[]))).rows;
+}
+
+const tupleCache = new Map<string, string>();
+/**
+ * `rows` copies of a tuple, comma-separated, built once per shape: a number is that many SQLite
+ * placeholders (`(?,?,?)`), a string is the tuple's own text (`(?, 'running', ?)`, or `?` for a list).
+ */
+export function tuples(rows: number, tuple: number | string): string {
+  const key = `${rows}|${tuple}`;
+  let text = tupleCache.get(key);
+  if (text === undefined) {
+    const one = typeof tuple === 'string' ? tuple : `(${Array.from({ length: tuple }, () => '?').join(',')})`;
+    text = Array.from({ length: rows }, () => one).join(',');
+    tupleCache.set(key, text);
+  }
+  return text;
 }
