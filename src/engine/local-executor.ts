@@ -20,6 +20,7 @@ import { RunTracker } from './run-tracker.ts';
 import { cancelTasks } from './sql/cancel-tasks.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
 import { completeAttempts } from './sql/complete-attempt.ts';
+import { rawQuery } from './sql/executor-db.ts';
 import { dagRefusal, findStartRefusal, type StartRefusal } from './sql/find-start-refusal.ts';
 import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
@@ -321,7 +322,7 @@ export class LocalExecutor {
   ): Promise<RunTracker | null> {
     if (this.#trackers.has(run.id)) return null;
     const found = this.#dags.find(run.env, run.dag_id);
-    const row = await trx.selectFrom('runs').selectAll().where('id', '=', run.id).executeTakeFirst();
+    const [row] = await rawQuery<RunsTable>(trx, 'select * from runs where id = ?', [run.id]);
     if (row?.state !== 'queued') return null;
     if (found) {
       const max = found.dag.options.maxActiveRuns ?? this.#defaultMaxActiveRuns;

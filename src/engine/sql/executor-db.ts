@@ -20,11 +20,33 @@ export function isPostgres(q: Queryable): boolean {
 }
 
 /**
- * Runs SQL written as text. The engine's per-task statements use it: building them through Kysely's
- * query builder allocated more (its AST, then the compile) than SQLite's own work, per task.
+ * Runs SQL written as text, with `?` placeholders (numbered `$n` on PostgreSQL). The engine's
+ * per-task and per-run statements use it: building them through Kysely's query builder allocated
+ * more (its AST, then the compile) than the database's own work. The text must have no `?` other
+ * than placeholders, and on PostgreSQL every placeholder's type must follow from its column.
  */
 export async function rawQuery<R>(q: Queryable, text: string, params: readonly unknown[]): Promise<R[]> {
-  return (await q.executeQuery<R>(CompiledQuery.raw(text, params as unknown[]))).rows;
+  const sqlText = isPostgres(q) ? numbered(text) : text;
+  return (await q.executeQuery<R>(CompiledQuery.raw(sqlText, params as unknown[]))).rows;
+}
+
+/** Rows an UPDATE or DELETE written as text changed. */
+export async function rawUpdate(q: Queryable, text: string, params: readonly unknown[]): Promise<number> {
+  const sqlText = isPostgres(q) ? numbered(text) : text;
+  const res = await q.executeQuery(CompiledQuery.raw(sqlText, params as unknown[]));
+  return Number(res.numAffectedRows ?? 0);
+}
+
+const numberedCache = new Map<string, string>();
+function numbered(text: string): string {
+  let out = numberedCache.get(text);
+  if (out === undefined) {
+    let n = 0;
+    out = text.replace(/\?/g, () => `$${++n}`);
+    if (numberedCache.size > 2_000) numberedCache.clear();
+    numberedCache.set(text, out);
+  }
+  return out;
 }
 
 const tupleCache = new Map<string, string>();

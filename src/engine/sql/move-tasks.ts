@@ -2,7 +2,7 @@
 import { getOrCreate } from '../../lib/get-or-create.ts';
 import type { EngineTransition } from '../engine-types.ts';
 import type { TaskState } from '../states.ts';
-import { chunks, type Queryable } from './executor-db.ts';
+import { chunks, type Queryable, rawUpdate, tuples } from './executor-db.ts';
 
 export async function moveTasks(
   q: Queryable,
@@ -15,14 +15,12 @@ export async function moveTasks(
   let moved = 0;
   const fromList = typeof from === 'string' ? [from] : from;
   for (const part of chunks(taskIds, 500)) {
-    const res = await q
-      .updateTable('task_instances')
-      .set({ state: to, updated_at: now })
-      .where('run_id', '=', runId)
-      .where('task_id', 'in', part)
-      .where('state', 'in', fromList)
-      .executeTakeFirst();
-    moved += Number(res.numUpdatedRows);
+    moved += await rawUpdate(
+      q,
+      `update task_instances set state = ?, updated_at = ?
+       where run_id = ? and task_id in (${tuples(part.length, '?')}) and state in (${tuples(fromList.length, '?')})`,
+      [to, now, runId, ...part, ...fromList],
+    );
   }
   return moved;
 }

@@ -1,6 +1,6 @@
 /** Names the decision record of a run the gate inserted before its record existed (approval and break-glass requests). @module */
 import type { AppendedRecord } from '../../audit/audit-types.ts';
-import type { Queryable } from './executor-db.ts';
+import { type Queryable, rawUpdate } from './executor-db.ts';
 
 /** Sets `decision_seq` once, in the gate's transaction: a run's decision never changes afterwards. */
 export async function setDecision(
@@ -10,10 +10,8 @@ export async function setDecision(
 ): Promise<void> {
   const [record] = records;
   if (!record) throw new Error(`the decision record of run ${runId} was not appended`);
-  await q
-    .updateTable('runs')
-    .set({ decision_seq: record.seq })
-    .where('id', '=', runId)
-    .where('decision_seq', 'is', null)
-    .execute();
+  await rawUpdate(q, 'update runs set decision_seq = ? where id = ? and decision_seq is null', [
+    record.seq,
+    runId,
+  ]);
 }

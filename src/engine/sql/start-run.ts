@@ -1,6 +1,6 @@
 /** Moves a run from queued to running and creates its task instances, in the caller's transaction. @module */
 import type { TaskState } from '../states.ts';
-import { chunks, type Queryable } from './executor-db.ts';
+import { chunks, type Queryable, rawUpdate, tuples } from './executor-db.ts';
 
 export interface NewTaskInstance {
   readonly taskId: string;
@@ -16,28 +16,21 @@ export async function startRun(
   tasks: readonly NewTaskInstance[],
   now: number,
 ): Promise<boolean> {
-  const res = await q
-    .updateTable('runs')
-    .set({ state: 'running', started_at: now })
-    .where('id', '=', runId)
-    .where('state', '=', 'queued')
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) return false;
+  const started = await rawUpdate(
+    q,
+    "update runs set state = 'running', started_at = ? where id = ? and state = 'queued'",
+    [now, runId],
+  );
+  if (started !== 1) return false;
   for (const part of chunks(tasks, 500)) {
-    await q
-      .insertInto('task_instances')
-      .values(
-        part.map((t) => ({
-          run_id: runId,
-          task_id: t.taskId,
-          state: t.state,
-          try_number: 0,
-          max_tries: t.maxTries,
-          updated_at: now,
-          queue: t.queue ?? 'default',
-        })),
-      )
-      .execute();
+    const params: unknown[] = [];
+    for (const t of part) params.push(runId, t.taskId, t.state, t.maxTries, now, t.queue ?? 'default');
+    await rawUpdate(
+      q,
+      `insert into task_instances (run_id, task_id, state, try_number, max_tries, updated_at, queue)
+       values ${tuples(part.length, '(?, ?, ?, 0, ?, ?, ?)')}`,
+      params,
+    );
   }
   return true;
 }
