@@ -9,10 +9,15 @@
  * - `pg_tasks_per_s_4w` / `_1w`: no-op tasks with audit, 40 runs × 100 tasks, 4 (or 1) worker
  *   processes of concurrency 64; `pg_scaling_4w_over_1w` their ratio; `pg_tasks_per_s_4w_no_audit`
  *   the same with the audit hook off, to see what the audit head's lock costs.
+ * - `pg_cpu_ms_per_task_*`: the CPU time the worker processes and the store's PostgreSQL backends
+ *   (read from `/proc`, so only with PostgreSQL on this machine) spent per task in those runs. On a
+ *   shared 2-core machine the tasks per second follow the CPU the bench gets; this figure does not,
+ *   and says whether a change made the work cheaper or only moved a wait.
  * - `chain40_s_pg_fleet`: the 40-task chain through one waiting worker, with audit.
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Logger, run } from 'graphile-worker';
 import { sql } from 'kysely';
@@ -53,8 +58,15 @@ function benchDags(): StaticDagSource {
   return new StaticDagSource([one, wide, chain].map((d) => ({ dag: d, version: `${d.id}-bench` })));
 }
 
+/** The store's URL with `application_name` set to the bench's schema, to find its backends. */
+function taggedUrl(schema: string): string {
+  const u = new URL(PG_URL);
+  u.searchParams.set('application_name', schema);
+  return u.toString();
+}
+
 async function runChild(schema: string, audited: boolean): Promise<void> {
-  const db = createDb({ url: PG_URL, schema, poolSize: 8 });
+  const db = createDb({ url: taggedUrl(schema), schema, poolSize: 8 });
   const audit = new SqlAuditLog(db);
   const worker = new FleetWorker({
     db,
@@ -84,6 +96,10 @@ async function runChild(schema: string, audited: boolean): Promise<void> {
     onError: (e) => process.stderr.write(`fleet worker: ${e.message}\n`),
   });
   await worker.start();
+  process.on('SIGUSR2', () => {
+    const u = process.cpuUsage();
+    process.stdout.write(`cpu ${(u.user + u.system) / 1000}\n`);
+  });
   process.stdout.write('ready\n');
   process.once('SIGTERM', async () => {
     await worker.drain(1_000);
@@ -126,6 +142,41 @@ async function stopWorkers(children: ChildProcess[]): Promise<void> {
   );
 }
 
+/** CPU milliseconds the worker processes have used so far (each answers SIGUSR2 on stdout). */
+async function workersCpuMs(children: readonly ChildProcess[]): Promise<number> {
+  const each = children.map(
+    (c) =>
+      new Promise<number>((resolve) => {
+        const onData = (b: Buffer) => {
+          const m = /cpu ([0-9.]+)/.exec(b.toString());
+          if (!m) return;
+          c.stdout!.off('data', onData);
+          resolve(Number(m[1]));
+        };
+        c.stdout!.on('data', onData);
+        c.kill('SIGUSR2');
+      }),
+  );
+  return (await Promise.all(each)).reduce((a, b) => a + b, 0);
+}
+
+/** CPU milliseconds the store's backends have used so far, or NaN when PostgreSQL is not local. */
+async function backendsCpuMs(db: Db, schema: string): Promise<number> {
+  const { rows } = await sql<{ pid: number }>`
+    select pid from pg_stat_activity where application_name = ${schema}`.execute(db.kysely);
+  let ms = 0;
+  for (const { pid } of rows) {
+    try {
+      // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime, stime in ticks.
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ms += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return ms;
+}
+
 async function untilDone(db: Db, ids: readonly string[], everyMs = 2): Promise<void> {
   for (;;) {
     const { rows } = await sql<{ n: string }>`
@@ -142,7 +193,7 @@ async function withStore<T>(fn: (db: Db, schema: string) => Promise<T>): Promise
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
-  const db = createDb({ url: PG_URL, schema, poolSize: 4 });
+  const db = createDb({ url: taggedUrl(schema), schema, poolSize: 4 });
   try {
     await migrateToLatest(db);
     return await fn(db, schema);
@@ -153,7 +204,13 @@ async function withStore<T>(fn: (db: Db, schema: string) => Promise<T>): Promise
   }
 }
 
-async function throughput(workers: number, audited: boolean): Promise<number> {
+interface Throughput {
+  readonly tasksPerS: number;
+  /** Worker processes' and store backends' CPU per task (the latter NaN without a local PostgreSQL). */
+  readonly cpuMsPerTask: number;
+}
+
+async function throughput(workers: number, audited: boolean): Promise<Throughput> {
   return withStore(async (db, schema) => {
     const children = await startWorkers(schema, workers, audited);
     try {
@@ -161,10 +218,13 @@ async function throughput(workers: number, audited: boolean): Promise<number> {
       const trigger = () =>
         runs.trigger({ env: 'dev', dagId: 'wide', source: 'cli', principal: servicePrincipal('bench') });
       await untilDone(db, [(await trigger()).id]); // warm-up
+      const cpu0 = (await workersCpuMs(children)) + (await backendsCpuMs(db, schema));
       const t0 = performance.now();
       const ids = await Promise.all(Array.from({ length: RUNS }, async () => (await trigger()).id));
       await untilDone(db, ids, 10);
-      return (RUNS * TASKS) / ((performance.now() - t0) / 1000);
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu1 = (await workersCpuMs(children)) + (await backendsCpuMs(db, schema));
+      return { tasksPerS: (RUNS * TASKS) / seconds, cpuMsPerTask: (cpu1 - cpu0) / (RUNS * TASKS) };
     } finally {
       await stopWorkers(children);
     }
@@ -247,24 +307,33 @@ async function graphileDispatch(): Promise<number> {
   }
 }
 
-export async function benchFleet(): Promise<Record<string, number>> {
-  const { dispatch, chain } = await latencyAndChain();
-  const graphile = await graphileDispatch();
+/** `args`: `throughput` measures only the tasks-per-second figures (to repeat them quickly). */
+export async function benchFleet(args: readonly string[] = []): Promise<Record<string, number>> {
+  const latency = args.includes('throughput') ? undefined : await latencyAndChain();
+  const graphile = latency ? await graphileDispatch() : undefined;
   const one = await throughput(1, true);
   const four = await throughput(4, true);
   const fourNoAudit = await throughput(4, false);
+  const { dispatch, chain } = latency ?? { dispatch: Number.NaN, chain: Number.NaN };
   return {
-    pg_dispatch_latency_p50_ms: round(dispatch, 2),
-    pg_dispatch_latency_p50_ms_graphile: round(graphile, 2),
-    pg_dispatch_vs_graphile: round(dispatch / graphile, 2),
-    pg_tasks_per_s_1w: Math.round(one),
-    pg_tasks_per_s_4w: Math.round(four),
-    pg_tasks_per_s_4w_no_audit: Math.round(fourNoAudit),
-    pg_scaling_4w_over_1w: round(four / one, 2),
-    chain40_s_pg_fleet: round(chain, 4),
+    ...(graphile !== undefined && {
+      pg_dispatch_latency_p50_ms: round(dispatch, 2),
+      pg_dispatch_latency_p50_ms_graphile: round(graphile, 2),
+      pg_dispatch_vs_graphile: round(dispatch / graphile, 2),
+      chain40_s_pg_fleet: round(chain, 4),
+    }),
+    pg_tasks_per_s_1w: Math.round(one.tasksPerS),
+    pg_tasks_per_s_4w: Math.round(four.tasksPerS),
+    pg_tasks_per_s_4w_no_audit: Math.round(fourNoAudit.tasksPerS),
+    pg_scaling_4w_over_1w: round(four.tasksPerS / one.tasksPerS, 2),
+    ...(Number.isFinite(four.cpuMsPerTask) && {
+      pg_cpu_ms_per_task_1w: round(one.cpuMsPerTask, 3),
+      pg_cpu_ms_per_task_4w: round(four.cpuMsPerTask, 3),
+      pg_cpu_ms_per_task_4w_no_audit: round(fourNoAudit.cpuMsPerTask, 3),
+    }),
   };
 }
 
 const childAt = process.argv.indexOf('--fleet-child');
 if (childAt >= 0) await runChild(process.argv[childAt + 1]!, process.argv[childAt + 2] === '1');
-else await runIfMain(import.meta, () => benchFleet());
+else await runIfMain(import.meta, (args) => benchFleet(args));

@@ -1,8 +1,10 @@
 /**
  * A fleet worker's completions, in its cycle's transaction, in a fixed number of statements
- * whatever their count: the runs locked (`SELECT … FOR UPDATE`, in id order, so two completions of
- * one run serialise and two workers cannot deadlock); every attempt's fenced update and its task
- * instance's in one statement (`WHERE id AND lease_token AND state = 'running'`: an attempt whose
+ * whatever their count: the runs locked (`SELECT … FOR NO KEY UPDATE`, in id order, so two
+ * completions of one run serialise and two workers cannot deadlock; not `FOR UPDATE`, which also
+ * blocks the key-share lock that every insert referencing the run takes, so another worker's
+ * claim, inserting an attempt of the run, waited for this whole transaction); every attempt's
+ * fenced update and its task instance's in one statement (`WHERE id AND lease_token AND state = 'running'`: an attempt whose
  * lease was lost is refused); then, per run, only the task instances the completions touch (their
  * downstream tasks and those tasks' upstreams), and a COUNT to see whether the run is over.
  * @module
@@ -59,7 +61,7 @@ export async function completeFleetAttempts(
   if (!completions.length) return out;
   const runIds = [...new Set(completions.map((c) => c.runId))].sort();
   const { rows: runs } = await sql<Run>`
-    select id, env, dag_id, state from runs where id in (${sql.join(runIds)}) order by id for update`.execute(
+    select id, env, dag_id, state from runs where id in (${sql.join(runIds)}) order by id for no key update`.execute(
     trx,
   );
   const runOf = new Map(runs.map((r) => [r.id, r]));
