@@ -247,24 +247,29 @@ async function graphileDispatch(): Promise<number> {
   }
 }
 
-export async function benchFleet(): Promise<Record<string, number>> {
+/** `only === 'latency'`: the dispatch latency (both sides) and the chain, without the throughput runs. */
+export async function benchFleet(only?: string): Promise<Record<string, number>> {
   const { dispatch, chain } = await latencyAndChain();
   const graphile = await graphileDispatch();
+  const latency = {
+    pg_dispatch_latency_p50_ms: round(dispatch, 2),
+    pg_dispatch_latency_p50_ms_graphile: round(graphile, 2),
+    pg_dispatch_vs_graphile: round(dispatch / graphile, 2),
+    chain40_s_pg_fleet: round(chain, 4),
+  };
+  if (only === 'latency') return latency;
   const one = await throughput(1, true);
   const four = await throughput(4, true);
   const fourNoAudit = await throughput(4, false);
   return {
-    pg_dispatch_latency_p50_ms: round(dispatch, 2),
-    pg_dispatch_latency_p50_ms_graphile: round(graphile, 2),
-    pg_dispatch_vs_graphile: round(dispatch / graphile, 2),
+    ...latency,
     pg_tasks_per_s_1w: Math.round(one),
     pg_tasks_per_s_4w: Math.round(four),
     pg_tasks_per_s_4w_no_audit: Math.round(fourNoAudit),
     pg_scaling_4w_over_1w: round(four / one, 2),
-    chain40_s_pg_fleet: round(chain, 4),
   };
 }
 
 const childAt = process.argv.indexOf('--fleet-child');
 if (childAt >= 0) await runChild(process.argv[childAt + 1]!, process.argv[childAt + 2] === '1');
-else await runIfMain(import.meta, () => benchFleet());
+else await runIfMain(import.meta, ([only]) => benchFleet(only));
