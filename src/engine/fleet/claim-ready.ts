@@ -6,7 +6,10 @@
  * @module
  */
 import { sql, type Transaction } from 'kysely';
-import type { Database } from '../../store/database.ts';
+import type { Database, RunsTable } from '../../store/database.ts';
+
+/** What an attempt needs of its run to start, read in the claim itself (no query after it). */
+export type ClaimedRun = Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'params' | 'logical_date'>;
 
 export interface FleetClaim {
   readonly attemptId: number;
@@ -20,6 +23,7 @@ export interface FleetClaim {
   readonly dagId: string;
   /** When the task instance became ready (for the claim latency). */
   readonly queuedAt: number;
+  readonly run: ClaimedRun;
 }
 
 export interface ClaimOptions {
@@ -67,6 +71,9 @@ async function claimFrom(
     queue: string;
     env: string;
     dag_id: string;
+    dag_version: string;
+    params: string;
+    logical_date: number | null;
     queued_at: string;
   }>`
     with c as (
@@ -87,7 +94,7 @@ async function claimFrom(
       returning id, run_id, task_id, try_number, lease_token
     )
     select a.id, a.run_id, a.task_id, a.try_number, a.lease_token, u.max_tries, u.queue, r.env, r.dag_id,
-      c.queued_at
+      r.dag_version, r.params, r.logical_date, c.queued_at
     from a join u on u.run_id = a.run_id and u.task_id = a.task_id
       join c on c.run_id = a.run_id and c.task_id = a.task_id
       join runs r on r.id = a.run_id`.execute(trx);
@@ -102,5 +109,13 @@ async function claimFrom(
     env: r.env,
     dagId: r.dag_id,
     queuedAt: Number(r.queued_at),
+    run: {
+      id: r.run_id,
+      env: r.env,
+      dag_id: r.dag_id,
+      dag_version: r.dag_version,
+      params: r.params,
+      logical_date: r.logical_date,
+    },
   }));
 }
