@@ -7,6 +7,7 @@
  */
 import { sql, type Transaction } from 'kysely';
 import type { Database, RunsTable } from '../../store/database.ts';
+import { PREPARED } from '../../store/pipelined-client.ts';
 
 /** What an attempt needs of its run to start, read in the claim itself (no query after it). */
 export type ClaimedRun = Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'params' | 'logical_date'>;
@@ -75,10 +76,10 @@ async function claimFrom(
     params: string;
     logical_date: number | null;
     queued_at: string;
-  }>`
+  }>`${sql.raw(PREPARED)}
     with c as (
       select run_id, task_id, updated_at as queued_at from task_instances
-      where state = 'queued' and queue in (${sql.join(queues)})
+      where state = 'queued' and queue = any(${[...queues]}::text[])
       order by updated_at limit ${n}
       for update skip locked
     ), u as (

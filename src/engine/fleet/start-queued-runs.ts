@@ -19,6 +19,7 @@
 
 import { sql, type Transaction } from 'kysely';
 import type { Database, RunsTable } from '../../store/database.ts';
+import { PREPARED } from '../../store/pipelined-client.ts';
 import type { DagSource, EngineTransition } from '../engine-types.ts';
 import { initialTasks } from '../initial-tasks.ts';
 import { cancelTasks } from '../sql/cancel-tasks.ts';
@@ -51,8 +52,14 @@ export interface StartedRuns {
   readonly claims: FleetClaim[];
 }
 
+/** What starting a run needs of its row (named columns: a prepared statement outlives migrations). */
+type QueuedRun = Pick<
+  RunsTable,
+  'id' | 'env' | 'dag_id' | 'dag_version' | 'params' | 'logical_date' | 'decision_seq'
+>;
+
 interface Candidate {
-  readonly row: RunsTable;
+  readonly row: QueuedRun;
   readonly maxActive: number;
   /** 1 for the DAG's oldest queued run in this batch, 2 for the next… */
   readonly ord: number;
@@ -114,7 +121,7 @@ export async function startQueuedRuns(trx: Transaction<Database>, o: StartRunsOp
     max_tries: number | null;
     queue: string | null;
     lease_token: string | null;
-  }>`
+  }>`${sql.raw(PREPARED)}
     with v (id, env, dag_id, max_active, ord) as (
       select * from unnest(${candidates.map((c) => c.row.id)}::text[], ${candidates.map((c) => c.row.env)}::text[],
         ${candidates.map((c) => c.row.dag_id)}::text[], ${candidates.map((c) => c.maxActive)}::int[],
@@ -185,16 +192,18 @@ export async function startQueuedRuns(trx: Transaction<Database>, o: StartRunsOp
 async function lockQueuedRuns(
   trx: Transaction<Database>,
   limit: number,
-): Promise<Array<RunsTable & { decided: boolean }>> {
-  const { rows } = await sql<RunsTable & { decided: boolean; locks: unknown }>`
+): Promise<Array<QueuedRun & { decided: boolean }>> {
+  const { rows } = await sql<QueuedRun & { decided: boolean; locks: unknown }>`${sql.raw(PREPARED)}
     with q as materialized (
-      select * from runs where state = 'queued' order by created_at, id limit ${limit}
+      select id, env, dag_id, dag_version, params, logical_date, decision_seq, created_at from runs
+      where state = 'queued' order by created_at, id limit ${limit}
       for update skip locked
     ), l as (
       select pg_advisory_xact_lock(hashtextextended('airclutch:dag:' || current_schema() || ':' || d.k, 0))
       from (select distinct env || '/' || dag_id as k from q order by k) d
     )
-    select q.*, (select count(*) from l) as locks,
+    select q.id, q.env, q.dag_id, q.dag_version, q.params, q.logical_date, q.decision_seq,
+      (select count(*) from l) as locks,
       exists (
         select 1 from audit_records a
         where a.seq = q.decision_seq and a.run_id = q.id and a.dag_version = q.dag_version

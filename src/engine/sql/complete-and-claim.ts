@@ -11,6 +11,7 @@
  * @module
  */
 import { sql } from 'kysely';
+import { PREPARED } from '../../store/pipelined-client.ts';
 import type { TaskState } from '../states.ts';
 import { DEFAULT_ATTEMPT_LEASE_MS } from './claim-tasks.ts';
 import type { AttemptCompletion } from './complete-attempt.ts';
@@ -67,7 +68,7 @@ export async function completeAndClaim(
     task_id: string | null;
     try_number: number | null;
     lease_token: string | null;
-  }>`
+  }>`${sql.raw(PREPARED)}
     with v (id, run_id, task_id, attempt_state, task_state, error, exit_code, output, next_try_at) as (
       select * from unnest(${cs.map((c) => c.attemptId)}::bigint[], ${cs.map((c) => c.runId)}::text[],
         ${cs.map((c) => c.taskId)}::text[], ${cs.map((c) => c.attemptState)}::text[],
