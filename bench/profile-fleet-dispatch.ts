@@ -2,7 +2,8 @@
  * Profiling aid: the statements a fleet worker sends between a run being queued and its one task
  * starting (`pg_dispatch_latency_p50_ms` of `bench/fleet.ts`). Runs one worker in this process,
  * with `pg.Client#query` wrapped, and prints the statements of each dispatch, in order, with
- * their time on the wire. `node <bundle> [runs]`.
+ * their time on the wire. `node <bundle> [runs]`; `node <bundle> [runs] chain` counts the statements
+ * per step of a 40-task chain through the worker instead (`chain40_s_pg_fleet`).
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -49,7 +50,16 @@ const db = createDb({ url: PG_URL, schema, poolSize: 8 });
 await migrateToLatest(db);
 const one = dag({ id: 'one', maxActiveRuns: 1_000 });
 one.task('t', () => performance.now());
-const dags = new StaticDagSource([{ dag: one, version: 'one-bench' }]);
+const chain = dag({ id: 'chain40', maxActiveRuns: 1_000 });
+let prev: string | undefined;
+for (let i = 0; i < 40; i++) {
+  chain.task(`s${i}`, prev ? { after: [prev] } : {}, () => i);
+  prev = `s${i}`;
+}
+const dags = new StaticDagSource([
+  { dag: one, version: 'one-bench' },
+  { dag: chain, version: 'chain-bench' },
+]);
 const audit = new SqlAuditLog(db);
 const workerDb = createDb({ url: PG_URL, schema, poolSize: 8 });
 const worker = new FleetWorker({
@@ -81,6 +91,47 @@ await worker.start();
 const runs = decidedRuns(db, new Engine({ db, dags }));
 const n = Number(process.argv[2] ?? 20);
 const samples: number[] = [];
+if (process.argv[3] === 'chain') {
+  const counts = new Map<string, { n: number; ms: number }>();
+  for (let i = 0; i < n; i++) {
+    log.length = 0;
+    recording = true;
+    const t0 = performance.now();
+    const r = await runs.trigger({
+      env: 'dev',
+      dagId: 'chain40',
+      source: 'cli',
+      principal: servicePrincipal('bench'),
+    });
+    for (;;) {
+      const { rows } = await admin.query(`select state from ${schema}.runs where id = $1`, [r.id]);
+      if (rows[0]?.state === 'success') break;
+      await new Promise((res) => setTimeout(res, 1));
+    }
+    samples.push(performance.now() - t0);
+    recording = false;
+    if (i < 2) continue;
+    for (const l of log) {
+      if (l.text.includes(`from ${schema}.runs where id`)) continue;
+      const c = counts.get(l.text) ?? { n: 0, ms: 0 };
+      c.n++;
+      c.ms += l.ms;
+      counts.set(l.text, c);
+    }
+  }
+  const steps = (n - 2) * 40;
+  let total = 0;
+  for (const [text, c] of [...counts].sort((a, b) => b[1].n - a[1].n)) {
+    total += c.n;
+    console.log(
+      `${(c.n / steps).toFixed(2).padStart(6)}/step ${(c.ms / c.n).toFixed(3).padStart(7)} ms  ${text}`,
+    );
+  }
+  console.log(
+    `${(total / steps).toFixed(2)} statements per step; chain p50 ${median(samples.slice(2)).toFixed(1)} ms`,
+  );
+  process.exit(0);
+}
 for (let i = 0; i < n; i++) {
   const r = await runs.trigger({
     env: 'dev',
