@@ -19,6 +19,7 @@ import { type AttemptSpec, runAttempt } from './run-attempt.ts';
 import { RunTracker } from './run-tracker.ts';
 import { cancelTasks } from './sql/cancel-tasks.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
+import { completeAndClaim, type TaskClaim, type TaskMove } from './sql/complete-and-claim.ts';
 import { completeAttempts } from './sql/complete-attempt.ts';
 import { rawQuery } from './sql/executor-db.ts';
 import { dagRefusal, findStartRefusal, type StartRefusal } from './sql/find-start-refusal.ts';
@@ -44,6 +45,8 @@ export interface LocalExecutorOptions {
 }
 
 type RunRef = Pick<RunsTable, 'id' | 'env' | 'dag_id'>;
+
+type Launch = { tracker: RunTracker; taskId: string; tryNumber: number; attemptId: number };
 
 interface Running {
   readonly tracker: RunTracker;
@@ -208,16 +211,30 @@ export class LocalExecutor {
     const retries: Array<{ tracker: RunTracker; taskId: string; at: number }> = [];
     const finished: Array<{ tracker: RunTracker; state: 'success' | 'failed' }> = [];
     const touched = new Set<RunTracker>();
-    let launched: Array<{ tracker: RunTracker; taskId: string; tryNumber: number; attemptId: number }> = [];
+    let launched: Launch[] = [];
 
     await this.#db.kysely.transaction().execute(async (trx) => {
       // 1. Attempts that ended, and what became ready or was settled downstream of them.
       const plans = completions.map((c) => planCompletion(c, !this.#trackers.has(c.tracker.info.runId), now));
-      const ended = await completeAttempts(
-        trx,
-        plans.map((p) => p.completion),
-        now,
-      );
+      const retried: EngineTransition[] = [];
+      for (const { tracker, taskId } of dueRetries) {
+        if (!this.#trackers.has(tracker.info.runId) || tracker.states.get(taskId) !== 'up_for_retry')
+          continue;
+        retried.push(...taskEvents(tracker, tracker.transition(taskId, 'queued')));
+      }
+      let ended: Set<number>;
+      if (this.#db.dialect === 'postgres') {
+        // One statement: the completions, the moves they cause, and the claims of ready tasks.
+        const done = await this.#completeAndClaim(trx, completions, plans, retried, now);
+        ended = done.ended;
+        launched = done.launched;
+      } else {
+        ended = await completeAttempts(
+          trx,
+          plans.map((p) => p.completion),
+          now,
+        );
+      }
       for (const [i, c] of completions.entries()) {
         const plan = plans[i]!;
         if (!ended.has(plan.completion.attemptId)) continue;
@@ -240,14 +257,10 @@ export class LocalExecutor {
         if (plan.retryAt !== null) retries.push({ tracker: c.tracker, taskId: c.taskId, at: plan.retryAt });
         if (c.result.state === 'success') c.tracker.outputs.set(c.taskId, c.result.output);
       }
-      for (const { tracker, taskId } of dueRetries) {
-        if (!this.#trackers.has(tracker.info.runId) || tracker.states.get(taskId) !== 'up_for_retry')
-          continue;
-        const events = taskEvents(tracker, tracker.transition(taskId, 'queued'));
-        transitions.push(...events);
-        toWrite.push(...events);
-      }
-      await this.#writeTaskTransitions(trx, toWrite, now);
+      transitions.push(...retried);
+      toWrite.push(...retried);
+      if (this.#db.dialect === 'postgres') this.#readyAfter(toWrite, launched);
+      else await this.#writeTaskTransitions(trx, toWrite, now);
       // 2. Runs that may start (their first tasks are inserted already queued).
       for (const run of queuedRuns) {
         const tracker = await this.#startRun(trx, run, now, transitions);
@@ -271,8 +284,9 @@ export class LocalExecutor {
         const { runId, env, dagId } = tracker.info;
         transitions.push({ kind: 'run', runId, env, dagId, from: 'running', to: state });
       }
-      // 4. Ready tasks, up to the concurrency limit.
-      launched = this.#stopping ? [] : await this.#claim(trx, now);
+      // 4. Ready tasks, up to the concurrency limit (on PostgreSQL, those not claimed in step 1: the
+      // first tasks of runs started in step 2).
+      if (!this.#stopping) launched.push(...(await this.#claim(trx, now, launched.length)));
       for (const l of launched) {
         const { runId, env, dagId } = l.tracker.info;
         transitions.push({
@@ -371,16 +385,10 @@ export class LocalExecutor {
     return n;
   }
 
-  async #claim(trx: Transaction<Database>, now: number) {
-    const capacity = this.#concurrency - this.#running.size;
-    if (capacity <= 0 || this.#ready.length === 0) return [];
-    const picked = this.#ready.splice(0, capacity);
-    const byRun = new Map<RunTracker, string[]>();
-    for (const p of picked) {
-      if (!this.#trackers.has(p.tracker.info.runId) || p.tracker.states.get(p.taskId) !== 'queued') continue;
-      getOrCreate(byRun, p.tracker, () => [] as string[]).push(p.taskId);
-    }
-    const out: Array<{ tracker: RunTracker; taskId: string; tryNumber: number; attemptId: number }> = [];
+  /** `claimed`: claimed earlier in this cycle, not running yet. */
+  async #claim(trx: Transaction<Database>, now: number, claimed: number) {
+    const byRun = this.#pick(this.#concurrency - this.#running.size - claimed);
+    const out: Launch[] = [];
     for (const [tracker, taskIds] of byRun) {
       for (const c of await claimTasks(trx, tracker.info.runId, taskIds, this.workerId, now)) {
         tracker.set(c.taskId, 'running');
@@ -389,6 +397,79 @@ export class LocalExecutor {
       }
     }
     return out;
+  }
+
+  /** Takes up to `capacity` ready tasks off the list, those of runs still here and still queued. */
+  #pick(capacity: number, ready = this.#ready): Map<RunTracker, string[]> {
+    const byRun = new Map<RunTracker, string[]>();
+    if (capacity <= 0 || ready.length === 0) return byRun;
+    for (const p of ready.splice(0, capacity)) {
+      if (!this.#trackers.has(p.tracker.info.runId) || p.tracker.states.get(p.taskId) !== 'queued') continue;
+      getOrCreate(byRun, p.tracker, () => [] as string[]).push(p.taskId);
+    }
+    return byRun;
+  }
+
+  /**
+   * PostgreSQL: the cycle's completions, the moves they cause and the claims, in one statement
+   * (see `completeAndClaim`). What the completions make ready is claimed after the tasks that were
+   * ready before, up to the concurrency limit, as `#claim` would a statement later.
+   */
+  async #completeAndClaim(
+    trx: Transaction<Database>,
+    completions: readonly Completion[],
+    plans: ReadonlyArray<ReturnType<typeof planCompletion>>,
+    retried: readonly EngineTransition[],
+    now: number,
+  ): Promise<{ ended: Set<number>; launched: Launch[] }> {
+    const moves: TaskMove[] = [];
+    for (const [i, c] of completions.entries())
+      for (const t of plans[i]!.downstream)
+        moves.push({ runId: c.tracker.info.runId, ...t, src: plans[i]!.completion.attemptId });
+    for (const t of retried) if (t.kind === 'task') moves.push({ ...t, src: null });
+    const capacity = this.#stopping ? 0 : this.#concurrency - this.#running.size;
+    const readied = moves.flatMap((m) => {
+      const tracker = this.#trackers.get(m.runId);
+      return m.to === 'queued' && tracker ? [{ tracker, taskId: m.taskId, move: m }] : [];
+    });
+    const picked = this.#pick(capacity);
+    const left = capacity - [...picked.values()].reduce((n, ids) => n + ids.length, 0);
+    const fresh = this.#pick(left, [...readied]);
+    const claims: TaskClaim[] = [];
+    for (const [tracker, ids] of picked)
+      for (const taskId of ids) claims.push({ runId: tracker.info.runId, taskId, from: 'queued', src: null });
+    const claimedMoves = new Set<TaskMove>();
+    for (const r of readied) {
+      if (!fresh.get(r.tracker)?.includes(r.taskId)) continue;
+      claimedMoves.add(r.move);
+      claims.push({ runId: r.move.runId, taskId: r.taskId, from: r.move.from, src: r.move.src });
+    }
+    const done = await completeAndClaim(trx, {
+      completions: plans.map((p) => p.completion),
+      moves: moves.filter((m) => !claimedMoves.has(m)),
+      claims,
+      workerId: this.workerId,
+      now,
+    });
+    const launched: Launch[] = [];
+    for (const c of done.claimed) {
+      const tracker = this.#trackers.get(c.runId);
+      if (!tracker) continue;
+      tracker.set(c.taskId, 'running');
+      tracker.tries.set(c.taskId, c.tryNumber);
+      launched.push({ tracker, ...c });
+    }
+    return { ended: done.ended, launched };
+  }
+
+  /** PostgreSQL: tasks the cycle made ready and did not claim wait on the ready list. */
+  #readyAfter(written: readonly EngineTransition[], launched: readonly Launch[]): void {
+    const claimed = new Set(launched.map((l) => `${l.tracker.info.runId}\u0000${l.taskId}`));
+    for (const t of written) {
+      if (t.kind !== 'task' || t.to !== 'queued' || claimed.has(`${t.runId}\u0000${t.taskId}`)) continue;
+      const tracker = this.#trackers.get(t.runId);
+      if (tracker) this.#ready.push({ tracker, taskId: t.taskId });
+    }
   }
 
   #launch(spec: AttemptSpec): void {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.ts';
+import { PipelinedClient } from './pipelined-client.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
 import { SAFETY_NET_PAGES, WalCheckpointer } from './wal-checkpointer.ts';
 
@@ -44,6 +45,7 @@ export function createDb(options: CreateDbOptions): Db {
   const { url } = options;
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({
+      Client: PipelinedClient,
       connectionString: url,
       max: options.poolSize ?? 10,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),

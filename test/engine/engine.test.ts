@@ -254,6 +254,93 @@ describe.each(DIALECTS)('engine on %s', (dialect) => {
     expect(peak).toBeLessThanOrEqual(4);
     expect(Object.values(await h.tasks(runId)).every((t) => t.state === 'success')).toBe(true);
   });
+  it('claims what a finished task makes ready within the concurrency limit, and starts no run beyond maxActiveRuns', async () => {
+    let running = 0;
+    let peak = 0;
+    const work = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+    };
+    const d = dag({ id: 'fan_after_root', maxActiveRuns: 1 });
+    const root = d.task('root', work);
+    for (let i = 0; i < 12; i++) d.task(`leaf${i}`, { after: [root] }, work);
+    h = await startHarness(dialect, [d], { concurrency: 3 });
+    const ids = [await h.run('fan_after_root'), await h.run('fan_after_root')];
+    expect(await h.engine.waitForRun(ids[0]!)).toBe('success');
+    expect(await h.engine.waitForRun(ids[1]!)).toBe('success');
+    // The root's completion readies twelve leaves; the same cycle claims only what the limit allows.
+    expect(peak).toBeLessThanOrEqual(3);
+    const runs = await h.db.kysely
+      .selectFrom('runs')
+      .select(['started_at', 'ended_at'])
+      .where('id', 'in', ids)
+      .orderBy('started_at')
+      .execute();
+    // maxActiveRuns 1: the second run starts only once the first has ended.
+    expect(Number(runs[1]!.started_at)).toBeGreaterThanOrEqual(Number(runs[0]!.ended_at));
+    for (const id of ids)
+      expect(Object.values(await h.tasks(id)).every((t) => t.state === 'success')).toBe(true);
+  });
+
+  it('leaves the tasks after a finished task alone when another process ended its attempt first', async () => {
+    let releaseFirst: () => void = () => {};
+    let releaseMarker: () => void = () => {};
+    const firstGate = new Promise<void>((r) => {
+      releaseFirst = r;
+    });
+    const markerGate = new Promise<void>((r) => {
+      releaseMarker = r;
+    });
+    let nextRan = false;
+    const d = dag({ id: 'fenced' });
+    const first = d.task('first', async () => {
+      await firstGate;
+      return 'late';
+    });
+    d.task('next', { after: [first] }, () => {
+      nextRan = true;
+    });
+    d.task('marker', async () => {
+      await markerGate;
+      return 'after';
+    });
+    h = await startHarness(dialect, [d]);
+    const runId = await h.run('fenced');
+    await eventually(
+      () => h!.attempts(runId, 'first'),
+      (a) => a.length === 1 && a[0]!.state === 'running',
+    );
+    // What a process that reclaimed the attempt would have written (its lease expired, say).
+    await h.db.kysely
+      .updateTable('attempts')
+      .set({ state: 'failed', ended_at: Date.now(), error: 'lease_expired: reclaimed elsewhere' })
+      .where('run_id', '=', runId)
+      .where('task_id', '=', 'first')
+      .execute();
+    await h.db.kysely
+      .updateTable('task_instances')
+      .set({ state: 'failed' })
+      .where('run_id', '=', runId)
+      .where('task_id', '=', 'first')
+      .execute();
+    releaseFirst();
+    releaseMarker();
+    // The marker ends after the first task's late completion, so once it is stored, that completion
+    // has been through a cycle.
+    await eventually(
+      () => h!.tasks(runId),
+      (t) => t.marker?.state === 'success',
+    );
+    const tasks = await h.tasks(runId);
+    expect(tasks.first).toMatchObject({ state: 'failed' });
+    expect(tasks.next).toMatchObject({ state: 'pending' });
+    expect(await h.attempts(runId, 'next')).toEqual([]);
+    expect(nextRan).toBe(false);
+    const [after] = await h.attempts(runId, 'first');
+    expect(after).toMatchObject({ state: 'failed', error: 'lease_expired: reclaimed elsewhere' });
+  });
 });
 
 describe('params', () => {

@@ -1,37 +1,34 @@
 /**
- * What a claimed attempt needs to run, read from the store at claim time: its run's facts and the
- * outputs of its upstream tasks (only its ancestors', never the whole run's), as a `RunTracker`
- * over those tasks for `runAttempt`.
+ * What a claimed attempt needs to run: its run's facts (read by the claim itself) and the outputs of
+ * its upstream tasks, read from the store (only its ancestors', never the whole run's), as a
+ * `RunTracker` over those tasks for `runAttempt`. A task without upstream tasks starts without a
+ * query.
  * @module
  */
 import type { Kysely } from 'kysely';
+import { getOrCreate } from '../../lib/get-or-create.ts';
 import type { Database } from '../../store/database.ts';
 import type { DagSource } from '../engine-types.ts';
 import { RunTracker } from '../run-tracker.ts';
 import { dagRefusal, type StartRefusal } from '../sql/find-start-refusal.ts';
 import type { TaskState } from '../states.ts';
-import type { FleetClaim } from './claim-ready.ts';
+import type { ClaimedRun, FleetClaim } from './claim-ready.ts';
 
 export type AttemptContext =
   | { readonly claim: FleetClaim; readonly tracker: RunTracker }
   | { readonly claim: FleetClaim; readonly refusal: StartRefusal };
 
-/** One query for the runs, and one per run whose claimed tasks have upstream tasks. */
+/** One query per run whose claimed tasks have upstream tasks; none for the others. */
 export async function loadAttemptContexts(
   q: Kysely<Database>,
   dags: DagSource,
   claims: readonly FleetClaim[],
 ): Promise<AttemptContext[]> {
-  if (!claims.length) return [];
-  const runs = await q
-    .selectFrom('runs')
-    .select(['id', 'env', 'dag_id', 'dag_version', 'params', 'logical_date'])
-    .where('id', 'in', [...new Set(claims.map((c) => c.runId))])
-    .execute();
+  const byRun = new Map<string, { run: ClaimedRun; mine: FleetClaim[] }>();
+  for (const c of claims) getOrCreate(byRun, c.runId, () => ({ run: c.run, mine: [] })).mine.push(c);
   const out: AttemptContext[] = [];
-  for (const run of runs) {
+  for (const { run, mine } of byRun.values()) {
     const found = dags.find(run.env, run.dag_id);
-    const mine = claims.filter((c) => c.runId === run.id);
     const refusal = dagRefusal(run, found);
     if (refusal || !found) {
       for (const claim of mine) out.push({ claim, refusal: refusal! });

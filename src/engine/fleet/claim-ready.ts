@@ -6,7 +6,11 @@
  * @module
  */
 import { sql, type Transaction } from 'kysely';
-import type { Database } from '../../store/database.ts';
+import type { Database, RunsTable } from '../../store/database.ts';
+import { PREPARED } from '../../store/pipelined-client.ts';
+
+/** What an attempt needs of its run to start, read in the claim itself (no query after it). */
+export type ClaimedRun = Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'params' | 'logical_date'>;
 
 export interface FleetClaim {
   readonly attemptId: number;
@@ -20,6 +24,7 @@ export interface FleetClaim {
   readonly dagId: string;
   /** When the task instance became ready (for the claim latency). */
   readonly queuedAt: number;
+  readonly run: ClaimedRun;
 }
 
 export interface ClaimOptions {
@@ -67,11 +72,14 @@ async function claimFrom(
     queue: string;
     env: string;
     dag_id: string;
+    dag_version: string;
+    params: string;
+    logical_date: number | null;
     queued_at: string;
-  }>`
+  }>`${sql.raw(PREPARED)}
     with c as (
       select run_id, task_id, updated_at as queued_at from task_instances
-      where state = 'queued' and queue in (${sql.join(queues)})
+      where state = 'queued' and queue = any(${[...queues]}::text[])
       order by updated_at limit ${n}
       for update skip locked
     ), u as (
@@ -87,7 +95,7 @@ async function claimFrom(
       returning id, run_id, task_id, try_number, lease_token
     )
     select a.id, a.run_id, a.task_id, a.try_number, a.lease_token, u.max_tries, u.queue, r.env, r.dag_id,
-      c.queued_at
+      r.dag_version, r.params, r.logical_date, c.queued_at
     from a join u on u.run_id = a.run_id and u.task_id = a.task_id
       join c on c.run_id = a.run_id and c.task_id = a.task_id
       join runs r on r.id = a.run_id`.execute(trx);
@@ -102,5 +110,13 @@ async function claimFrom(
     env: r.env,
     dagId: r.dag_id,
     queuedAt: Number(r.queued_at),
+    run: {
+      id: r.run_id,
+      env: r.env,
+      dag_id: r.dag_id,
+      dag_version: r.dag_version,
+      params: r.params,
+      logical_date: r.logical_date,
+    },
   }));
 }

@@ -73,6 +73,8 @@ export class FleetWorker {
   #pollTimer: NodeJS.Timeout | undefined;
   #logTimer: NodeJS.Timeout | undefined;
   #tick = true;
+  /** Ready tasks may wait for this worker (it was told, or has not looked since it was full). */
+  #mayClaim = true;
   #channel = '';
   #wantRuns = true;
   #started = false;
@@ -121,6 +123,7 @@ export class FleetWorker {
       o.url,
       schema,
       (table) => {
+        if (table === 'task_instances' || table === 'listen') this.#mayClaim = true;
         if (table === 'runs' || table === 'listen') {
           this.#wantRuns = true;
           this.#stopCancelled();
@@ -216,11 +219,15 @@ export class FleetWorker {
     const tick = this.#tick;
     const wantRuns = this.#wantRuns && !this.#stopping;
     const capacity = this.#stopping ? 0 : o.concurrency - this.#running.size;
+    const mayClaim = this.#mayClaim || tick;
     this.#tick = false;
     this.#wantRuns = false;
-    if (!completions.length && !logs.length && !tick && !wantRuns && capacity <= 0) return;
+    if (!completions.length && !logs.length && !tick && !wantRuns && (capacity <= 0 || !mayClaim)) return;
+    // A notification during the cycle sets it again; the cycle's own outcome is merged at the end.
+    this.#mayClaim = false;
+    let stillMayClaim = mayClaim;
     const now = this.#now();
-    let claims: FleetClaim[] = [];
+    const claims: FleetClaim[] = [];
     let reclaimed = 0;
     const transitions: EngineTransition[] = [];
     try {
@@ -229,15 +236,22 @@ export class FleetWorker {
         reclaimed = expired.length;
         const done = await completeFleetAttempts(trx, o.dags, [...completions, ...expired], now);
         transitions.push(...done.transitions);
-        if (wantRuns || done.freedDags.length)
-          transitions.push(
-            ...(await startQueuedRuns(trx, {
-              dags: o.dags,
-              defaultMaxActiveRuns: o.defaultMaxActiveRuns,
-              isExternal: o.isExternal ?? (() => false),
-              now,
-            })),
-          );
+        if (wantRuns || done.freedDags.length) {
+          const started = await startQueuedRuns(trx, {
+            dags: o.dags,
+            defaultMaxActiveRuns: o.defaultMaxActiveRuns,
+            isExternal: o.isExternal ?? (() => false),
+            now,
+            claim: {
+              workerId: this.workerId,
+              queues: o.queues.filter((q) => !o.queueLimits.has(q)),
+              capacity,
+              leaseMs: o.leaseMs,
+            },
+          });
+          transitions.push(...started.transitions);
+          claims.push(...started.claims);
+        }
         let promoted = 0;
         if (tick) {
           const res = await trx
@@ -248,16 +262,25 @@ export class FleetWorker {
             .executeTakeFirst();
           promoted = Number(res.numUpdatedRows);
         }
-        claims = await claimReady(trx, {
-          workerId: this.workerId,
-          queues: o.queues,
-          limits: o.queueLimits,
-          capacity,
-          now,
-          leaseMs: o.leaseMs,
-        });
-        // Tasks made ready here that this worker did not claim (no room, another queue): wake the others.
         const readied = promoted + transitions.filter((t) => t.kind === 'task' && t.to === 'queued').length;
+        // Ready tasks wait only where someone was told of them: whoever readies a task claims it or
+        // notifies (below), so without a notification, a poll tick, a completion here (a freed slot
+        // of a limited queue) or tasks readied here beyond those claimed, there is nothing to claim.
+        const room = capacity - claims.length;
+        if (room > 0 && (mayClaim || done.transitions.length || readied > claims.length)) {
+          const more = await claimReady(trx, {
+            workerId: this.workerId,
+            queues: o.queues,
+            limits: o.queueLimits,
+            capacity: room,
+            now,
+            leaseMs: o.leaseMs,
+          });
+          claims.push(...more);
+          // A claim that found less than it had room for saw every ready task it could take.
+          stillMayClaim = more.length >= room;
+        }
+        // Tasks made ready here that this worker did not claim (no room, another queue): wake the others.
         if (readied > claims.length)
           await sql`select pg_notify(${this.#channel}, 'task_instances')`.execute(trx);
         for (const c of claims) {
@@ -273,8 +296,10 @@ export class FleetWorker {
       this.#logs.unshift(...logs);
       this.#tick ||= tick;
       this.#wantRuns ||= wantRuns;
+      this.#mayClaim ||= mayClaim;
       throw e;
     }
+    this.#mayClaim ||= stillMayClaim;
     if (reclaimed) o.metrics?.leaseExpiries.inc({ kind: 'reclaimed' }, reclaimed);
     for (const c of claims)
       o.metrics?.claimLatency.observe({ queue: c.queue }, Math.max(0, now - c.queuedAt) / 1_000);

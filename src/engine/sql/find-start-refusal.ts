@@ -14,7 +14,7 @@ export interface StartRefusal {
 }
 
 /** Gate records that create a run. */
-const DECISION_ACTIONS = ['trigger', 'breakGlass'];
+export const DECISION_ACTIONS = ['trigger', 'breakGlass'] as const;
 
 /** Returns why `row` may not start with `found`, or null. One query (the decision record), none per task. */
 export async function findStartRefusal(
@@ -22,7 +22,6 @@ export async function findStartRefusal(
   row: Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'decision_seq'>,
   found: Pick<SourcedDag, 'version'> | undefined,
 ): Promise<StartRefusal | null> {
-  const dag = `${row.env}/${row.dag_id}`;
   const decided =
     row.decision_seq !== null &&
     (await q
@@ -33,7 +32,20 @@ export async function findStartRefusal(
       .where('dag_version', '=', row.dag_version)
       .where('action', 'in', DECISION_ACTIONS)
       .executeTakeFirst()) !== undefined;
+  return startRefusal(row, decided, found);
+}
+
+/**
+ * The same check when the caller has already looked the decision record up (`decided`: a record at
+ * `row.decision_seq` that decides this run at its version), for example in the query that read the row.
+ */
+export function startRefusal(
+  row: Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'decision_seq'>,
+  decided: boolean,
+  found: Pick<SourcedDag, 'version'> | undefined,
+): StartRefusal | null {
   if (!decided) {
+    const dag = `${row.env}/${row.dag_id}`;
     return {
       code: 'RUN_UNDECIDED',
       message: `run ${row.id} of ${dag} has no decision record in the audit trail${row.decision_seq === null ? '' : ` (record ${row.decision_seq} does not decide this run at version ${row.dag_version})`}; it was written around the gate, so it will not start: trigger the DAG through the gate (API, CLI or airclutch/embed)`,

@@ -1,0 +1,50 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PREPARED } from '../../src/store/pipelined-client.ts';
+import { createTestDb, type TestDb } from '../helpers/test-db.ts';
+
+describe('PostgreSQL clients with begin pipelined and prepared statements', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await createTestDb('postgres', { migrate: false });
+    await sql`create table notes (id integer primary key, body text not null)`.execute(db.kysely);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('rolls back every statement of a transaction when a later one fails', async () => {
+    const err = await db.kysely
+      .transaction()
+      .execute(async (trx) => {
+        await sql`insert into notes (id, body) values (1, 'kept?')`.execute(trx);
+        await sql`insert into notes (id, body) values (1, 'duplicate')`.execute(trx);
+      })
+      .catch((e) => e);
+    expect(err.code).toBe('23505');
+    const { rows } = await sql`select count(*)::int as n from notes`.execute(db.kysely);
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it('commits a transaction whose first statement went out behind its begin', async () => {
+    await db.kysely.transaction().execute(async (trx) => {
+      await sql`insert into notes (id, body) values (2, 'one')`.execute(trx);
+      const { rows } = await sql<{ txid: string }>`select txid_current_if_assigned()::text as txid`.execute(
+        trx,
+      );
+      // Inside a transaction: the insert's transaction id is still the current one.
+      expect(rows[0]!.txid).not.toBeNull();
+    });
+    const { rows } = await sql`select body from notes where id = 2`.execute(db.kysely);
+    expect(rows).toEqual([{ body: 'one' }]);
+  });
+
+  it('runs a prepared statement again and again, and after a column is added to its table', async () => {
+    const read = (id: number) =>
+      sql<{ body: string }>`${sql.raw(PREPARED)}select body from notes where id = ${id}`.execute(db.kysely);
+    await sql`insert into notes (id, body) values (3, 'three'), (4, 'four')`.execute(db.kysely);
+    for (let i = 0; i < 8; i++) expect((await read(3)).rows).toEqual([{ body: 'three' }]);
+    await sql`alter table notes add column extra text`.execute(db.kysely);
+    expect((await read(4)).rows).toEqual([{ body: 'four' }]);
+  });
+});
