@@ -22,20 +22,13 @@ import { performance } from 'node:perf_hooks';
 import { Logger, run } from 'graphile-worker';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { Registry } from 'prom-client';
-import { SqlAuditLog } from '../src/audit/sql-audit-log.ts';
 import { dag } from '../src/dag/dag.ts';
 import { Engine } from '../src/engine/engine.ts';
-import { FleetMetrics } from '../src/engine/fleet/fleet-metrics.ts';
-import { FleetWorker } from '../src/engine/fleet/fleet-worker.ts';
-import { leaseLostEvent } from '../src/engine/fleet/lease-lost-event.ts';
-import { FunctionTaskRunner } from '../src/engine/function-task-runner.ts';
-import { ShellTaskRunner } from '../src/engine/shell-task-runner.ts';
 import { StaticDagSource } from '../src/engine/static-dag-source.ts';
-import { transitionEvents } from '../src/gate/audit-events.ts';
 import { servicePrincipal } from '../src/identity/principal.ts';
 import { createDb, type Db } from '../src/store/create-db.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
+import { auditedFleetWorker } from '../test/helpers/audited-fleet-worker.ts';
 import { decidedRuns } from '../test/helpers/decided-runs.ts';
 import { PG_URL } from '../test/helpers/test-db.ts';
 import { runIfMain } from './main.ts';
@@ -67,34 +60,7 @@ function taggedUrl(schema: string): string {
 
 async function runChild(schema: string, audited: boolean): Promise<void> {
   const db = createDb({ url: taggedUrl(schema), schema, poolSize: 8 });
-  const audit = new SqlAuditLog(db);
-  const worker = new FleetWorker({
-    db,
-    url: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-    dags: benchDags(),
-    hooks: audited
-      ? {
-          onTransitions: async (trx, transitions) => {
-            const events = transitionEvents(transitions);
-            if (events.length) await audit.append(events, { trx });
-          },
-        }
-      : {},
-    runners: { function: new FunctionTaskRunner(), shell: new ShellTaskRunner() },
-    submitter: () => {
-      throw new TypeError('bench DAGs trigger nothing');
-    },
-    concurrency: 64,
-    queues: ['default'],
-    queueLimits: new Map(),
-    leaseMs: 30_000,
-    defaultMaxActiveRuns: 1_000,
-    recordRefusals: async (trx, refused) => {
-      await audit.append(refused.map(leaseLostEvent), { trx });
-    },
-    metrics: new FleetMetrics(new Registry(), db),
-    onError: (e) => process.stderr.write(`fleet worker: ${e.message}\n`),
-  });
+  const worker = auditedFleetWorker({ db, url: PG_URL, schema, dags: benchDags(), audited });
   await worker.start();
   process.on('SIGUSR2', () => {
     const u = process.cpuUsage();

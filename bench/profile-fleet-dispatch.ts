@@ -8,20 +8,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { Registry } from 'prom-client';
-import { SqlAuditLog } from '../src/audit/sql-audit-log.ts';
 import { dag } from '../src/dag/dag.ts';
 import { Engine } from '../src/engine/engine.ts';
-import { FleetMetrics } from '../src/engine/fleet/fleet-metrics.ts';
-import { FleetWorker } from '../src/engine/fleet/fleet-worker.ts';
-import { leaseLostEvent } from '../src/engine/fleet/lease-lost-event.ts';
-import { FunctionTaskRunner } from '../src/engine/function-task-runner.ts';
-import { ShellTaskRunner } from '../src/engine/shell-task-runner.ts';
 import { StaticDagSource } from '../src/engine/static-dag-source.ts';
-import { transitionEvents } from '../src/gate/audit-events.ts';
 import { servicePrincipal } from '../src/identity/principal.ts';
 import { createDb } from '../src/store/create-db.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
+import { auditedFleetWorker } from '../test/helpers/audited-fleet-worker.ts';
 import { decidedRuns } from '../test/helpers/decided-runs.ts';
 import { PG_URL } from '../test/helpers/test-db.ts';
 import { median } from './stats.ts';
@@ -60,33 +53,8 @@ const dags = new StaticDagSource([
   { dag: one, version: 'one-bench' },
   { dag: chain, version: 'chain-bench' },
 ]);
-const audit = new SqlAuditLog(db);
 const workerDb = createDb({ url: PG_URL, schema, poolSize: 8 });
-const worker = new FleetWorker({
-  db: workerDb,
-  url: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-  dags,
-  hooks: {
-    onTransitions: async (trx, transitions) => {
-      const events = transitionEvents(transitions);
-      if (events.length) await audit.append(events, { trx });
-    },
-  },
-  runners: { function: new FunctionTaskRunner(), shell: new ShellTaskRunner() },
-  submitter: () => {
-    throw new TypeError('no triggers');
-  },
-  concurrency: 64,
-  queues: ['default'],
-  queueLimits: new Map(),
-  leaseMs: 30_000,
-  defaultMaxActiveRuns: 1_000,
-  recordRefusals: async (trx, refused) => {
-    await audit.append(refused.map(leaseLostEvent), { trx });
-  },
-  metrics: new FleetMetrics(new Registry(), workerDb),
-  onError: (e) => process.stderr.write(`fleet worker: ${e.message}\n`),
-});
+const worker = auditedFleetWorker({ db: workerDb, url: PG_URL, schema, dags });
 await worker.start();
 const runs = decidedRuns(db, new Engine({ db, dags }));
 const n = Number(process.argv[2] ?? 20);

@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { dag } from '../../src/dag/dag.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import { FleetWorker } from '../../src/engine/fleet/fleet-worker.ts';
-import { leaseLostEvent } from '../../src/engine/fleet/lease-lost-event.ts';
-import { FunctionTaskRunner } from '../../src/engine/function-task-runner.ts';
-import { ShellTaskRunner } from '../../src/engine/shell-task-runner.ts';
+import type { FleetWorker } from '../../src/engine/fleet/fleet-worker.ts';
 import { StaticDagSource } from '../../src/engine/static-dag-source.ts';
-import { transitionEvents } from '../../src/gate/audit-events.ts';
 import { servicePrincipal } from '../../src/identity/principal.ts';
+import { auditedFleetWorker } from '../helpers/audited-fleet-worker.ts';
 import { decidedRuns } from '../helpers/decided-runs.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
@@ -36,29 +32,13 @@ describe('a fleet worker starting a run', () => {
 
   beforeAll(async () => {
     db = await createTestDb('postgres');
-    const audit = new SqlAuditLog(db);
-    worker = new FleetWorker({
+    worker = auditedFleetWorker({
       db,
-      url: `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema}`)}`,
+      url: db.url,
+      schema: db.schema!,
       dags,
-      hooks: {
-        onTransitions: async (trx, transitions) => {
-          const events = transitionEvents(transitions);
-          if (events.length) await audit.append(events, { trx });
-        },
-      },
-      runners: { function: new FunctionTaskRunner(), shell: new ShellTaskRunner() },
-      submitter: () => {
-        throw new TypeError('these DAGs trigger nothing');
-      },
       concurrency: 2,
-      queues: ['default'],
-      queueLimits: new Map(),
-      leaseMs: 30_000,
       defaultMaxActiveRuns: 16,
-      recordRefusals: async (trx, refused) => {
-        await audit.append(refused.map(leaseLostEvent), { trx });
-      },
       onError: (e) => {
         throw e;
       },
