@@ -60,43 +60,19 @@ export async function completeAttempt(q: Queryable, c: AttemptCompletion, now: n
 
 /**
  * Ends the attempts of one engine cycle; returns the ids of those that were still running (the
- * others, and their task instances, are left alone, as `completeAttempt` does). On PostgreSQL a
- * burst of completions is one statement, not one round trip each.
+ * others, and their task instances, are left alone, as `completeAttempt` does). On SQLite a burst of
+ * completions is two statements; the in-process executor on PostgreSQL completes in
+ * `completeAndClaim` instead, and a fleet worker in `completeFleetAttempts`, so there this is one
+ * `completeAttempt` each.
  */
 export async function completeAttempts(
   q: Queryable,
   cs: readonly AttemptCompletion[],
   now: number,
 ): Promise<Set<number>> {
-  const ended = new Set<number>();
   if (!isPostgres(q)) return completeAttemptsSqlite(q, cs, now);
-  if (cs.length <= 1) {
-    for (const c of cs) if (await completeAttempt(q, c, now)) ended.add(c.attemptId);
-    return ended;
-  }
-  for (const part of chunks(cs, 500)) {
-    const values = sql.join(
-      part.map(
-        (c) =>
-          sql`(${c.attemptId}::bigint, ${c.runId}::text, ${c.taskId}::text, ${c.attemptState}::text, ${c.taskState}::text, ${c.error}::text, ${c.exitCode}::integer, ${c.outputJson}::text, ${c.nextTryAt}::bigint)`,
-      ),
-    );
-    const { rows } = await sql<{ id: string | number }>`
-      with v (id, run_id, task_id, attempt_state, task_state, error, exit_code, output, next_try_at) as (
-        values ${values}
-      ), a as (
-        update attempts set state = v.attempt_state, ended_at = ${now}, error = v.error, exit_code = v.exit_code
-        from v where attempts.id = v.id and attempts.state = 'running' returning attempts.id
-      ), t as (
-        update task_instances set state = v.task_state, output = v.output, error = v.error,
-          next_try_at = v.next_try_at, updated_at = ${now}
-        from v
-        where task_instances.run_id = v.run_id and task_instances.task_id = v.task_id
-          and task_instances.state = 'running' and v.id in (select id from a)
-      )
-      select id from a`.execute(q);
-    for (const r of rows) ended.add(Number(r.id));
-  }
+  const ended = new Set<number>();
+  for (const c of cs) if (await completeAttempt(q, c, now)) ended.add(c.attemptId);
   return ended;
 }
 
