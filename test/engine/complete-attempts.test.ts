@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AttemptCompletion, completeAttempts } from '../../src/engine/sql/complete-attempt.ts';
+import { runRow } from '../helpers/run-row.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 
 let db: TestDb | undefined;
@@ -16,27 +17,7 @@ afterEach(async () => {
 async function seed(store: TestDb): Promise<Record<string, number>> {
   await store.kysely
     .insertInto('runs')
-    .values({
-      id: 'r1',
-      env: 'dev',
-      dag_id: 'd',
-      dag_version: 'v1',
-      state: 'running',
-      params: '{}',
-      params_hash: 'h',
-      logical_date: null,
-      schedule_key: null,
-      source: 'api',
-      requested_by_kind: 'user',
-      requested_by: 'eng@example.com',
-      note: null,
-      break_glass: 0,
-      created_at: 1,
-      started_at: 1,
-      ended_at: null,
-      error: null,
-      decision_seq: null,
-    })
+    .values(runRow({ id: 'r1' }))
     .execute();
   const ids: Record<string, number> = {};
   for (const task of ['a', 'b', 'c']) {

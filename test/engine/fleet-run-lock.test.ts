@@ -10,6 +10,7 @@ import { dag } from '../../src/dag/dag.ts';
 import { claimReady } from '../../src/engine/fleet/claim-ready.ts';
 import { completeFleetAttempts } from '../../src/engine/fleet/complete-fleet-attempts.ts';
 import { StaticDagSource } from '../../src/engine/static-dag-source.ts';
+import { runRow } from '../helpers/run-row.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
 
 let db: TestDb | undefined;
@@ -28,27 +29,7 @@ const dags = new StaticDagSource([{ dag: d, version: 'v1' }]);
 async function seed(store: TestDb): Promise<number> {
   await store.kysely
     .insertInto('runs')
-    .values({
-      id: 'r1',
-      env: 'dev',
-      dag_id: 'd',
-      dag_version: 'v1',
-      state: 'running',
-      params: '{}',
-      params_hash: 'h',
-      logical_date: null,
-      schedule_key: null,
-      source: 'api',
-      requested_by_kind: 'user',
-      requested_by: 'eng@example.com',
-      note: null,
-      break_glass: 0,
-      created_at: 1,
-      started_at: 1,
-      ended_at: null,
-      error: null,
-      decision_seq: null,
-    })
+    .values(runRow({ id: 'r1' }))
     .execute();
   for (const [task, state] of [
     ['a', 'running'],
