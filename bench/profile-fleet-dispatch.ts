@@ -17,23 +17,10 @@ import { migrateToLatest } from '../src/store/migrate.ts';
 import { auditedFleetWorker } from '../test/helpers/audited-fleet-worker.ts';
 import { decidedRuns } from '../test/helpers/decided-runs.ts';
 import { PG_URL } from '../test/helpers/test-db.ts';
+import { logPgStatements } from './pg-statement-log.ts';
 import { median } from './stats.ts';
 
-const log: Array<{ at: number; ms: number; text: string }> = [];
-let recording = false;
-const query = pg.Client.prototype.query as (...a: unknown[]) => unknown;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  const q = args[0] as string | { text?: string };
-  const text = (typeof q === 'string' ? q : (q?.text ?? '?')).replace(/\s+/g, ' ').slice(0, 100);
-  const t0 = performance.now();
-  const res = query.apply(this, args) as Promise<unknown> | undefined;
-  if (recording && res && typeof res.then === 'function')
-    res.then(
-      () => log.push({ at: t0, ms: performance.now() - t0, text }),
-      () => undefined,
-    );
-  return res;
-} as typeof pg.Client.prototype.query;
+const log = logPgStatements();
 
 const schema = `fleet_probe_${process.pid}`;
 const admin = new pg.Client({ connectionString: PG_URL });
@@ -62,8 +49,8 @@ const samples: number[] = [];
 if (process.argv[3] === 'chain') {
   const counts = new Map<string, { n: number; ms: number }>();
   for (let i = 0; i < n; i++) {
-    log.length = 0;
-    recording = true;
+    log.entries.length = 0;
+    log.recording = true;
     const t0 = performance.now();
     const r = await runs.trigger({
       env: 'dev',
@@ -77,9 +64,9 @@ if (process.argv[3] === 'chain') {
       await new Promise((res) => setTimeout(res, 1));
     }
     samples.push(performance.now() - t0);
-    recording = false;
+    log.recording = false;
     if (i < 2) continue;
-    for (const l of log) {
+    for (const l of log.entries) {
       if (l.text.includes(`from ${schema}.runs where id`)) continue;
       const c = counts.get(l.text) ?? { n: 0, ms: 0 };
       c.n++;
@@ -108,8 +95,8 @@ for (let i = 0; i < n; i++) {
     principal: servicePrincipal('bench'),
   });
   const queuedAt = performance.now();
-  log.length = 0;
-  recording = true;
+  log.entries.length = 0;
+  log.recording = true;
   for (;;) {
     const ti = await admin.query(
       `select output from ${schema}.task_instances where run_id = $1 and state = 'success'`,
@@ -121,7 +108,7 @@ for (let i = 0; i < n; i++) {
     }
     await new Promise((res) => setTimeout(res, 1));
   }
-  recording = false;
+  log.recording = false;
   if (i === n - 1) {
     const started = Number(
       JSON.parse(
@@ -129,7 +116,7 @@ for (let i = 0; i < n; i++) {
           .output,
       ),
     );
-    for (const l of log.sort((a, b) => a.at - b.at))
+    for (const l of log.entries.sort((a, b) => a.at - b.at))
       if (l.at < started && !l.text.includes('task_instances where run_id'))
         console.log(
           `${(l.at - queuedAt).toFixed(2).padStart(7)} +${l.ms.toFixed(2).padStart(5)} ms  ${l.text}`,
