@@ -16,7 +16,7 @@ import { SqlAuditLog } from '../audit/sql-audit-log.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { DagRegistry } from '../dag/dag-registry.ts';
 import { Engine } from '../engine/engine.ts';
-import type { EngineHooks, EngineTransition } from '../engine/engine-types.ts';
+import type { EngineHooks } from '../engine/engine-types.ts';
 import { Scheduler } from '../engine/scheduler.ts';
 import { readDagFiles } from '../engine/sql/read-dag-files.ts';
 import { transitionEvents } from '../gate/audit-events.ts';
@@ -36,6 +36,8 @@ export interface Airclutch {
   readonly policyLoad: LoadResult;
   readonly policy: CedarPolicyEngine;
   readonly audit: AuditLog;
+  /** The audit hook of the run and task lifecycle, for every executor this store runs (fleet workers too). */
+  readonly hooks: EngineHooks;
   readonly engine: Engine;
   readonly gate: Gate;
   readonly scheduler: Scheduler;
@@ -85,14 +87,11 @@ export async function createAirclutch(
     hmacKey: loadHmacKey(config),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const hooks = {
+  const hooks: EngineHooks = {
     // Run and task lifecycle records commit with the transitions they record.
-    onTransitions: async (
-      trx: Parameters<NonNullable<EngineHooks['onTransitions']>>[0],
-      transitions: readonly EngineTransition[],
-    ) => {
+    onTransitions: async (trx, transitions, options) => {
       const events = transitionEvents(transitions);
-      if (events.length) await audit.append(events, { trx });
+      if (events.length) await audit.append(events, { trx, last: options?.last });
     },
   };
   const engine = new Engine({
@@ -166,6 +165,7 @@ export async function createAirclutch(
     policyLoad: loaded,
     policy,
     audit,
+    hooks,
     engine,
     gate,
     scheduler,

@@ -3,18 +3,14 @@
  * gate (for `ctx.trigger()`), and a `FleetWorker` claiming from the queues given. PostgreSQL only.
  * @module
  */
-import type { Transaction } from 'kysely';
 import { Registry } from 'prom-client';
 import type { AirclutchConfig } from '../config/config-schema.ts';
-import type { EngineTransition } from '../engine/engine-types.ts';
 import { FleetMetrics } from '../engine/fleet/fleet-metrics.ts';
 import { FleetWorker } from '../engine/fleet/fleet-worker.ts';
 import { leaseLostEvent } from '../engine/fleet/lease-lost-event.ts';
 import { ShellTaskRunner } from '../engine/shell-task-runner.ts';
 import { ThreadTaskRunner } from '../engine/thread-task-runner.ts';
-import { transitionEvents } from '../gate/audit-events.ts';
 import { AirclutchError } from '../lib/errors.ts';
-import type { Database } from '../store/database.ts';
 import { storeUrl } from '../store/open-store.ts';
 import { type Airclutch, createAirclutch } from './create-airclutch.ts';
 import type { Logger } from './create-logger.ts';
@@ -44,10 +40,6 @@ export async function startWorker(config: AirclutchConfig, options: WorkerOption
   const ac = await createAirclutch(config);
   const metrics = new Registry();
   const { log } = options;
-  const onTransitions = async (trx: Transaction<Database>, transitions: readonly EngineTransition[]) => {
-    const events = transitionEvents(transitions);
-    if (events.length) await ac.audit.append(events, { trx });
-  };
   // Task code runs in worker threads, so a busy loop cannot stall the heartbeats that keep its leases.
   const functions = new ThreadTaskRunner();
   functions.warm?.();
@@ -55,7 +47,7 @@ export async function startWorker(config: AirclutchConfig, options: WorkerOption
     db: ac.db,
     url,
     dags: ac.registry,
-    hooks: { onTransitions },
+    hooks: ac.hooks,
     runners: { function: functions, shell: new ShellTaskRunner() },
     submitter: () => ac.gate.submitter(),
     concurrency: options.concurrency ?? config.engine.concurrency,

@@ -2,61 +2,82 @@
 import { CompiledQuery, type Transaction } from 'kysely';
 import type { DialectName } from '../store/create-db.ts';
 import type { Database } from '../store/database.ts';
-import { BODY_KEYS, recordHash, type UnplacedBody } from './audit-hash.ts';
+import { PREPARED, THEN_COMMIT } from '../store/pipelined-client.ts';
+import { BODY_KEYS, canonicalBodyAroundSeq, recordHash, type UnplacedBody } from './audit-hash.ts';
 import type { AppendedRecord } from './audit-types.ts';
 
-// 27 columns × 400 rows stays under SQLite's and PostgreSQL's bound-parameter limits.
+// 27 columns × 400 rows stays under SQLite's bound-parameter limit.
 const ROWS_PER_INSERT = 400;
 const COLUMNS = [...BODY_KEYS, 'prev_hash', 'hash'] as const;
 
 // The insert is written by hand: building a 10,000-parameter query through Kysely's AST costs more
-// than the commit. The text depends only on the dialect and row count, so drivers reuse the statement.
-const insertSqlCache = new Map<string, string>();
-function insertSql(dialect: DialectName, rows: number): string {
-  const key = `${dialect}:${rows}`;
-  let text = insertSqlCache.get(key);
+// than the commit. The text depends only on the row count, so the driver reuses the statement.
+const insertSqlCache = new Map<number, string>();
+function insertSql(rows: number): string {
+  let text = insertSqlCache.get(rows);
   if (!text) {
-    let n = 0;
-    const tuple = () => `(${COLUMNS.map(() => (dialect === 'postgres' ? `$${++n}` : '?')).join(',')})`;
-    text = `insert into audit_records (${COLUMNS.join(',')}) values ${Array.from({ length: rows }, tuple).join(',')}`;
-    insertSqlCache.set(key, text);
+    const tuple = `(${COLUMNS.map(() => '?').join(',')})`;
+    text = `insert into audit_records (${COLUMNS.join(',')}) values ${Array.from({ length: rows }, () => tuple).join(',')}`;
+    insertSqlCache.set(rows, text);
   }
   return text;
 }
 
-/** On PostgreSQL: the insert of `rows` records and the head's move, in one statement. */
-function insertAndMoveSql(rows: number): string {
-  const key = `postgres:${rows}:move`;
-  let text = insertSqlCache.get(key);
-  if (!text) {
-    const n = rows * COLUMNS.length;
-    text = `with ins as (${insertSql('postgres', rows)}) update audit_head set seq = $${n + 1}, hash = $${n + 2} where id = 1 and seq = $${n + 3}`;
-    insertSqlCache.set(key, text);
+// Bodies per call of the PostgreSQL function: bounds one message's size on a 10,000-task fan-out.
+const RECORDS_PER_CALL = 2_000;
+const APPEND_SQL = `${PREPARED}select o_from, o_hashes from airclutch_append_audit($1::text[], $2::text[])`;
+const APPEND_THEN_COMMIT_SQL = `${APPEND_SQL} ${THEN_COMMIT}`;
+
+/**
+ * On PostgreSQL the function of migration 0014 places, hashes and inserts the records and moves the
+ * head, under the head's row lock (`FOR UPDATE`, which serialises appenders across processes): one
+ * round trip, where reading the head first and then inserting took two. `last`: the commit goes out
+ * behind the last call (see `THEN_COMMIT`).
+ */
+async function appendOnPostgres(
+  trx: Transaction<Database>,
+  bodies: readonly UnplacedBody[],
+  now: number,
+  last: boolean,
+): Promise<AppendedRecord[]> {
+  const acks: AppendedRecord[] = new Array(bodies.length);
+  for (let i = 0; i < bodies.length; i += RECORDS_PER_CALL) {
+    const end = Math.min(i + RECORDS_PER_CALL, bodies.length);
+    const befores: string[] = new Array(end - i);
+    const afters: string[] = new Array(end - i);
+    for (let r = i; r < end; r++) [befores[r - i], afters[r - i]] = canonicalBodyAroundSeq(bodies[r]!, now);
+    const text = last && end === bodies.length ? APPEND_THEN_COMMIT_SQL : APPEND_SQL;
+    const placed = (
+      await trx.executeQuery<{ o_from: string; o_hashes: string[] }>(
+        CompiledQuery.raw(text, [befores, afters]),
+      )
+    ).rows[0];
+    if (!placed || placed.o_hashes.length !== end - i)
+      throw new Error('airclutch_append_audit placed a different number of records than it was given');
+    const from = Number(placed.o_from);
+    for (let r = i; r < end; r++) acks[r] = { seq: from + r - i + 1, ts: now, hash: placed.o_hashes[r - i]! };
   }
-  return text;
+  return acks;
 }
 
 /**
- * Appends rows after the current head, inside `trx`. On PostgreSQL `FOR UPDATE` on the head row
- * serialises appenders across processes, and the head moves in the same statement as the last insert
- * (three round trips for an append: lock, insert + move, and the commit); on SQLite the transaction
- * began with `BEGIN IMMEDIATE`, so it already holds the single write lock.
+ * Appends rows after the current head, inside `trx`. On SQLite the transaction began with
+ * `BEGIN IMMEDIATE`, so it already holds the single write lock. `last`: nothing else runs in `trx`
+ * after this append (on PostgreSQL the commit then goes out right behind it).
  */
 export async function appendRecords(
   trx: Transaction<Database>,
   dialect: DialectName,
   bodies: readonly UnplacedBody[],
   now: number,
+  last = false,
 ): Promise<AppendedRecord[]> {
   if (bodies.length === 0) return [];
+  if (dialect === 'postgres') return appendOnPostgres(trx, bodies, now, last);
   // Written as text, like the insert: these run once per append, on the gate's and the engine's hot paths.
   const head = (
     await trx.executeQuery<{ seq: number; hash: string }>(
-      CompiledQuery.raw(
-        dialect === 'postgres'
-          ? 'select seq, hash from audit_head where id = 1 for update'
-          : 'select seq, hash from audit_head where id = 1',
-      ),
+      CompiledQuery.raw('select seq, hash from audit_head where id = 1'),
     )
   ).rows[0];
   if (!head) throw new Error('audit_head has no row: the audit migration did not run');
@@ -95,15 +116,7 @@ export async function appendRecords(
                   : b[c];
       }
     }
-    const last = end === bodies.length;
-    if (dialect === 'postgres' && last) {
-      // The last insert and the head's move are one statement: one round trip less per append.
-      params.push(seq, prev, from);
-      const moved = await trx.executeQuery(CompiledQuery.raw(insertAndMoveSql(end - i), params));
-      if (Number(moved.numAffectedRows) !== 1) throw new Error('the audit head moved while it was locked');
-      return acks;
-    }
-    await trx.executeQuery(CompiledQuery.raw(insertSql(dialect, end - i), params));
+    await trx.executeQuery(CompiledQuery.raw(insertSql(end - i), params));
   }
   const moved = await trx.executeQuery(
     CompiledQuery.raw('update audit_head set seq = ?, hash = ? where id = 1 and seq = ?', [seq, prev, from]),

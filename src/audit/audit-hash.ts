@@ -61,6 +61,20 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** A body before it is placed in the chain: `seq` and `ts` come with its position. */
 export type UnplacedBody = Omit<AuditRowBody, 'seq' | 'ts'>;
 
+/** The canonical text of the keys `from` to `to` (excluded), each after its prefix. */
+function canonicalKeys(row: UnplacedBody, seq: number, ts: number, from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) {
+    const k = BODY_KEYS[i]!;
+    const v = k === 'seq' ? seq : k === 'ts' ? ts : row[k];
+    out += PREFIXES[i]!;
+    if (v === null || v === undefined) out += 'null';
+    else if (typeof v === 'string' && !NEEDS_ESCAPE.test(v)) out += `"${v}"`;
+    else out += JSON.stringify(v);
+  }
+  return out;
+}
+
 /**
  * RFC 8785 text of a row's body. `seq` and `ts` may be given apart from the other columns, so an
  * append hashes its records without copying each body into a new object first.
@@ -70,16 +84,20 @@ export function canonicalBody(
   seq = (row as AuditRowBody).seq,
   ts = (row as AuditRowBody).ts,
 ): string {
-  let out = '';
-  for (let i = 0; i < BODY_KEYS.length; i++) {
-    const k = BODY_KEYS[i]!;
-    const v = k === 'seq' ? seq : k === 'ts' ? ts : row[k];
-    out += PREFIXES[i]!;
-    if (v === null || v === undefined) out += 'null';
-    else if (typeof v === 'string' && !NEEDS_ESCAPE.test(v)) out += `"${v}"`;
-    else out += JSON.stringify(v);
-  }
-  return `${out}}`;
+  return `${canonicalKeys(row, seq, ts, 0, BODY_KEYS.length)}}`;
+}
+
+const SEQ_AT = BODY_KEYS.indexOf('seq');
+
+/**
+ * A body's canonical text before and after its `seq` value, for a store that places the record
+ * itself: `canonicalBody(row, seq, ts) === before + String(seq) + after`.
+ */
+export function canonicalBodyAroundSeq(row: UnplacedBody, ts: number): [before: string, after: string] {
+  return [
+    canonicalKeys(row, 0, ts, 0, SEQ_AT) + PREFIXES[SEQ_AT]!,
+    `${canonicalKeys(row, 0, ts, SEQ_AT + 1, BODY_KEYS.length)}}`,
+  ];
 }
 
 // One-shot `crypto.hash` (Node 20.12+): a Hash object per record was a large share of what an append

@@ -102,6 +102,11 @@ export interface AppendOptions {
    * commit or roll back together ("no record, no action").
    */
   readonly trx?: Transaction<Database> | undefined;
+  /**
+   * With `trx`: the append is the transaction's last statement, and the caller runs nothing in `trx`
+   * after it. On PostgreSQL the commit then goes out right behind it, one round trip sooner.
+   */
+  readonly last?: boolean | undefined;
 }
 
 /** The audit trail's write side. Default implementation: `SqlAuditLog`. */

@@ -58,7 +58,7 @@ export class SqlAuditLog implements AuditLog {
     if (bodies.length === 0) return [];
     if (options.trx) {
       try {
-        return await appendRecords(options.trx, this.#db.dialect, bodies, this.#clock());
+        return await appendRecords(options.trx, this.#db.dialect, bodies, this.#clock(), options.last);
       } catch (e) {
         throw this.#unavailable(bodies.length, e);
       }
@@ -109,7 +109,7 @@ export class SqlAuditLog implements AuditLog {
       try {
         return await this.#db.kysely
           .transaction()
-          .execute((trx) => appendRecords(trx, this.#db.dialect, bodies, this.#clock()));
+          .execute((trx) => appendRecords(trx, this.#db.dialect, bodies, this.#clock(), true));
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         if (attempt >= this.#busyRetries || typeof code !== 'string' || !RETRYABLE.has(code)) throw e;

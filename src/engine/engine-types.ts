@@ -74,7 +74,13 @@ export type EngineTransition =
 export interface EngineHooks {
   /**
    * Called inside the transaction that makes the transitions: the audit trail records the run and
-   * task lifecycle here, and a failure rolls the transitions back.
+   * task lifecycle here, and a failure rolls the transitions back. `last`: the caller runs nothing
+   * else in `trx` after the hook, so the hook's last statement may carry the commit
+   * (`AppendOptions.last`).
    */
-  onTransitions?(trx: Transaction<Database>, transitions: readonly EngineTransition[]): Promise<void>;
+  onTransitions?(
+    trx: Transaction<Database>,
+    transitions: readonly EngineTransition[],
+    options?: { readonly last?: boolean },
+  ): Promise<void>;
 }

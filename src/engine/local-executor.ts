@@ -301,7 +301,7 @@ export class LocalExecutor {
         });
       }
       if (logs.length) await insertLogs(trx, logs);
-      if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions);
+      if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
     });
 
     for (const f of finished) this.#trackers.delete(f.tracker.info.runId);
@@ -546,7 +546,7 @@ export class LocalExecutor {
       let t: RunTracker | undefined;
       if (refusal || !found) transitions.push(...(await this.#refuse(trx, row, 'running', refusal!, now)));
       else t = await this.#resumeTasks(trx, row, found.dag, now, transitions);
-      if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions);
+      if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
       return t;
     });
     if (tracker && !tracker.isComplete) {

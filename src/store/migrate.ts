@@ -12,6 +12,7 @@ import { airflowRunsMigration } from './migrations/0007-airflow-runs.ts';
 import { dagActionApprovalsMigration } from './migrations/0008-dag-action-approvals.ts';
 import { dagActionDeliveriesMigration } from './migrations/0011-dag-action-deliveries.ts';
 import { fleetMigration } from './migrations/0013-fleet.ts';
+import { auditAppendFunctionMigration } from './migrations/0014-audit-append-function.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -26,6 +27,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0008-dag-action-approvals': dagActionApprovalsMigration(dialect),
     '0011-dag-action-deliveries': dagActionDeliveriesMigration(),
     '0013-fleet': fleetMigration(dialect),
+    '0014-audit-append-function': auditAppendFunctionMigration(dialect),
   };
 }
 

@@ -8,6 +8,12 @@
  * and then only bound and executed: the engine's hot statements are long CTEs whose planning would
  * otherwise be paid on every step. Only fixed texts may carry the mark (lists go in as arrays), or
  * each connection would keep one prepared statement per list length.
+ *
+ * A statement whose text holds `THEN_COMMIT` is a transaction's last: `commit` goes out right behind
+ * it, and the `commit` Kysely sends once the statement answered gets that commit's answer, one round
+ * trip sooner. If the statement fails, PostgreSQL has aborted the transaction and answers the commit
+ * with ROLLBACK, so nothing of it is kept, as when the commit waits. Any other statement after the
+ * marked one is refused: the transaction it belonged to is over.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -15,6 +21,8 @@ import pg from 'pg';
 
 /** Put first in a statement's text to have it prepared once per connection. */
 export const PREPARED = '/* prepared */ ';
+/** Put in the text of a transaction's last statement to have the commit sent right behind it. */
+export const THEN_COMMIT = '/* then commit */ ';
 
 const BEGUN = { command: 'BEGIN', rowCount: null, rows: [], fields: [], oid: 0 };
 const names = new Map<string, string>();
@@ -28,7 +36,12 @@ function nameOf(text: string): string {
   return name;
 }
 
+type Answer = Promise<pg.QueryResult>;
+
 export class PipelinedClient extends pg.Client {
+  /** The commit sent behind a `THEN_COMMIT` statement, until the caller asks for it. */
+  #commit: Answer | undefined;
+
   constructor(config?: pg.ClientConfig) {
     super({ ...config, pipeline: true });
   }
@@ -37,12 +50,42 @@ export class PipelinedClient extends pg.Client {
   // connection, and on a dead one the statement written behind it fails too, and the transaction
   // with it: answering at once loses nothing. Statements stay in order on the connection.
   override query(...args: unknown[]): any {
-    if (args[0] === 'begin' && (args[1] === undefined || (Array.isArray(args[1]) && args[1].length === 0))) {
+    const text = args[0];
+    if (this.#commit) return this.#afterCommit(text);
+    if (text === 'begin' && (args[1] === undefined || (Array.isArray(args[1]) && args[1].length === 0))) {
       (super.query('begin') as Promise<unknown>).catch(() => undefined);
       return Promise.resolve(BEGUN);
     }
-    if (typeof args[0] === 'string' && args[0].startsWith(PREPARED) && typeof args[2] !== 'function')
-      return super.query({ name: nameOf(args[0]), text: args[0], values: args[1] as unknown[] });
-    return (super.query as (...a: unknown[]) => unknown)(...args);
+    if (typeof text !== 'string' || typeof args[1] === 'function' || typeof args[2] === 'function')
+      return (super.query as (...a: unknown[]) => unknown)(...args);
+    const answer: Answer = text.startsWith(PREPARED)
+      ? super.query({ name: nameOf(text), text, values: args[1] as unknown[] })
+      : super.query(text, args[1] as unknown[] | undefined);
+    if (text.includes(THEN_COMMIT)) {
+      this.#commit = super.query('commit');
+      this.#commit.catch(() => undefined);
+    }
+    return answer;
+  }
+
+  /** What a statement after the `THEN_COMMIT` one gets: the commit's answer, or a refusal. */
+  #afterCommit(text: unknown): Answer {
+    const commit = this.#commit!;
+    this.#commit = undefined;
+    if (text === 'commit') return commit;
+    if (text === 'rollback')
+      // The marked statement failed (PostgreSQL then answers the commit with ROLLBACK), or the caller
+      // failed after it, when the transaction may already be committed: say so rather than pretend.
+      return commit.then((r) => {
+        if (r.command !== 'COMMIT') return r;
+        throw new Error(
+          'rollback asked after the transaction committed behind its last statement (marked THEN_COMMIT): its changes are kept',
+        );
+      });
+    return commit.then((r) => {
+      throw new Error(
+        `${String(text).slice(0, 60)}… was not sent: it came after a statement marked THEN_COMMIT, whose transaction ${r.command === 'COMMIT' ? 'committed behind its last statement (its changes are kept)' : 'was rolled back'}`,
+      );
+    });
   }
 }

@@ -32,9 +32,9 @@ export function auditedFleetWorker(options: AuditedFleetWorkerOptions): FleetWor
     url: `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
     hooks: audited
       ? {
-          onTransitions: async (trx, transitions) => {
+          onTransitions: async (trx, transitions, o) => {
             const events = transitionEvents(transitions);
-            if (events.length) await audit.append(events, { trx });
+            if (events.length) await audit.append(events, { trx, last: o?.last });
           },
         }
       : {},

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREPARED } from '../../src/store/pipelined-client.ts';
+import { PREPARED, THEN_COMMIT } from '../../src/store/pipelined-client.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
 
-describe('PostgreSQL clients with begin pipelined and prepared statements', () => {
+describe('PostgreSQL clients with begin and commit pipelined, and prepared statements', () => {
   let db: TestDb;
   beforeAll(async () => {
     db = await createTestDb('postgres', { migrate: false });
@@ -46,5 +46,53 @@ describe('PostgreSQL clients with begin pipelined and prepared statements', () =
     for (let i = 0; i < 8; i++) expect((await read(3)).rows).toEqual([{ body: 'three' }]);
     await sql`alter table notes add column extra text`.execute(db.kysely);
     expect((await read(4)).rows).toEqual([{ body: 'four' }]);
+  });
+
+  const lastly = (text: string) => sql.raw(`${text} ${THEN_COMMIT}`);
+  const bodies = async (from: number, to: number) =>
+    (
+      await sql<{
+        body: string;
+      }>`select body from notes where id between ${from} and ${to} order by id`.execute(db.kysely)
+    ).rows.map((r) => r.body);
+
+  it('commits a transaction with the commit sent behind its statement marked THEN_COMMIT', async () => {
+    const result = await db.kysely.transaction().execute(async (trx) => {
+      await sql`insert into notes (id, body) values (10, 'first')`.execute(trx);
+      const { rows } = await lastly("insert into notes (id, body) values (11, 'last') returning id").execute(
+        trx,
+      );
+      return rows;
+    });
+    expect(result).toEqual([{ id: 11 }]);
+    expect(await bodies(10, 11)).toEqual(['first', 'last']);
+  });
+
+  it('keeps nothing of a transaction whose statement marked THEN_COMMIT fails', async () => {
+    const err = await db.kysely
+      .transaction()
+      .execute(async (trx) => {
+        await sql`insert into notes (id, body) values (20, 'kept?')`.execute(trx);
+        await lastly("insert into notes (id, body) values (10, 'duplicate')").execute(trx);
+      })
+      .catch((e) => e);
+    expect(err.code).toBe('23505');
+    expect(await bodies(20, 20)).toEqual([]);
+    await db.kysely.transaction().execute(async (trx) => {
+      await sql`insert into notes (id, body) values (21, 'after')`.execute(trx);
+    });
+    expect(await bodies(20, 21)).toEqual(['after']);
+  });
+
+  it('refuses a statement after the one marked THEN_COMMIT, and says the transaction was kept', async () => {
+    const err = await db.kysely
+      .transaction()
+      .execute(async (trx) => {
+        await lastly("insert into notes (id, body) values (30, 'marked')").execute(trx);
+        await sql`insert into notes (id, body) values (31, 'too late')`.execute(trx);
+      })
+      .catch((e) => e);
+    expect(err.message).toMatch(/committed behind its last statement .*its changes are kept/);
+    expect(await bodies(30, 31)).toEqual(['marked']);
   });
 });

@@ -116,7 +116,7 @@ export async function failInterruptedAttempts(
         });
       }
     }
-    if (transitions.length) await hooks.onTransitions?.(trx, transitions);
+    if (transitions.length) await hooks.onTransitions?.(trx, transitions, { last: true });
     return interrupted.length;
   });
 }
