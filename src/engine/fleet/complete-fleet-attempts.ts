@@ -39,6 +39,8 @@ export interface FleetCompletionOutcome {
   readonly refused: Array<FleetCompletion & { env: string; dagId: string }>;
   /** DAGs a run of which ended: their queued runs may start now. */
   readonly freedDags: Array<{ env: string; dagId: string }>;
+  /** When the first retry these completions put off (a backoff) is due, if any. */
+  nextRetryAt: number | null;
 }
 
 type Run = Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'state'>;
@@ -57,7 +59,7 @@ export async function completeFleetAttempts(
   completions: readonly FleetCompletion[],
   now: number,
 ): Promise<FleetCompletionOutcome> {
-  const out: FleetCompletionOutcome = { transitions: [], refused: [], freedDags: [] };
+  const out: FleetCompletionOutcome = { transitions: [], refused: [], freedDags: [], nextRetryAt: null };
   if (!completions.length) return out;
   const runIds = [...new Set(completions.map((c) => c.runId))].sort();
   const { rows: runs } = await sql<Run>`
@@ -100,6 +102,8 @@ export async function completeFleetAttempts(
       // A retry due now (shutdown, a reclaimed attempt without backoff) is queued at once.
       if (p.taskState === 'up_for_retry' && p.retryAt !== null && p.retryAt <= now)
         moves.push({ kind: 'task', ...base, taskId: p.c.taskId, from: 'up_for_retry', to: 'queued' });
+      else if (p.taskState === 'up_for_retry' && p.retryAt !== null)
+        out.nextRetryAt = Math.min(out.nextRetryAt ?? p.retryAt, p.retryAt);
     }
     const dag = dags.find(run.env, run.dag_id)?.dag;
     if (dag && finished.some((t) => downstreamOf(dag, t).length) && !isFinalRunState(run.state)) {

@@ -71,6 +71,8 @@ export class FleetWorker {
   #listener: WorkListener | undefined;
   #heartbeat: WorkerHeartbeat | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
+  /** Wakes this worker when the earliest retry it put off is due (other workers find it by polling). */
+  #retryTimer: { at: number; timer: NodeJS.Timeout } | undefined;
   #logTimer: NodeJS.Timeout | undefined;
   #tick = true;
   /** Ready tasks may wait for this worker (it was told, or has not looked since it was full). */
@@ -150,6 +152,7 @@ export class FleetWorker {
     if (!this.#started || this.#stopping) return;
     this.#stopping = true;
     clearInterval(this.#pollTimer);
+    clearTimeout(this.#retryTimer?.timer);
     await this.#heartbeat?.beat();
     if (this.#running.size) {
       let timer: NodeJS.Timeout | undefined;
@@ -230,12 +233,14 @@ export class FleetWorker {
     const claims: FleetClaim[] = [];
     let reclaimed = 0;
     const transitions: EngineTransition[] = [];
+    let nextRetryAt: number | null = null;
     try {
       await o.db.kysely.transaction().execute(async (trx) => {
         const expired = tick ? await findExpiredAttempts(trx, this.workerId, now) : [];
         reclaimed = expired.length;
         const done = await completeFleetAttempts(trx, o.dags, [...completions, ...expired], now);
         transitions.push(...done.transitions);
+        nextRetryAt = done.nextRetryAt;
         if (wantRuns || done.freedDags.length) {
           const started = await startQueuedRuns(trx, {
             dags: o.dags,
@@ -289,7 +294,7 @@ export class FleetWorker {
         if (logs.length) await insertLogs(trx, logs);
         if (done.refused.length) await o.recordRefusals(trx, done.refused);
         // Last: the audit head's lock is held from here to the commit, and no longer.
-        if (transitions.length) await o.hooks.onTransitions?.(trx, transitions);
+        if (transitions.length) await o.hooks.onTransitions?.(trx, transitions, { last: true });
       });
     } catch (e) {
       this.#completions.unshift(...completions);
@@ -300,12 +305,28 @@ export class FleetWorker {
       throw e;
     }
     this.#mayClaim ||= stillMayClaim;
+    if (nextRetryAt !== null) this.#wakeAt(nextRetryAt);
     if (reclaimed) o.metrics?.leaseExpiries.inc({ kind: 'reclaimed' }, reclaimed);
     for (const c of claims)
       o.metrics?.claimLatency.observe({ queue: c.queue }, Math.max(0, now - c.queuedAt) / 1_000);
     for (const t of transitions) o.onTransition?.(t);
     if (claims.length) await this.#launchAll(claims);
     if (claims.length && claims.length >= capacity) this.#cycleAgain = true;
+  }
+
+  #wakeAt(at: number): void {
+    if (this.#stopping || (this.#retryTimer && this.#retryTimer.at <= at)) return;
+    clearTimeout(this.#retryTimer?.timer);
+    const timer = setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        this.#tick = true;
+        this.#kick();
+      },
+      Math.max(0, at - this.#now()),
+    );
+    timer.unref();
+    this.#retryTimer = { at, timer };
   }
 
   #started_(c: FleetClaim): EngineTransition {

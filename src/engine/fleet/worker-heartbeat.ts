@@ -2,11 +2,17 @@
  * A worker's heartbeat, every third of the lease: one UPDATE renews the leases of every attempt it
  * runs (those not returned were reclaimed: `onLost`), and its row in `workers` is upserted (what
  * `airclutch workers list` shows). A beat that comes late (a stalled event loop) is counted.
+ * Once a minute a beat also deletes the rows of workers silent for `FORGOTTEN_AFTER_MS`: a worker
+ * killed without draining leaves its row, and its attempts were reclaimed long before.
  * @module
  */
 import { hostname } from 'node:os';
 import type { Db } from '../../store/create-db.ts';
 import { renewLeases } from '../sql/renew-leases.ts';
+
+/** A worker whose heartbeat is older than this is no longer listed, and its row is deleted. */
+export const FORGOTTEN_AFTER_MS = 5 * 60_000;
+const SWEEP_EVERY_MS = 60_000;
 
 export interface HeartbeatOptions {
   readonly db: Db;
@@ -28,6 +34,7 @@ export class WorkerHeartbeat {
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
   #last = 0;
+  #swept = 0;
   #beating: Promise<void> | undefined;
 
   constructor(options: HeartbeatOptions) {
@@ -79,6 +86,10 @@ export class WorkerHeartbeat {
         c.column('id').doUpdateSet({ running: row.running, last_seen_at: now, draining: row.draining }),
       )
       .execute();
+    if (now - this.#swept >= SWEEP_EVERY_MS) {
+      this.#swept = now;
+      await o.db.kysely.deleteFrom('workers').where('last_seen_at', '<', now - FORGOTTEN_AFTER_MS).execute();
+    }
   }
 
   /** Stops beating and removes the worker's row: it left cleanly. */

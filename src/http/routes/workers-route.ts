@@ -5,6 +5,7 @@
  * @module
  */
 import type { FastifyInstance } from 'fastify';
+import { FORGOTTEN_AFTER_MS } from '../../engine/fleet/worker-heartbeat.ts';
 import { authorizeWholeTrail } from '../../gate/audit-reads.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { authErrors, bearer } from '../api-schemas.ts';
@@ -12,7 +13,6 @@ import { gateContext } from '../gate-context.ts';
 
 /** A worker is live while its heartbeat (a third of its attempt lease) is this recent. */
 const LIVE_MS = 60_000;
-const SHOWN_MS = 5 * 60_000;
 
 const workerSchema = {
   type: 'object',
@@ -70,7 +70,7 @@ export async function workersRoute(app: FastifyInstance, deps: ApiDeps): Promise
       const rows = await ac.db.kysely
         .selectFrom('workers')
         .selectAll()
-        .where('last_seen_at', '>', now - SHOWN_MS)
+        .where('last_seen_at', '>', now - FORGOTTEN_AFTER_MS)
         .orderBy('started_at')
         .execute();
       return {
