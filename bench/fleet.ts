@@ -5,7 +5,8 @@
  * - `pg_dispatch_latency_p50_ms`: a run is queued (committed) → its one task starts on a worker
  *   process that was waiting (LISTEN/NOTIFY: the worker starts the run, then claims the task);
  *   `pg_dispatch_latency_p50_ms_graphile`: graphile-worker's `add_job` → the job starts, same
- *   server, same run; `pg_dispatch_vs_graphile` is the ratio (Airclutch ÷ graphile).
+ *   server, same run, its samples taken in turn with Airclutch's; `pg_dispatch_vs_graphile` is the
+ *   ratio (Airclutch ÷ graphile).
  * - `pg_tasks_per_s_4w` / `_1w`: no-op tasks with audit, 40 runs × 100 tasks, 4 (or 1) worker
  *   processes of concurrency 64; `pg_scaling_4w_over_1w` their ratio; `pg_tasks_per_s_4w_no_audit`
  *   the same with the audit hook off, to see what the audit head's lock costs.
@@ -197,49 +198,8 @@ async function throughput(workers: number, audited: boolean): Promise<Throughput
   });
 }
 
-async function latencyAndChain(): Promise<{ dispatch: number; chain: number }> {
-  return withStore(async (db, schema) => {
-    const children = await startWorkers(schema, 1);
-    try {
-      const runs = decidedRuns(db, new Engine({ db, dags: benchDags() }));
-      const samples: number[] = [];
-      for (let i = 0; i < 33; i++) {
-        const r = await runs.trigger({
-          env: 'dev',
-          dagId: 'one',
-          source: 'cli',
-          principal: servicePrincipal('bench'),
-        });
-        const queuedAt = performance.timeOrigin + performance.now();
-        await untilDone(db, [r.id], 1);
-        const ti = await db.kysely
-          .selectFrom('task_instances')
-          .select('output')
-          .where('run_id', '=', r.id)
-          .executeTakeFirst();
-        if (i >= 3) samples.push(Number(JSON.parse(ti!.output!)) - queuedAt);
-      }
-      const chains: number[] = [];
-      for (let i = 0; i < 8; i++) {
-        const t0 = performance.now();
-        const r = await runs.trigger({
-          env: 'dev',
-          dagId: 'chain40',
-          source: 'cli',
-          principal: servicePrincipal('bench'),
-        });
-        await untilDone(db, [r.id], 1);
-        if (i >= 2) chains.push(performance.now() - t0);
-      }
-      return { dispatch: median(samples), chain: median(chains) / 1000 };
-    } finally {
-      await stopWorkers(children);
-    }
-  });
-}
-
-/** graphile-worker's add_job → job start, on the same server, in its own schema. */
-async function graphileDispatch(): Promise<number> {
+/** graphile-worker on the same server, in its own schema: `dispatch()` is one `add_job` → job start. */
+async function startGraphile(): Promise<{ dispatch(): Promise<number>; stop(): Promise<void> }> {
   const schema = `gw_fleet_bench_${process.pid}`;
   const logger = new Logger(() => (level, message) => {
     if (level === 'error' || level === 'warning') process.stderr.write(`graphile-worker: ${message}\n`);
@@ -254,23 +214,63 @@ async function graphileDispatch(): Promise<number> {
     pollInterval: 1_000,
     taskList: { one: async () => started(performance.timeOrigin + performance.now()) },
   });
-  try {
-    const samples: number[] = [];
-    for (let i = 0; i < 33; i++) {
+  return {
+    async dispatch() {
       const at = new Promise<number>((r) => (started = r));
       const t0 = performance.timeOrigin + performance.now();
       await runner.addJob('one', {});
-      const t1 = await at;
-      if (i >= 3) samples.push(t1 - t0);
+      return (await at) - t0;
+    },
+    async stop() {
+      await runner.stop();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+    },
+  };
+}
+
+/**
+ * The dispatch latency of both, sample by sample in turn (Airclutch's, then graphile-worker's), so
+ * that both series see the same load on a shared machine; then the chain through the worker.
+ */
+async function latencyAndChain(): Promise<{ dispatch: number; graphile: number; chain: number }> {
+  return withStore(async (db, schema) => {
+    const children = await startWorkers(schema, 1);
+    const graphile = await startGraphile();
+    try {
+      const runs = decidedRuns(db, new Engine({ db, dags: benchDags() }));
+      const trigger = (dagId: string) =>
+        runs.trigger({ env: 'dev', dagId, source: 'cli', principal: servicePrincipal('bench') });
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      for (let i = 0; i < 63; i++) {
+        const r = await trigger('one');
+        const queuedAt = performance.timeOrigin + performance.now();
+        await untilDone(db, [r.id], 1);
+        const ti = await db.kysely
+          .selectFrom('task_instances')
+          .select('output')
+          .where('run_id', '=', r.id)
+          .executeTakeFirst();
+        const their = await graphile.dispatch();
+        if (i < 3) continue;
+        ours.push(Number(JSON.parse(ti!.output!)) - queuedAt);
+        theirs.push(their);
+      }
+      const chains: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const t0 = performance.now();
+        await untilDone(db, [(await trigger('chain40')).id], 1);
+        if (i >= 2) chains.push(performance.now() - t0);
+      }
+      return { dispatch: median(ours), graphile: median(theirs), chain: median(chains) / 1000 };
+    } finally {
+      await graphile.stop();
+      await stopWorkers(children);
     }
-    return median(samples);
-  } finally {
-    await runner.stop();
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`drop schema if exists ${schema} cascade`);
-    await c.end();
-  }
+  });
 }
 
 /**
@@ -280,8 +280,7 @@ async function graphileDispatch(): Promise<number> {
 export async function benchFleet(args: readonly string[] = []): Promise<Record<string, number>> {
   let latency: Record<string, number> = {};
   if (!args.includes('throughput')) {
-    const { dispatch, chain } = await latencyAndChain();
-    const graphile = await graphileDispatch();
+    const { dispatch, graphile, chain } = await latencyAndChain();
     latency = {
       pg_dispatch_latency_p50_ms: round(dispatch, 2),
       pg_dispatch_latency_p50_ms_graphile: round(graphile, 2),

@@ -13,7 +13,8 @@
  * it, and the `commit` Kysely sends once the statement answered gets that commit's answer, one round
  * trip sooner. If the statement fails, PostgreSQL has aborted the transaction and answers the commit
  * with ROLLBACK, so nothing of it is kept, as when the commit waits. Any other statement after the
- * marked one is refused: the transaction it belonged to is over.
+ * marked one is refused: the transaction it belonged to is over. Outside a transaction the mark
+ * means nothing.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -41,6 +42,8 @@ type Answer = Promise<pg.QueryResult>;
 export class PipelinedClient extends pg.Client {
   /** The commit sent behind a `THEN_COMMIT` statement, until the caller asks for it. */
   #commit: Answer | undefined;
+  /** Between `begin` and its commit or rollback: outside, the mark means nothing. */
+  #inTransaction = false;
 
   constructor(config?: pg.ClientConfig) {
     super({ ...config, pipeline: true });
@@ -53,15 +56,18 @@ export class PipelinedClient extends pg.Client {
     const text = args[0];
     if (this.#commit) return this.#afterCommit(text);
     if (text === 'begin' && (args[1] === undefined || (Array.isArray(args[1]) && args[1].length === 0))) {
+      this.#inTransaction = true;
       (super.query('begin') as Promise<unknown>).catch(() => undefined);
       return Promise.resolve(BEGUN);
     }
+    if (text === 'commit' || text === 'rollback') this.#inTransaction = false;
     if (typeof text !== 'string' || typeof args[1] === 'function' || typeof args[2] === 'function')
       return (super.query as (...a: unknown[]) => unknown)(...args);
     const answer: Answer = text.startsWith(PREPARED)
       ? super.query({ name: nameOf(text), text, values: args[1] as unknown[] })
       : super.query(text, args[1] as unknown[] | undefined);
-    if (text.includes(THEN_COMMIT)) {
+    if (this.#inTransaction && text.includes(THEN_COMMIT)) {
+      this.#inTransaction = false;
       this.#commit = super.query('commit');
       this.#commit.catch(() => undefined);
     }

@@ -95,4 +95,11 @@ describe('PostgreSQL clients with begin and commit pipelined, and prepared state
     expect(err.message).toMatch(/committed behind its last statement .*its changes are kept/);
     expect(await bodies(30, 31)).toEqual(['marked']);
   });
+
+  it('ignores the THEN_COMMIT mark outside a transaction, and the connection serves the next caller', async () => {
+    await lastly("insert into notes (id, body) values (40, 'alone')").execute(db.kysely);
+    for (let i = 41; i < 49; i++)
+      await sql`insert into notes (id, body) values (${i}, 'next')`.execute(db.kysely);
+    expect(await bodies(40, 48)).toHaveLength(9);
+  });
 });
