@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDagFolder } from '../src/dag/load-dag-folder.ts';
 import type { TaskDefinition } from '../src/dag/types.ts';
+import { AttemptAbortController } from '../src/engine/attempt-abort-controller.ts';
 import { FunctionTaskRunner } from '../src/engine/function-task-runner.ts';
 import type { AttemptWork, TaskRunner } from '../src/engine/task-runner.ts';
 import { ThreadTaskRunner } from '../src/engine/thread-task-runner.ts';
@@ -19,6 +20,7 @@ import { runIfMain } from './main.ts';
 import { median, round } from './stats.ts';
 
 function work(task: TaskDefinition, i: number): AttemptWork {
+  const abort = new AttemptAbortController();
   return {
     attemptId: i,
     runId: `run-${i}`,
@@ -30,7 +32,7 @@ function work(task: TaskDefinition, i: number): AttemptWork {
     params: { n: i },
     logicalDate: null,
     task,
-    signal: new AbortController().signal,
+    abort,
     upstream: () => null,
     log: () => {},
     trigger: async () => ({ runId: null, outcome: 'none' }),

@@ -5,7 +5,7 @@
  */
 
 export type { AirclutchConfig, AirclutchConfigInput } from './config/config-schema.ts';
-export { defineConfig } from './config/load-config.ts';
+export { defineConfig } from './config/define-config.ts';
 export { Dag, dag, isDag } from './dag/dag.ts';
 export type {
   ApprovalRule,

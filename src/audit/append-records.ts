@@ -8,6 +8,17 @@ import type { AppendedRecord } from './audit-types.ts';
 
 // 27 columns × 400 rows stays under SQLite's bound-parameter limit.
 const ROWS_PER_INSERT = 400;
+
+/**
+ * Rows in the next insert. On SQLite a power of two (256 at most): the driver keeps each statement
+ * shape prepared, and one shape per batch size held 53 multi-row inserts, 8 MB of native memory,
+ * after the engine bench; these are 9 at most. SQLite runs in process, so splitting a batch into
+ * a few inserts costs no round trip. PostgreSQL keeps one insert per 400 rows.
+ */
+function rowsInNextInsert(dialect: DialectName, left: number): number {
+  if (dialect === 'postgres') return Math.min(ROWS_PER_INSERT, left);
+  return 2 ** Math.floor(Math.log2(Math.min(256, left)));
+}
 const COLUMNS = [...BODY_KEYS, 'prev_hash', 'hash'] as const;
 
 // The insert is written by hand: building a 10,000-parameter query through Kysely's AST costs more
@@ -95,8 +106,8 @@ export async function appendRecords(
     acks[i] = { seq, ts: now, hash: prev };
   }
   const seq = from + bodies.length;
-  for (let i = 0; i < bodies.length; i += ROWS_PER_INSERT) {
-    const end = Math.min(i + ROWS_PER_INSERT, bodies.length);
+  for (let i = 0, end = 0; i < bodies.length; i = end) {
+    end = i + rowsInNextInsert(dialect, bodies.length - i);
     const params: unknown[] = new Array((end - i) * COLUMNS.length);
     let p = 0;
     for (let r = i; r < end; r++) {

@@ -11,11 +11,6 @@ import { importConfigModule } from './import-config-module.ts';
 
 const CANDIDATES = ['airclutch.config.ts', 'airclutch.config.yaml', 'airclutch.config.yml'];
 
-/** Typed helper for `airclutch.config.ts`: `export default defineConfig({ ... })`. */
-export function defineConfig(config: AirclutchConfigInput): AirclutchConfigInput {
-  return config;
-}
-
 /**
  * Loads the config file (from `AIRCLUTCH_CONFIG`, the given path, or the first of
  * `airclutch.config.{ts,yaml,yml}` in `cwd`), validates it, and applies overrides:

@@ -19,25 +19,25 @@ export class FunctionTaskRunner implements TaskRunner {
     const fn = work.task.fn;
     if (!fn) return { state: 'failed', reason: 'error', error: `task ${work.taskId} has no function` };
     const ctx = taskContext(work);
-    if (work.signal.aborted) return abortFailure(work.signal);
+    if (work.abort.aborted) return abortFailure(work.abort);
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<AttemptResult>((resolve) => {
-      onAbort = () => resolve(abortFailure(work.signal));
-      work.signal.addEventListener('abort', onAbort, { once: true });
+      onAbort = () => resolve(abortFailure(work.abort));
+      work.abort.signal.addEventListener('abort', onAbort, { once: true });
     });
     const ran = (async (): Promise<AttemptResult> => {
       try {
         const value = await fn(ctx as never);
         return toOutput(value);
       } catch (e) {
-        if (work.signal.aborted) return abortFailure(work.signal);
+        if (work.abort.aborted) return abortFailure(work.abort);
         return { state: 'failed', reason: 'error', error: describeThrown(e) };
       }
     })();
     try {
       return await Promise.race([ran, aborted]);
     } finally {
-      work.signal.removeEventListener('abort', onAbort!);
+      work.abort.signal.removeEventListener('abort', onAbort!);
     }
   }
 }

@@ -12,6 +12,7 @@ import type { Transaction } from 'kysely';
 import { getOrCreate } from '../lib/get-or-create.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
+import type { AttemptAbortController } from './attempt-abort-controller.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
 import { initialTasks } from './initial-tasks.ts';
 import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
@@ -50,7 +51,7 @@ type Launch = { tracker: RunTracker; taskId: string; tryNumber: number; attemptI
 
 interface Running {
   readonly tracker: RunTracker;
-  readonly controller: AbortController;
+  readonly controller: AttemptAbortController;
 }
 
 export class LocalExecutor {

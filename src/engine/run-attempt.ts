@@ -5,6 +5,7 @@
  */
 import { servicePrincipal } from '../identity/principal.ts';
 import { AirclutchError } from '../lib/errors.ts';
+import { AttemptAbortController } from './attempt-abort-controller.ts';
 import type { RunSubmitter } from './engine-types.ts';
 import type { RunTracker } from './run-tracker.ts';
 import { AttemptAbort, type AttemptResult, type AttemptWork, type TaskRunner } from './task-runner.ts';
@@ -26,10 +27,10 @@ export interface RunAttemptDeps {
 export function runAttempt(
   spec: AttemptSpec,
   deps: RunAttemptDeps,
-): { controller: AbortController; done: Promise<AttemptResult> } {
+): { controller: AttemptAbortController; done: Promise<AttemptResult> } {
   const { tracker, taskId, tryNumber, attemptId } = spec;
   const task = tracker.task(taskId)!;
-  const controller = new AbortController();
+  const controller = new AttemptAbortController();
   const timer =
     task.timeoutMs === undefined
       ? undefined
@@ -55,7 +56,7 @@ export function runAttempt(
     params: tracker.info.params,
     logicalDate: tracker.info.logicalDate,
     task,
-    signal: controller.signal,
+    abort: controller,
     upstream: (id) => {
       if (!tracker.isAncestor(id, taskId)) {
         throw new AirclutchError(

@@ -64,7 +64,7 @@ export class ShellTaskRunner implements TaskRunner {
     } catch (e) {
       return { state: 'failed', reason: 'error', error: `building the command failed: ${describeThrown(e)}` };
     }
-    if (work.signal.aborted) return abortFailure(work.signal);
+    if (work.abort.aborted) return abortFailure(work.abort);
     const env = shellTaskEnv(work, process.env);
     const options: SpawnOptions = { cwd: spec.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] };
     const child =
@@ -89,7 +89,7 @@ export class ShellTaskRunner implements TaskRunner {
       killGroup(child.pid, 'SIGTERM');
       killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), this.killGraceMs);
     };
-    work.signal.addEventListener('abort', onAbort, { once: true });
+    const stopListening = work.abort.onAbort(onAbort);
 
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
       (resolve) => {
@@ -97,13 +97,13 @@ export class ShellTaskRunner implements TaskRunner {
         child.once('exit', (code, signal) => resolve({ code, signal }));
       },
     );
-    work.signal.removeEventListener('abort', onAbort);
+    stopListening();
     clearTimeout(killTimer);
     // Grandchildren may hold the pipes open: do not wait on them once the shell itself has exited.
     await Promise.race([streams, new Promise((r) => setTimeout(r, 200).unref())]);
     if (exit.signal === null && exit.code === null) killGroup(child.pid, 'SIGKILL');
 
-    if (work.signal.aborted) return abortFailure(work.signal);
+    if (work.abort.aborted) return abortFailure(work.abort);
     if (exit.error)
       return {
         state: 'failed',

@@ -6,6 +6,7 @@
  */
 import { inspect } from 'node:util';
 import type { TaskDefinition } from '../dag/types.ts';
+import type { AbortState } from './attempt-abort-controller.ts';
 
 export interface AttemptWork {
   readonly attemptId: number;
@@ -18,8 +19,12 @@ export interface AttemptWork {
   readonly params: unknown;
   readonly logicalDate: number | null;
   readonly task: TaskDefinition;
-  /** Aborted on timeout, cancellation and shutdown; `signal.reason` says which. */
-  readonly signal: AbortSignal;
+  /**
+   * Aborted on timeout, cancellation and shutdown; `abort.reason` says which. `abort.signal` is the
+   * AbortSignal task code gets, made when first read; a runner that only needs to hear the abort
+   * uses `abort.onAbort` (see `AttemptAbortController`).
+   */
+  readonly abort: AbortState;
   upstream(taskId: string): unknown;
   log(stream: 'log' | 'stdout' | 'stderr', line: string): void;
   trigger(
@@ -41,14 +46,17 @@ export function runFacts(work: AttemptWork) {
   };
 }
 
-/** The data fields of `ctx` (what a task thread receives by structured clone; it rebuilds the functions). */
+/**
+ * The data fields of `ctx` (what a task thread receives by structured clone; it rebuilds the functions).
+ * Built with `Object.assign`, not a spread: on Node 20 a spread of this many fields makes a
+ * dictionary-mode object, and it and all it holds outlive the young generation (once per attempt).
+ */
 export function plainContext(work: AttemptWork) {
-  return {
-    ...runFacts(work),
+  return Object.assign(runFacts(work), {
     attemptId: work.attemptId,
     idempotencyKey: `${work.runId}/${work.taskId}`,
     maxTries: work.maxTries,
-  };
+  });
 }
 
 /**
@@ -56,14 +64,13 @@ export function plainContext(work: AttemptWork) {
  * signal. Function tasks get it, and so do shell commands built in code (`command: (ctx) => …`).
  */
 export function taskContext(work: AttemptWork) {
-  return {
-    ...plainContext(work),
-    signal: work.signal,
+  return Object.assign(plainContext(work), {
+    signal: work.abort.signal,
     log: (...args: unknown[]) =>
       work.log('log', args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 4 }))).join(' ')),
     upstream: (ref: string | { taskId: string }) => work.upstream(typeof ref === 'string' ? ref : ref.taskId),
     trigger: work.trigger,
-  };
+  });
 }
 
 /** Why an attempt failed, for records and retry decisions. */
@@ -111,9 +118,9 @@ export class AttemptAbort extends Error {
   }
 }
 
-/** The failure an aborted signal stands for. */
-export function abortFailure(signal: AbortSignal): AttemptResult {
-  const r = signal.reason;
+/** The failure an aborted signal (or `AbortState`) stands for. */
+export function abortFailure(aborted: { readonly reason: unknown }): AttemptResult {
+  const r = aborted.reason;
   return r instanceof AttemptAbort
     ? { state: 'failed', reason: r.reason, error: r.message }
     : { state: 'failed', reason: 'cancelled', error: 'attempt was aborted' };

@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isDag } from '../dag/dag.ts';
 import { AirclutchError, describeThrown, ERROR_CODES, type ErrorCode } from '../lib/errors.ts';
+import { AttemptAbortController } from './attempt-abort-controller.ts';
 import { toOutput } from './function-task-runner.ts';
 import { AttemptAbort } from './task-runner.ts';
 import {
@@ -20,11 +21,12 @@ import {
   type ThreadResult,
   type ToThread,
 } from './task-thread-protocol.ts';
+import { ThreadTaskContext } from './thread-task-context.ts';
 
 const port = parentPort!;
 const claims = (workerData as { claims: Int32Array }).claims;
 const modules = new Map<string, Promise<Record<string, unknown>>>();
-const running = new Map<number, { controller: AbortController; calls: Map<number, Pending> }>();
+const running = new Map<number, { controller: AttemptAbortController; calls: Map<number, Pending> }>();
 interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
@@ -49,11 +51,12 @@ port.on('message', (m: ToThread) => {
 });
 
 function start(m: RunMessage): void {
-  const controller = new AbortController();
+  // The task's `ctx.signal` is made only if its code reads it (see AttemptAbortController).
+  const controller = new AttemptAbortController();
   const calls = new Map<number, Pending>();
   running.set(m.id, { controller, calls });
   beat ??= setInterval(() => send({ t: 'beat' }), BEAT_MS);
-  run(m, controller.signal, calls).then((result) => {
+  run(m, controller, calls).then((result) => {
     running.delete(m.id);
     if (running.size === 0) {
       clearInterval(beat);
@@ -68,7 +71,7 @@ const MOVED = Symbol('moved');
 
 async function run(
   m: RunMessage,
-  signal: AbortSignal,
+  abort: AttemptAbortController,
   calls: Map<number, Pending>,
 ): Promise<ThreadResult | typeof MOVED> {
   let fn: ((ctx: unknown) => unknown) | undefined;
@@ -88,38 +91,40 @@ async function run(
       reason: 'error',
       error: `task ${m.taskId} has no function in ${m.dagId}'s module`,
     };
-  const ctx = {
-    ...m.facts,
-    signal,
-    log: (...args: unknown[]) =>
-      send({
-        t: 'log',
-        id: m.id,
-        line: args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 4 }))).join(' '),
-      }),
-    upstream: (ref: string | { taskId: string }) => {
-      const id = typeof ref === 'string' ? ref : ref.taskId;
-      if (!Object.hasOwn(m.upstream, id)) {
-        throw new AirclutchError(
-          'TASK_NOT_FOUND',
-          `task ${m.taskId} can only read outputs of tasks upstream of it, and ${id} is not: add it to \`after\``,
-        );
-      }
-      return m.upstream[id];
+  const ctx = new ThreadTaskContext(
+    m.facts,
+    {
+      log: (...args: unknown[]) =>
+        send({
+          t: 'log',
+          id: m.id,
+          line: args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 4 }))).join(' '),
+        }),
+      upstream: (ref: string | { taskId: string }) => {
+        const id = typeof ref === 'string' ? ref : ref.taskId;
+        if (!Object.hasOwn(m.upstream, id)) {
+          throw new AirclutchError(
+            'TASK_NOT_FOUND',
+            `task ${m.taskId} can only read outputs of tasks upstream of it, and ${id} is not: add it to \`after\``,
+          );
+        }
+        return m.upstream[id];
+      },
+      trigger: (dagId: string, params?: Record<string, unknown>) =>
+        new Promise((resolve, reject) => {
+          const call = nextCall++;
+          calls.set(call, { resolve, reject });
+          send({ t: 'trigger', id: m.id, call, dagId, ...(params === undefined ? {} : { params }) });
+        }),
     },
-    trigger: (dagId: string, params?: Record<string, unknown>) =>
-      new Promise((resolve, reject) => {
-        const call = nextCall++;
-        calls.set(call, { resolve, reject });
-        send({ t: 'trigger', id: m.id, call, dagId, ...(params === undefined ? {} : { params }) });
-      }),
-  };
+    abort,
+  );
   try {
     const out = toOutput(await fn(ctx));
     return out.state === 'success' ? { state: 'success', outputJson: out.outputJson } : out;
   } catch (e) {
-    if (signal.aborted) {
-      const r = signal.reason as AttemptAbort;
+    if (abort.aborted) {
+      const r = abort.reason as AttemptAbort;
       return { state: 'failed', reason: r.reason, error: r.message };
     }
     return { state: 'failed', reason: 'error', error: describeThrown(e) };

@@ -45,9 +45,10 @@ export class ThreadTaskRunner implements TaskRunner {
   run(work: AttemptWork): Promise<AttemptResult> {
     const mod = taskModule(work.task);
     if (!mod) return this.#inProcess.run(work);
-    if (work.signal.aborted) return Promise.resolve(abortFailure(work.signal));
+    if (work.abort.aborted) return Promise.resolve(abortFailure(work.abort));
     return new Promise<AttemptResult>((resolve) => {
       let killTimer: NodeJS.Timeout | undefined;
+      let stopListening = () => {};
       const attempt: ThreadAttempt = {
         message: {
           t: 'run',
@@ -59,7 +60,7 @@ export class ThreadTaskRunner implements TaskRunner {
         },
         gaveUp: false,
         settle: (r) => {
-          work.signal.removeEventListener('abort', onAbort);
+          stopListening();
           resolve(fromThread(r));
         },
         onLog: (line) => work.log('log', line),
@@ -68,7 +69,7 @@ export class ThreadTaskRunner implements TaskRunner {
       // As in-process: the attempt ends at once with the abort's reason. The code gets the abort
       // in its thread, and the grace to honour it; then its thread is stopped.
       const onAbort = () => {
-        const r = abortFailure(work.signal);
+        const r = abortFailure(work.abort);
         attempt.gaveUp = true;
         resolve(r);
         if (r.state === 'failed') this.#pool.abort(attempt, r.reason, r.error);
@@ -81,7 +82,7 @@ export class ThreadTaskRunner implements TaskRunner {
         }, this.#killGraceMs);
         killTimer.unref();
       };
-      work.signal.addEventListener('abort', onAbort, { once: true });
+      stopListening = work.abort.onAbort(onAbort);
       this.#pool.dispatch(attempt);
     });
   }

@@ -64,6 +64,18 @@ describe.each(DIALECTS)('the audit chain on %s', (dialect) => {
     expect(r).toMatchObject({ ok: true, records: 25, lastSeq: 25, lastHash: rows[24]!.hash });
   });
 
+  it('links the records of a batch split over several inserts (700: 256+256+128+32+16+8+4 on SQLite, 400+300 on PostgreSQL)', async () => {
+    const { db } = await seeded(700);
+    const rows = await db.kysely
+      .selectFrom('audit_records')
+      .select(['seq', 'prev_hash', 'hash'])
+      .orderBy('seq')
+      .execute();
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 700 }, (_, i) => i + 1));
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.prev_hash).toBe(rows[i - 1]!.hash);
+    expect(await verifyAll(db)).toMatchObject({ ok: true, records: 700, lastSeq: 700 });
+  });
+
   it('writes the record in the caller transaction, so a rollback leaves neither the run nor its record', async () => {
     const { db, audit } = await seeded(3);
     await expect(

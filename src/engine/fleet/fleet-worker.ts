@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../../store/create-db.ts';
 import type { Database } from '../../store/database.ts';
+import type { AttemptAbortController } from '../attempt-abort-controller.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from '../engine-types.ts';
 import { runAttempt } from '../run-attempt.ts';
 import { insertLogs, type LogLine } from '../sql/insert-logs.ts';
@@ -55,7 +56,7 @@ export type RefusedCompletion = FleetCompletion & { env: string; dagId: string }
 
 interface Running {
   readonly claim: FleetClaim;
-  readonly controller: AbortController;
+  readonly controller: AttemptAbortController;
   handBack: boolean;
 }
 
