@@ -6,17 +6,13 @@ import { PREPARED, THEN_COMMIT } from '../store/pipelined-client.ts';
 import { BODY_KEYS, canonicalBodyAroundSeq, recordHash, type UnplacedBody } from './audit-hash.ts';
 import type { AppendedRecord } from './audit-types.ts';
 
-// 27 columns × 400 rows stays under SQLite's bound-parameter limit.
-const ROWS_PER_INSERT = 400;
-
 /**
- * Rows in the next insert. On SQLite a power of two (256 at most): the driver keeps each statement
- * shape prepared, and one shape per batch size held 53 multi-row inserts, 8 MB of native memory,
- * after the engine bench; these are 9 at most. SQLite runs in process, so splitting a batch into
- * a few inserts costs no round trip. PostgreSQL keeps one insert per 400 rows.
+ * Rows in the next SQLite insert: a power of two, 256 at most (27 columns × 256 stays under the
+ * bound-parameter limit). The driver keeps each statement shape prepared, and one shape per batch
+ * size held 53 multi-row inserts, 8 MB of native memory, after the engine bench; these are 9 at
+ * most. SQLite runs in process, so splitting a batch into a few inserts costs no round trip.
  */
-function rowsInNextInsert(dialect: DialectName, left: number): number {
-  if (dialect === 'postgres') return Math.min(ROWS_PER_INSERT, left);
+function rowsInNextInsert(left: number): number {
   return 2 ** Math.floor(Math.log2(Math.min(256, left)));
 }
 const COLUMNS = [...BODY_KEYS, 'prev_hash', 'hash'] as const;
@@ -107,7 +103,7 @@ export async function appendRecords(
   }
   const seq = from + bodies.length;
   for (let i = 0, end = 0; i < bodies.length; i = end) {
-    end = i + rowsInNextInsert(dialect, bodies.length - i);
+    end = i + rowsInNextInsert(bodies.length - i);
     const params: unknown[] = new Array((end - i) * COLUMNS.length);
     let p = 0;
     for (let r = i; r < end; r++) {
