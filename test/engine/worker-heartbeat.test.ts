@@ -28,7 +28,10 @@ describe('a worker heartbeat', () => {
   it('registers its worker, and forgets workers silent for five minutes while it keeps those seen since', async () => {
     await db.kysely
       .insertInto('workers')
-      .values([workerRow('killed-long-ago', NOW - FORGOTTEN_AFTER_MS - 1), workerRow('just-died', NOW - 90_000)])
+      .values([
+        workerRow('killed-long-ago', NOW - FORGOTTEN_AFTER_MS - 1),
+        workerRow('just-died', NOW - 90_000),
+      ])
       .execute();
     let now = NOW;
     const beat = new WorkerHeartbeat({

@@ -88,7 +88,10 @@ export class WorkerHeartbeat {
       .execute();
     if (now - this.#swept >= SWEEP_EVERY_MS) {
       this.#swept = now;
-      await o.db.kysely.deleteFrom('workers').where('last_seen_at', '<', now - FORGOTTEN_AFTER_MS).execute();
+      await o.db.kysely
+        .deleteFrom('workers')
+        .where('last_seen_at', '<', now - FORGOTTEN_AFTER_MS)
+        .execute();
     }
   }
 
