@@ -4,7 +4,7 @@ import { Engine } from '../../src/engine/engine.ts';
 import type { FleetWorker } from '../../src/engine/fleet/fleet-worker.ts';
 import { StaticDagSource } from '../../src/engine/static-dag-source.ts';
 import { servicePrincipal } from '../../src/identity/principal.ts';
-import { auditedFleetWorker } from '../helpers/audited-fleet-worker.ts';
+import { testFleetWorker } from '../helpers/audited-fleet-worker.ts';
 import { decidedRuns } from '../helpers/decided-runs.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
@@ -22,17 +22,8 @@ describe('a fleet worker retrying a task after its backoff', () => {
 
   beforeAll(async () => {
     db = await createTestDb('postgres');
-    worker = auditedFleetWorker({
-      db,
-      url: db.url,
-      schema: db.schema!,
-      dags,
-      // Polling alone would find the retry only after a minute.
-      pollMs: 60_000,
-      onError: (e) => {
-        throw e;
-      },
-    });
+    // Polling alone would find the retry only after a minute.
+    worker = testFleetWorker(db, dags, { pollMs: 60_000 });
     await worker.start();
   });
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { Engine } from '../../src/engine/engine.ts';
 import type { FleetWorker } from '../../src/engine/fleet/fleet-worker.ts';
 import { StaticDagSource } from '../../src/engine/static-dag-source.ts';
 import { servicePrincipal } from '../../src/identity/principal.ts';
-import { auditedFleetWorker } from '../helpers/audited-fleet-worker.ts';
+import { testFleetWorker } from '../helpers/audited-fleet-worker.ts';
 import { decidedRuns } from '../helpers/decided-runs.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
@@ -32,17 +32,7 @@ describe('a fleet worker starting a run', () => {
 
   beforeAll(async () => {
     db = await createTestDb('postgres');
-    worker = auditedFleetWorker({
-      db,
-      url: db.url,
-      schema: db.schema!,
-      dags,
-      concurrency: 2,
-      defaultMaxActiveRuns: 16,
-      onError: (e) => {
-        throw e;
-      },
-    });
+    worker = testFleetWorker(db, dags, { concurrency: 2, defaultMaxActiveRuns: 16 });
     await worker.start();
   });
   afterAll(async () => {

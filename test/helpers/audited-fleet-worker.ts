@@ -14,6 +14,7 @@ import { FunctionTaskRunner } from '../../src/engine/function-task-runner.ts';
 import { ShellTaskRunner } from '../../src/engine/shell-task-runner.ts';
 import { transitionEvents } from '../../src/gate/audit-events.ts';
 import type { Db } from '../../src/store/create-db.ts';
+import type { TestDb } from './test-db.ts';
 
 export interface AuditedFleetWorkerOptions extends Partial<Omit<FleetWorkerOptions, 'url'>> {
   readonly db: Db;
@@ -53,5 +54,23 @@ export function auditedFleetWorker(options: AuditedFleetWorkerOptions): FleetWor
     metrics: new FleetMetrics(new Registry(), options.db),
     onError: (e) => process.stderr.write(`fleet worker: ${e.stack}\n`),
     ...rest,
+  });
+}
+
+/** A worker on a test store (`createTestDb`'s URL and schema) whose cycle errors fail the test. */
+export function testFleetWorker(
+  db: TestDb,
+  dags: DagSource,
+  options: Partial<Omit<FleetWorkerOptions, 'url'>> = {},
+): FleetWorker {
+  return auditedFleetWorker({
+    db,
+    url: db.url,
+    schema: db.schema!,
+    dags,
+    onError: (e) => {
+      throw e;
+    },
+    ...options,
   });
 }
