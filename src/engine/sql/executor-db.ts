@@ -26,15 +26,16 @@ export function isPostgres(q: Queryable): boolean {
  * than placeholders, and on PostgreSQL every placeholder's type must follow from its column.
  */
 export async function rawQuery<R>(q: Queryable, text: string, params: readonly unknown[]): Promise<R[]> {
-  const sqlText = isPostgres(q) ? numbered(text) : text;
-  return (await q.executeQuery<R>(CompiledQuery.raw(sqlText, params as unknown[]))).rows;
+  return (await q.executeQuery<R>(compiled(q, text, params))).rows;
 }
 
 /** Rows an UPDATE or DELETE written as text changed. */
 export async function rawUpdate(q: Queryable, text: string, params: readonly unknown[]): Promise<number> {
-  const sqlText = isPostgres(q) ? numbered(text) : text;
-  const res = await q.executeQuery(CompiledQuery.raw(sqlText, params as unknown[]));
-  return Number(res.numAffectedRows ?? 0);
+  return Number((await q.executeQuery(compiled(q, text, params))).numAffectedRows ?? 0);
+}
+
+function compiled(q: Queryable, text: string, params: readonly unknown[]): CompiledQuery {
+  return CompiledQuery.raw(isPostgres(q) ? numbered(text) : text, params as unknown[]);
 }
 
 const numberedCache = new Map<string, string>();
