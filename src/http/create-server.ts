@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, {
@@ -45,6 +44,7 @@ import { policiesRoute } from './routes/policies-route.ts';
 import { runsRoutes } from './routes/runs-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { workersRoute } from './routes/workers-route.ts';
+import { securityHeaders } from './security-headers.ts';
 import { maxHeaderSizeFor, type ServerConfig } from './server-config.ts';
 import { sessionPlugin } from './session-plugin.ts';
 
@@ -123,7 +123,7 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
     metrics.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  await app.register(helmet, { global: true });
+  securityHeaders(app);
   if (cfg.corsOrigins.length) allowOrigins(app, cfg.corsOrigins);
   await app.register(swagger, {
     openapi: {
