@@ -6,6 +6,10 @@
  * environment. A policy whose scope fails is neither satisfied nor erroring in Cedar (the scope is
  * checked before the conditions), so leaving it out of the set Cedar evaluates cannot change the
  * decision. Anything not fully understood here (template slots, other shapes) counts as a possible match.
+ *
+ * A scope made only of shapes understood here is `exact`: its test answers true only when Cedar's
+ * scope check would pass too, so a slice may hand Cedar the policy without its scope (see
+ * `PolicySlicer`), and the entities the scope needed need not cross into Cedar.
  * @module
  */
 import type {
@@ -32,6 +36,12 @@ export interface ScopeFacts {
 }
 
 export type ScopeTest = (facts: ScopeFacts) => boolean;
+
+/** A scope's test, and whether its true answers are certain (see the module's note). */
+export interface CompiledScope {
+  readonly test: ScopeTest;
+  readonly exact: boolean;
+}
 
 const GROUP = cedarType(ENTITY.group);
 const ENV = cedarType(ENTITY.env);
@@ -60,22 +70,28 @@ export function scopeFacts(request: PolicyRequest): ScopeFacts {
 }
 
 /** Compiles a policy's scope into a test, once per load. */
-export function compileScopeTest(policy: PolicyJson): ScopeTest {
+export function compileScope(policy: PolicyJson): CompiledScope {
   const principal = entityTest(policy.principal, (f) => f.principalType, principalIs, principalIn);
   const action = actionTest(policy.action);
   const resource = entityTest(policy.resource, (f) => f.resourceType, resourceIs, resourceIn);
-  return (f) => principal(f) && action(f) && resource(f);
+  return {
+    test: (f) => principal.test(f) && action.test(f) && resource.test(f),
+    exact: principal.exact && action.exact && resource.exact,
+  };
 }
 
 type Uid = { readonly type: string; readonly id: string };
-const always: ScopeTest = () => true;
+const always: CompiledScope = { test: () => true, exact: true };
+/** A shape not understood here: it may match, and Cedar must check it. */
+const unknown: CompiledScope = { test: () => true, exact: false };
+const exactly = (test: ScopeTest): CompiledScope => ({ test, exact: true });
 
 function entityTest(
   c: PrincipalConstraint | ResourceConstraint,
   typeOf: (f: ScopeFacts) => string,
   is: (uid: Uid) => ScopeTest,
   isIn: (uid: Uid) => ScopeTest,
-): ScopeTest {
+): CompiledScope {
   switch (c.op) {
     case 'All':
       return always;
@@ -86,10 +102,10 @@ function entityTest(
     case 'is': {
       const type = c.entity_type;
       const within = c.in ? withUid('entity' in c.in ? c.in.entity : undefined, isIn) : always;
-      return (f) => typeOf(f) === type && within(f);
+      return { test: (f) => typeOf(f) === type && within.test(f), exact: within.exact };
     }
     default:
-      return always;
+      return unknown;
   }
 }
 
@@ -112,28 +128,28 @@ function resourceIn(u: Uid): ScopeTest {
   return resourceIs(u);
 }
 
-function actionTest(c: ActionConstraint): ScopeTest {
+function actionTest(c: ActionConstraint): CompiledScope {
   switch (c.op) {
     case 'All':
       return always;
     case '==': {
       const u = 'entity' in c ? plain(c.entity) : undefined;
-      return u?.type === 'Action' ? (f) => f.action === u.id : always;
+      return u?.type === 'Action' ? exactly((f) => f.action === u.id) : unknown;
     }
     case 'in': {
       const targets = ('entities' in c ? c.entities : 'entity' in c ? [c.entity] : []).map(plain);
-      if (!targets.every((t) => t?.type === 'Action')) return always;
+      if (!targets.every((t) => t?.type === 'Action')) return unknown;
       const ids = targets.map((t) => t!.id);
-      return (f) => ids.some((id) => actionIn(f.action, id));
+      return exactly((f) => ids.some((id) => actionIn(f.action, id)));
     }
     default:
-      return always;
+      return unknown;
   }
 }
 
-function withUid(uid: EntityUidJson | undefined, make: (u: Uid) => ScopeTest): ScopeTest {
+function withUid(uid: EntityUidJson | undefined, make: (u: Uid) => ScopeTest): CompiledScope {
   const u = uid ? plain(uid) : undefined;
-  return u ? make(u) : always;
+  return u ? exactly(make(u)) : unknown;
 }
 
 function plain(uid: EntityUidJson): Uid | undefined {
