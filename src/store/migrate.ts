@@ -13,6 +13,7 @@ import { dagActionApprovalsMigration } from './migrations/0008-dag-action-approv
 import { dagActionDeliveriesMigration } from './migrations/0011-dag-action-deliveries.ts';
 import { fleetMigration } from './migrations/0013-fleet.ts';
 import { auditAppendFunctionMigration } from './migrations/0014-audit-append-function.ts';
+import { partialScheduleKeyIndexMigration } from './migrations/0015-partial-schedule-key-index.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -28,6 +29,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0011-dag-action-deliveries': dagActionDeliveriesMigration(),
     '0013-fleet': fleetMigration(dialect),
     '0014-audit-append-function': auditAppendFunctionMigration(dialect),
+    '0015-partial-schedule-key-index': partialScheduleKeyIndexMigration(),
   };
 }
 

@@ -1,6 +1,8 @@
 import { Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isUniqueViolation } from '../../src/store/is-unique-violation.ts';
 import { allMigrations, migrateToLatest } from '../../src/store/migrate.ts';
+import { runRow } from '../helpers/run-row.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 
 describe.each(DIALECTS)('migrations on %s', (dialect) => {
@@ -17,6 +19,31 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     expect(await migrateToLatest(db)).toEqual([]);
     const rows = await db.kysely.selectFrom('runs').selectAll().execute();
     expect(rows).toEqual([]);
+  });
+
+  it('refuses a second run with the same schedule key, and indexes only runs that have one', async () => {
+    db = await createTestDb(dialect);
+    const runs = db.kysely.insertInto('runs');
+    await runs.values(runRow({ id: 'cron-1', schedule_key: 'cron:2026-11-29T00:00Z' })).execute();
+    const again = runs.values(runRow({ id: 'cron-2', schedule_key: 'cron:2026-11-29T00:00Z' })).execute();
+    await expect(
+      again.then(
+        () => null,
+        (e: unknown) => isUniqueViolation(e),
+      ),
+    ).resolves.toBe(true);
+    for (const id of ['manual-1', 'manual-2']) await runs.values(runRow({ id })).execute();
+    const plan =
+      dialect === 'postgres'
+        ? await sql<{
+            d: string;
+          }>`select indexdef as d from pg_indexes where indexname = 'runs_schedule_key_uq' and schemaname = current_schema()`.execute(
+            db.kysely,
+          )
+        : await sql<{
+            d: string;
+          }>`select sql as d from sqlite_master where name = 'runs_schedule_key_uq'`.execute(db.kysely);
+    expect(plan.rows[0]?.d.toLowerCase()).toMatch(/where \(?"?schedule_key"? is not null\)?/);
   });
 
   it('keeps approval requests and their votes through 0008, which lets a request be for a DAG action instead of a run', async () => {
