@@ -47,6 +47,10 @@ export interface LocalExecutorOptions {
 
 type RunRef = Pick<RunsTable, 'id' | 'env' | 'dag_id'>;
 
+/** Queued runs read at once when a DAG with runs held back frees a slot. */
+const QUEUED_READ_LIMIT = 100;
+const dagKey = (d: { readonly env: string; readonly dagId: string }) => `${d.env}/${d.dagId}`;
+
 type Launch = { tracker: RunTracker; taskId: string; tryNumber: number; attemptId: number };
 
 interface Running {
@@ -72,6 +76,8 @@ export class LocalExecutor {
   readonly #retryTimers = new Set<NodeJS.Timeout>();
   readonly #dueRetries: Array<{ tracker: RunTracker; taskId: string }> = [];
   #queuedRuns: RunRef[] = [];
+  /** DAGs (`env/dagId`) with runs left queued for want of a `maxActiveRuns` slot: a run of theirs that ends frees one. */
+  readonly #held = new Set<string>();
   #cancelled: string[] = [];
 
   #started = false;
@@ -309,8 +315,8 @@ export class LocalExecutor {
     for (const r of retries) this.#scheduleRetry(r.tracker, r.taskId, r.at - now);
     for (const l of launched) this.#launch(l);
     for (const t of transitions) this.#o.onTransition(t);
-    if (finished.length)
-      this.#queuedRuns.push(...(await this.#queuedRunsFor(finished.map((f) => f.tracker))));
+    const freed = finished.filter((f) => this.#held.has(dagKey(f.tracker.info)));
+    if (freed.length) this.#queuedRuns.push(...(await this.#queuedRunsFor(freed.map((f) => f.tracker))));
     if (this.#queuedRuns.length || (this.#ready.length && this.#running.size < this.#concurrency))
       this.#cycleAgain = true;
   }
@@ -341,7 +347,10 @@ export class LocalExecutor {
     if (row?.state !== 'queued') return null;
     if (found) {
       const max = found.dag.options.maxActiveRuns ?? this.#defaultMaxActiveRuns;
-      if (this.#activeRunsOf(run.env, run.dag_id) >= max) return null;
+      if (this.#activeRunsOf(run.env, run.dag_id) >= max) {
+        this.#held.add(dagKey({ env: run.env, dagId: run.dag_id }));
+        return null;
+      }
     }
     // Checked when the run would start, whatever queued it: a run waiting for a slot, approved, or
     // found after a restart never starts code that was not decided.
@@ -522,16 +531,25 @@ export class LocalExecutor {
     }
   }
 
+  /**
+   * The queued runs of DAGs that had runs held back, oldest first. A DAG stays held while it may have
+   * more than this read returns; runs held again mark it again. Runs no process told this one about
+   * are the poll's to find.
+   */
   async #queuedRunsFor(trackers: RunTracker[]) {
+    const keys = new Set(trackers.map((t) => dagKey(t.info)));
+    for (const k of keys) this.#held.delete(k);
     const dags = [...new Set(trackers.map((t) => t.info.dagId))];
-    return this.#db.kysely
+    const rows = await this.#db.kysely
       .selectFrom('runs')
       .select(['id', 'env', 'dag_id'])
       .where('state', '=', 'queued')
       .where('dag_id', 'in', dags)
       .orderBy('created_at')
-      .limit(100)
+      .limit(QUEUED_READ_LIMIT)
       .execute();
+    if (rows.length === QUEUED_READ_LIMIT) for (const k of keys) this.#held.add(k);
+    return rows;
   }
 
   /**

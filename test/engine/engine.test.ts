@@ -178,7 +178,8 @@ describe.each(DIALECTS)('engine on %s', (dialect) => {
     });
     const d = dag({ id: 'one_at_a_time', maxActiveRuns: 1 });
     d.task('wait', () => gate);
-    h = await startHarness(dialect, [d]);
+    // No poll in the test's time: the run held back must start because the first one ended.
+    h = await startHarness(dialect, [d], { pollIntervalMs: 60_000 });
     const first = await h.run('one_at_a_time');
     const second = await h.run('one_at_a_time');
     const states = async () =>
