@@ -7,6 +7,7 @@ import { verifyChain } from '../src/audit/verify-chain.ts';
 import { createDb, type Db } from '../src/store/create-db.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
 import { triggerEvent } from '../test/audit/audit-fixtures.ts';
+import { growWal } from './grow-wal.ts';
 import { runIfMain } from './main.ts';
 import { median } from './stats.ts';
 
@@ -21,6 +22,7 @@ async function withStore<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const db = createDb({ url: join(dir, 'bench.db') });
   try {
     await migrateToLatest(db);
+    await growWal(db);
     return await fn(db);
   } finally {
     await db.close();

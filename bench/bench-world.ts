@@ -16,6 +16,7 @@ import { OidcTokenVerifier } from '../src/identity/oidc-token-verifier.ts';
 import type { DialectName } from '../src/store/create-db.ts';
 import { createTestDb, type TestDb } from '../test/helpers/test-db.ts';
 import { type JwksServer, startJwksServer } from '../test/identity/helpers/jwks-server.ts';
+import { growWal } from './grow-wal.ts';
 
 export interface BenchIssuer {
   readonly server: JwksServer;
@@ -77,15 +78,21 @@ export async function writeProject(
   return { dir, config: await loadConfig({ cwd: dir, env: {} }) };
 }
 
+/**
+ * `steadyWal` (default true): a SQLite store starts with its WAL at the size a running server's has
+ * (`growWal`), so the figures are a running server's, not those of its first seconds.
+ */
 export async function createBenchWorld(
   dialect: DialectName,
   files: Record<string, string>,
   configYaml = '',
+  options: { steadyWal?: boolean } = {},
 ): Promise<BenchWorld> {
   const { dir, config } = await writeProject(files, configYaml);
   let db: TestDb | undefined;
   try {
     db = await createTestDb(dialect);
+    if (options.steadyWal ?? true) await growWal(db);
     const ac = await createAirclutch(config, { db });
     const store = db;
     return {

@@ -3,7 +3,9 @@
  * write the decision's audit record and the run in one durable SQLite transaction), measured both
  * ways for identity: `gate_trigger_*` with one client's token again and again (the verification
  * cache answers, as in steady traffic) and `gate_trigger_fresh_*` with a new token each time from
- * 100 principals (a signature check each, as from many clients). And an approval round trip (a
+ * 100 principals (a signature check each, as from many clients). Both on a store whose WAL has its
+ * running size (`growWal`); `gate_trigger_cold_*` are the same triggers on a new store, first thing
+ * after a start, while every commit still grows the WAL file. And an approval round trip (a
  * request, two approvals, the run starting), every principal verified from its token.
  * @module
  */
@@ -11,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { voteOnApproval } from '../src/gate/vote.ts';
 import { DAGS } from '../test/helpers/gate-world.ts';
 import { createBenchWorld, startBenchIssuer } from './bench-world.ts';
+import { growWal } from './grow-wal.ts';
 import { runIfMain } from './main.ts';
 import { median, percentile, round } from './stats.ts';
 
@@ -18,7 +21,7 @@ const SAMPLES = 2_000;
 
 export async function benchGate(): Promise<Record<string, number>> {
   const issuer = await startBenchIssuer();
-  const world = await createBenchWorld('sqlite', DAGS);
+  const world = await createBenchWorld('sqlite', DAGS, '', { steadyWal: false });
   try {
     const { verifier } = issuer;
     let n = 0;
@@ -47,6 +50,8 @@ export async function benchGate(): Promise<Record<string, number>> {
     };
     const one = await issuer.token('eng@example.com', ['data-eng']);
     for (let i = 0; i < 300; i++) await trigger(one);
+    const cold = await timed(() => one);
+    await growWal(world.db);
     const cached = await timed(() => one);
     const freshTokens = await mint(SAMPLES);
     const fresh = await timed(() => freshTokens.pop()!);
@@ -86,6 +91,8 @@ export async function benchGate(): Promise<Record<string, number>> {
     return {
       gate_trigger_p99_us: round(percentile(cached, 99), 1),
       gate_trigger_p50_us: round(percentile(cached, 50), 1),
+      gate_trigger_cold_p99_us: round(percentile(cold, 99), 1),
+      gate_trigger_cold_p50_us: round(percentile(cold, 50), 1),
       gate_trigger_fresh_p99_us: round(percentile(fresh, 99), 1),
       gate_trigger_fresh_p50_us: round(percentile(fresh, 50), 1),
       approval_roundtrip_ms: round(median(trips.slice(5)), 2),

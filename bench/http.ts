@@ -20,6 +20,7 @@ import { createServer } from '../src/http/create-server.ts';
 import { OidcTokenVerifier } from '../src/identity/oidc-token-verifier.ts';
 import { startBenchIssuer, writeProject } from './bench-world.ts';
 import { compileSuite } from './compile-suite.ts';
+import { growWal } from './grow-wal.ts';
 import { runIfMain } from './main.ts';
 
 const run = promisify(execFile);
@@ -65,6 +66,7 @@ export async function benchHttp(): Promise<Record<string, number>> {
   const identity = `identity:\n  allowInsecureIssuers: true\n  devIdp:\n    enabled: false\n  issuers:\n    - issuer: ${issuer.server.issuer}\n      audiences: [airclutch]\n      typ: at+jwt\n`;
   const { dir, config } = await writeProject(FILES, identity);
   const ac = await createAirclutch(config);
+  await growWal(ac.db);
   const verifier = OidcTokenVerifier.fromConfig(config.identity);
   await verifier.warm();
   const app = await createServer(ac, { verifier });

@@ -24,6 +24,7 @@ export function ratios(f: Readonly<Record<string, number>>): Record<string, numb
   overFsync('gate_trigger_p50_over_fsync', f.gate_trigger_p50_us);
   overFsync('gate_trigger_p99_over_fsync', f.gate_trigger_p99_us);
   overFsync('gate_trigger_fresh_p50_over_fsync', f.gate_trigger_fresh_p50_us);
+  overFsync('gate_trigger_cold_p50_over_fsync', f.gate_trigger_cold_p50_us);
   overFsync('approval_roundtrip_over_fsync', ms(f.approval_roundtrip_ms));
   // One audit record in its own transaction.
   overFsync(
