@@ -15,6 +15,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pino from 'pino';
 import { createAirclutch } from '../src/app/create-airclutch.ts';
 import { createServer } from '../src/http/create-server.ts';
 import { OidcTokenVerifier } from '../src/identity/oidc-token-verifier.ts';
@@ -69,7 +70,13 @@ export async function benchHttp(): Promise<Record<string, number>> {
   await growWal(ac.db);
   const verifier = OidcTokenVerifier.fromConfig(config.identity);
   await verifier.warm();
-  const app = await createServer(ac, { verifier });
+  // As `airclutch serve` runs it (`startHttp`): pino at info, logging each request, and process metrics.
+  const log = pino({ level: 'info' }, pino.destination({ dest: join(dir, 'server.log') }));
+  const app = await createServer(ac, {
+    verifier,
+    logger: log.child({ component: 'http' }),
+    processMetrics: true,
+  });
   await ac.engine.start();
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1/dags/ingest/runs`;

@@ -64,6 +64,7 @@ export async function startHttpWorld(
     /** The world's clock (engine, gate, audit), where `now` is only the server's. */
     clock?: () => number;
     ui?: CreateServerOptions['ui'];
+    logger?: CreateServerOptions['logger'];
   } = {},
 ): Promise<HttpWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'airclutch-http-'));
@@ -86,6 +87,7 @@ export async function startHttpWorld(
     logPollMs: 20,
     ...(options.ui !== undefined ? { ui: options.ui } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
