@@ -13,14 +13,25 @@ import { getOrCreate } from '../lib/get-or-create.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import type { AttemptAbortController } from './attempt-abort-controller.ts';
-import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
+import type {
+  DagSource,
+  EngineHooks,
+  EngineTransition,
+  RunSubmitter,
+  UnplacedTransition,
+} from './engine-types.ts';
 import { initialTasks } from './initial-tasks.ts';
 import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
 import { type AttemptSpec, runAttempt } from './run-attempt.ts';
 import { RunTracker } from './run-tracker.ts';
 import { cancelTasks } from './sql/cancel-tasks.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
-import { completeAndClaim, type TaskClaim, type TaskMove } from './sql/complete-and-claim.ts';
+import {
+  completeAndClaim,
+  type StatementRecord,
+  type TaskClaim,
+  type TaskMove,
+} from './sql/complete-and-claim.ts';
 import { completeAttempts } from './sql/complete-attempt.ts';
 import { rawQuery } from './sql/executor-db.ts';
 import { dagRefusal, findStartRefusal, type StartRefusal } from './sql/find-start-refusal.ts';
@@ -213,6 +224,8 @@ export class LocalExecutor {
     const finished: Array<{ tracker: RunTracker; state: 'success' | 'failed' }> = [];
     const touched = new Set<RunTracker>();
     let launched: Launch[] = [];
+    /** The cycle's statement appended the audit records and carried the commit: nothing may follow. */
+    let audited = false;
 
     await this.#db.kysely.transaction().execute(async (trx) => {
       // 1. Attempts that ended, and what became ready or was settled downstream of them.
@@ -225,8 +238,14 @@ export class LocalExecutor {
       }
       let ended: Set<number>;
       if (this.#db.dialect === 'postgres') {
-        // One statement: the completions, the moves they cause, and the claims of ready tasks.
-        const done = await this.#completeAndClaim(trx, completions, plans, retried, now);
+        // One statement: the completions, the moves they cause, and the claims of ready tasks; and
+        // their audit records, when nothing else is left for this cycle to write.
+        audited =
+          this.#hooks.recordTexts !== undefined &&
+          !logs.length &&
+          !queuedRuns.length &&
+          !completions.some((c) => c.tracker.isComplete && this.#trackers.has(c.tracker.info.runId));
+        const done = await this.#completeAndClaim(trx, completions, plans, retried, now, audited);
         ended = done.ended;
         launched = done.launched;
       } else {
@@ -287,7 +306,7 @@ export class LocalExecutor {
       }
       // 4. Ready tasks, up to the concurrency limit (on PostgreSQL, those not claimed in step 1: the
       // first tasks of runs started in step 2).
-      if (!this.#stopping) launched.push(...(await this.#claim(trx, now, launched.length)));
+      if (!this.#stopping && !audited) launched.push(...(await this.#claim(trx, now, launched.length)));
       for (const l of launched) {
         const { runId, env, dagId } = l.tracker.info;
         transitions.push({
@@ -302,7 +321,7 @@ export class LocalExecutor {
         });
       }
       if (logs.length) await insertLogs(trx, logs);
-      if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
+      if (transitions.length && !audited) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
     });
 
     for (const f of finished) this.#trackers.delete(f.tracker.info.runId);
@@ -422,6 +441,7 @@ export class LocalExecutor {
     plans: ReadonlyArray<ReturnType<typeof planCompletion>>,
     retried: readonly EngineTransition[],
     now: number,
+    audited: boolean,
   ): Promise<{ ended: Set<number>; launched: Launch[] }> {
     const moves: TaskMove[] = [];
     for (const [i, c] of completions.entries())
@@ -451,6 +471,7 @@ export class LocalExecutor {
       claims,
       workerId: this.workerId,
       now,
+      ...(audited ? { records: this.#statementRecords(completions, plans, retried, claims) } : {}),
     });
     const launched: Launch[] = [];
     for (const c of done.claimed) {
@@ -461,6 +482,50 @@ export class LocalExecutor {
       launched.push({ tracker, ...c });
     }
     return { ended: done.ended, launched };
+  }
+
+  /**
+   * The audit records of what the cycle's statement may do, in the order `onTransitions` would get
+   * them: each completion's end and what it settled, the retries, then the claims (their try
+   * numbers decided by the statement). The statement places those whose change it made.
+   */
+  #statementRecords(
+    completions: readonly Completion[],
+    plans: ReadonlyArray<ReturnType<typeof planCompletion>>,
+    retried: readonly EngineTransition[],
+    claims: readonly TaskClaim[],
+  ): StatementRecord[] {
+    const unplaced: UnplacedTransition[] = [];
+    const srcs: Array<number | null> = [];
+    const claimOf: Array<TaskClaim | null> = [];
+    const add = (transition: EngineTransition, src: number | null, claim: TaskClaim | null) => {
+      unplaced.push({ transition, tryFromStore: claim !== null });
+      srcs.push(src);
+      claimOf.push(claim);
+    };
+    for (const [i, c] of completions.entries()) {
+      const { completion, downstream } = plans[i]!;
+      const { runId, env, dagId } = c.tracker.info;
+      const { taskId, tryNumber } = c;
+      const [from, to, error] = ['running' as const, completion.taskState, completion.error];
+      add(
+        { kind: 'task', runId, env, dagId, taskId, from, to, tryNumber, error },
+        completion.attemptId,
+        null,
+      );
+      for (const t of taskEvents(c.tracker, downstream)) add(t, completion.attemptId, null);
+    }
+    for (const t of retried) add(t, null, null);
+    for (const k of claims) {
+      const { env, dagId } = this.#trackers.get(k.runId)!.info;
+      const claim = { runId: k.runId, env, dagId, taskId: k.taskId, from: 'queued', to: 'running' } as const;
+      // A stand-in: the statement writes the try number the claim gives.
+      add({ kind: 'task', ...claim, tryNumber: 1 }, null, k);
+    }
+    const texts = this.#hooks.recordTexts!(unplaced);
+    const out: StatementRecord[] = [];
+    for (const [i, text] of texts.entries()) if (text) out.push({ text, src: srcs[i]!, claim: claimOf[i] });
+    return out;
   }
 
   /** PostgreSQL: tasks the cycle made ready and did not claim wait on the ready list. */
