@@ -14,6 +14,17 @@
  * step then waits on the store once. Each record is placed only if what it records happened here:
  * a completion's records (its end, what it settled) if its attempt ended, a claim's if the claim
  * was made, with the try number the claim gave it.
+ *
+ * The statement is prepared once per connection and runs on a generic plan, made before the
+ * arrays are known. PostgreSQL then expects ten rows from each `unnest` and, while the task table
+ * is young or its statistics stale, found hashing all of `task_instances` (and every index entry
+ * of running attempts, dead ones included) cheaper than ten primary-key lookups: a chain step's
+ * claim scanned the whole table, its time growing with it (0.3 ms at 1,300 rows). Each list ends
+ * in a `LIMIT` by its own length, a parameter: a no-op, but the planner expects a tenth as many
+ * rows from a limit it cannot see, one, and looks each row up by its key. The attempts' fence
+ * compares with a column (`v.running`) rather than the literal: against the literal, the index on
+ * `state` looked cheaper than the primary key, and until a vacuum it holds an entry for every
+ * attempt that ever ran.
  * @module
  */
 import { sql } from 'kysely';
@@ -89,15 +100,15 @@ export async function completeAndClaim(
     try_number: number | null;
     lease_token: string | null;
   }>`${sql.raw(PREPARED)}
-    with v (id, run_id, task_id, attempt_state, task_state, error, exit_code, output, next_try_at) as (
-      select * from unnest(${cs.map((c) => c.attemptId)}::bigint[], ${cs.map((c) => c.runId)}::text[],
+    with v (id, run_id, task_id, attempt_state, task_state, error, exit_code, output, next_try_at, running) as (
+      select *, 'running'::text from unnest(${cs.map((c) => c.attemptId)}::bigint[], ${cs.map((c) => c.runId)}::text[],
         ${cs.map((c) => c.taskId)}::text[], ${cs.map((c) => c.attemptState)}::text[],
         ${cs.map((c) => c.taskState)}::text[], ${cs.map((c) => c.error)}::text[],
         ${cs.map((c) => c.exitCode)}::integer[], ${cs.map((c) => c.outputJson)}::text[],
-        ${cs.map((c) => c.nextTryAt)}::bigint[])
+        ${cs.map((c) => c.nextTryAt)}::bigint[]) limit ${cs.length}::bigint
     ), a as (
       update attempts set state = v.attempt_state, ended_at = ${now}, error = v.error, exit_code = v.exit_code
-      from v where attempts.id = v.id and attempts.state = 'running'
+      from v where attempts.id = v.id and attempts.state = v.running
       returning attempts.id
     ), t as (
       update task_instances set state = v.task_state, output = v.output, error = v.error,
@@ -107,7 +118,7 @@ export async function completeAndClaim(
         and task_instances.state = 'running' and v.id in (select id from a)
     ), m (run_id, task_id, from_state, to_state, src) as (
       select * from unnest(${ms.map((m) => m.runId)}::text[], ${ms.map((m) => m.taskId)}::text[],
-        ${ms.map((m) => m.from)}::text[], ${ms.map((m) => m.to)}::text[], ${ms.map((m) => m.src)}::bigint[])
+        ${ms.map((m) => m.from)}::text[], ${ms.map((m) => m.to)}::text[], ${ms.map((m) => m.src)}::bigint[]) limit ${ms.length}::bigint
     ), mu as (
       update task_instances set state = m.to_state, updated_at = ${now}
       from m
@@ -115,7 +126,7 @@ export async function completeAndClaim(
         and task_instances.state = m.from_state and (m.src is null or m.src in (select id from a))
     ), k (run_id, task_id, from_state, src) as (
       select * from unnest(${ks.map((k) => k.runId)}::text[], ${ks.map((k) => k.taskId)}::text[],
-        ${ks.map((k) => k.from)}::text[], ${ks.map((k) => k.src)}::bigint[])
+        ${ks.map((k) => k.from)}::text[], ${ks.map((k) => k.src)}::bigint[]) limit ${ks.length}::bigint
     ), c as (
       update task_instances set state = 'running', try_number = task_instances.try_number + 1,
         updated_at = ${now}, next_try_at = null
