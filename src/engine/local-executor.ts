@@ -248,6 +248,7 @@ export class LocalExecutor {
         const done = await this.#completeAndClaim(trx, completions, plans, retried, now, audited);
         ended = done.ended;
         launched = done.launched;
+        audited = done.audited;
       } else {
         ended = await completeAttempts(
           trx,
@@ -442,7 +443,7 @@ export class LocalExecutor {
     retried: readonly EngineTransition[],
     now: number,
     audited: boolean,
-  ): Promise<{ ended: Set<number>; launched: Launch[] }> {
+  ): Promise<{ ended: Set<number>; launched: Launch[]; audited: boolean }> {
     const moves: TaskMove[] = [];
     for (const [i, c] of completions.entries())
       for (const t of plans[i]!.downstream)
@@ -465,13 +466,17 @@ export class LocalExecutor {
       claimedMoves.add(r.move);
       claims.push({ runId: r.move.runId, taskId: r.taskId, from: r.move.from, src: r.move.src });
     }
+    // A cycle that only starts runs has nothing for this statement: no round trip for it.
+    if (!completions.length && !moves.length && !claims.length)
+      return { ended: new Set(), launched: [], audited: false };
+    const records = audited ? this.#statementRecords(completions, plans, retried, claims) : [];
     const done = await completeAndClaim(trx, {
       completions: plans.map((p) => p.completion),
       moves: moves.filter((m) => !claimedMoves.has(m)),
       claims,
       workerId: this.workerId,
       now,
-      ...(audited ? { records: this.#statementRecords(completions, plans, retried, claims) } : {}),
+      records,
     });
     const launched: Launch[] = [];
     for (const c of done.claimed) {
@@ -481,7 +486,7 @@ export class LocalExecutor {
       tracker.tries.set(c.taskId, c.tryNumber);
       launched.push({ tracker, ...c });
     }
-    return { ended: done.ended, launched };
+    return { ended: done.ended, launched, audited: records.length > 0 };
   }
 
   /**
