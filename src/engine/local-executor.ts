@@ -27,6 +27,7 @@ import { RunTracker } from './run-tracker.ts';
 import { cancelTasks } from './sql/cancel-tasks.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
 import {
+  type ClaimedRunAttempt,
   completeAndClaim,
   type StatementRecord,
   type TaskClaim,
@@ -63,6 +64,21 @@ type Launch = { tracker: RunTracker; taskId: string; tryNumber: number; attemptI
 interface Running {
   readonly tracker: RunTracker;
   readonly controller: AttemptAbortController;
+}
+
+/** The transition of a claimed task to running. */
+function launchTransition(l: Launch): EngineTransition {
+  const { runId, env, dagId } = l.tracker.info;
+  return {
+    kind: 'task',
+    runId,
+    env,
+    dagId,
+    taskId: l.taskId,
+    from: 'queued',
+    to: 'running',
+    tryNumber: l.tryNumber,
+  };
 }
 
 export class LocalExecutor {
@@ -306,21 +322,17 @@ export class LocalExecutor {
         transitions.push({ kind: 'run', runId, env, dagId, from: 'running', to: state });
       }
       // 4. Ready tasks, up to the concurrency limit (on PostgreSQL, those not claimed in step 1: the
-      // first tasks of runs started in step 2).
-      if (!this.#stopping && !audited) launched.push(...(await this.#claim(trx, now, launched.length)));
-      for (const l of launched) {
-        const { runId, env, dagId } = l.tracker.info;
-        transitions.push({
-          kind: 'task',
-          runId,
-          env,
-          dagId,
-          taskId: l.taskId,
-          from: 'queued',
-          to: 'running',
-          tryNumber: l.tryNumber,
-        });
+      // first tasks of runs started in step 2). On PostgreSQL this is the cycle's last statement,
+      // and it appends the records of every transition the cycle made.
+      if (!this.#stopping && !audited) {
+        if (this.#db.dialect === 'postgres' && this.#hooks.recordTexts !== undefined && !logs.length) {
+          const made = [...transitions, ...launched.map(launchTransition)];
+          const done = await this.#claimAndRecord(trx, now, launched.length, made);
+          launched.push(...done.launched);
+          audited = done.audited;
+        } else launched.push(...(await this.#claim(trx, now, launched.length)));
       }
+      transitions.push(...launched.map(launchTransition));
       if (logs.length) await insertLogs(trx, logs);
       if (transitions.length && !audited) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
     });
@@ -478,26 +490,57 @@ export class LocalExecutor {
       now,
       records,
     });
+    return { ended: done.ended, launched: this.#launches(done.claimed), audited: records.length > 0 };
+  }
+
+  /**
+   * PostgreSQL, as the cycle's last statement: claims ready tasks as `#claim` does, and appends the
+   * records of the transitions the cycle already made (`made`) and of the claims it makes.
+   */
+  async #claimAndRecord(
+    trx: Transaction<Database>,
+    now: number,
+    claimed: number,
+    made: readonly EngineTransition[],
+  ): Promise<{ launched: Launch[]; audited: boolean }> {
+    const claims: TaskClaim[] = [];
+    for (const [tracker, ids] of this.#pick(this.#concurrency - this.#running.size - claimed))
+      for (const taskId of ids) claims.push({ runId: tracker.info.runId, taskId, from: 'queued', src: null });
+    if (!claims.length) return { launched: [], audited: false };
+    const records = this.#statementRecords([], [], made, claims);
+    const done = await completeAndClaim(trx, {
+      completions: [],
+      moves: [],
+      claims,
+      workerId: this.workerId,
+      now,
+      records,
+    });
+    return { launched: this.#launches(done.claimed), audited: records.length > 0 };
+  }
+
+  #launches(claimed: readonly ClaimedRunAttempt[]): Launch[] {
     const launched: Launch[] = [];
-    for (const c of done.claimed) {
+    for (const c of claimed) {
       const tracker = this.#trackers.get(c.runId);
       if (!tracker) continue;
       tracker.set(c.taskId, 'running');
       tracker.tries.set(c.taskId, c.tryNumber);
       launched.push({ tracker, ...c });
     }
-    return { ended: done.ended, launched, audited: records.length > 0 };
+    return launched;
   }
 
   /**
    * The audit records of what the cycle's statement may do, in the order `onTransitions` would get
-   * them: each completion's end and what it settled, the retries, then the claims (their try
-   * numbers decided by the statement). The statement places those whose change it made.
+   * them: each completion's end and what it settled, the transitions already made (retries, or
+   * everything before the cycle's last statement), then the claims (their try numbers decided by the
+   * statement). The statement places those whose change it made, and every one of `made`.
    */
   #statementRecords(
     completions: readonly Completion[],
     plans: ReadonlyArray<ReturnType<typeof planCompletion>>,
-    retried: readonly EngineTransition[],
+    made: readonly EngineTransition[],
     claims: readonly TaskClaim[],
   ): StatementRecord[] {
     const unplaced: UnplacedTransition[] = [];
@@ -520,7 +563,7 @@ export class LocalExecutor {
       );
       for (const t of taskEvents(c.tracker, downstream)) add(t, completion.attemptId, null);
     }
-    for (const t of retried) add(t, null, null);
+    for (const t of made) add(t, null, null);
     for (const k of claims) {
       const { env, dagId } = this.#trackers.get(k.runId)!.info;
       const claim = { runId: k.runId, env, dagId, taskId: k.taskId, from: 'queued', to: 'running' } as const;
