@@ -11,12 +11,12 @@ import { AirflowExecutor } from '../airflow/airflow-executor.ts';
 import { BridgedDagRegistry } from '../airflow/bridged-dag-registry.ts';
 import { createAirflowBridge } from '../airflow/create-airflow-bridge.ts';
 import { loadHmacKey } from '../audit/audit-keys.ts';
-import type { AuditLog } from '../audit/audit-types.ts';
+import type { AuditEvent, AuditLog } from '../audit/audit-types.ts';
 import { SqlAuditLog } from '../audit/sql-audit-log.ts';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import { DagRegistry } from '../dag/dag-registry.ts';
 import { Engine } from '../engine/engine.ts';
-import type { EngineHooks } from '../engine/engine-types.ts';
+import type { EngineHooks, RecordText } from '../engine/engine-types.ts';
 import { Scheduler } from '../engine/scheduler.ts';
 import { readDagFiles } from '../engine/sql/read-dag-files.ts';
 import { transitionEvents } from '../gate/audit-events.ts';
@@ -92,6 +92,20 @@ export async function createAirclutch(
     onTransitions: async (trx, transitions, options) => {
       const events = transitionEvents(transitions);
       if (events.length) await audit.append(events, { trx, last: options?.last });
+    },
+    // The same records, as text the engine's PostgreSQL cycle statement places itself.
+    recordTexts: (unplaced) => {
+      const texts: Array<RecordText | null> = new Array(unplaced.length).fill(null);
+      const events: Array<{ event: AuditEvent; tryFromStore: boolean }> = [];
+      const at: number[] = [];
+      for (const [i, u] of unplaced.entries()) {
+        const [event] = transitionEvents([u.transition]);
+        if (!event) continue;
+        events.push({ event, tryFromStore: u.tryFromStore });
+        at.push(i);
+      }
+      for (const [j, text] of audit.recordTexts(events).entries()) texts[at[j]!] = text;
+      return texts;
     },
   };
   const engine = new Engine({

@@ -100,6 +100,35 @@ export function canonicalBodyAroundSeq(row: UnplacedBody, ts: number): [before: 
   ];
 }
 
+const DETAILS_AT = BODY_KEYS.indexOf('details');
+// The try number sits in `details`, which sorts before `seq`: the split below relies on it.
+if (DETAILS_AT > SEQ_AT) throw new Error('audit body keys: details must sort before seq');
+const TRY_AT_END = /"try":\d+\}$/;
+
+/**
+ * `canonicalBodyAroundSeq` with its `before` split once more, where the try number goes, for a store
+ * that decides the try number in the same statement that places the record: with the try number `n`
+ * the store decided, `before === head + String(n) + tail`. The body's `details` must end in
+ * `"try":<digits>}` (canonical JSON sorts `try` after every other key a transition's details have);
+ * the digits there are replaced by the store's. Digits and `}` need no escaping, so the details
+ * column's canonical text is its JSON string cut around them.
+ */
+export function canonicalBodyAroundSeqAndTry(
+  row: UnplacedBody,
+  ts: number,
+): [head: string, tail: string, after: string] {
+  const details = row.details;
+  const end = details === null ? null : TRY_AT_END.exec(details);
+  if (details === null || !end)
+    throw new TypeError('a record whose try number the store decides needs details ending in "try":<n>}');
+  const upToTry = details.slice(0, end.index + '"try":'.length);
+  return [
+    canonicalKeys(row, 0, ts, 0, DETAILS_AT) + PREFIXES[DETAILS_AT]! + JSON.stringify(upToTry).slice(0, -1),
+    `}"${canonicalKeys(row, 0, ts, DETAILS_AT + 1, SEQ_AT)}${PREFIXES[SEQ_AT]!}`,
+    `${canonicalKeys(row, 0, ts, SEQ_AT + 1, BODY_KEYS.length)}}`,
+  ];
+}
+
 // One-shot `crypto.hash` (Node 20.12+): a Hash object per record was a large share of what an append
 // allocated. Node 20.11 has only `createHash`.
 const sha256Hex: (text: string) => string = crypto.hash

@@ -2,7 +2,7 @@
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Db } from '../store/create-db.ts';
 import { appendRecords } from './append-records.ts';
-import type { AuditRowBody } from './audit-hash.ts';
+import { type AuditRowBody, canonicalBodyAroundSeq, canonicalBodyAroundSeqAndTry } from './audit-hash.ts';
 import { eventToRowBody } from './audit-row.ts';
 import type { AppendedRecord, AppendOptions, AuditEvent, AuditLog } from './audit-types.ts';
 
@@ -69,6 +69,25 @@ export class SqlAuditLog implements AuditLog {
       this.#pending.push({ bodies, resolve, reject });
       // A microtask lets appends issued in the same tick share the first commit.
       if (!this.#draining) this.#draining = Promise.resolve().then(() => this.#drain());
+    });
+  }
+
+  /**
+   * PostgreSQL: the canonical text of each event's record, for a statement of the caller's that
+   * places them itself with `airclutch_append_audit` (migration 0014), in its transaction: the body
+   * is `head + tail + seq + after`, or with `tryFromStore`, `head + try + tail + seq + after` where
+   * that statement decides the try number (the event's details must end with it; see
+   * `canonicalBodyAroundSeqAndTry`).
+   */
+  recordTexts(
+    events: ReadonlyArray<{ readonly event: AuditEvent; readonly tryFromStore: boolean }>,
+  ): Array<[head: string, tail: string, after: string]> {
+    const now = this.#clock();
+    return events.map(({ event, tryFromStore }) => {
+      const body = eventToRowBody(event, this.#hmacKey);
+      if (tryFromStore) return canonicalBodyAroundSeqAndTry(body, now);
+      const [before, after] = canonicalBodyAroundSeq(body, now);
+      return [before, '', after];
     });
   }
 

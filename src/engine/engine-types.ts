@@ -83,4 +83,24 @@ export interface EngineHooks {
     transitions: readonly EngineTransition[],
     options?: { readonly last?: boolean },
   ): Promise<void>;
+  /**
+   * Optional, PostgreSQL: the audit records `onTransitions` would append for these transitions,
+   * one entry per transition (null: it has none), as canonical text that the engine's own cycle
+   * statement places with `airclutch_append_audit` (migration 0014), for just the transitions
+   * that statement makes: a step then waits on the store once instead of twice. The body is
+   * `head + tail + seq + after`; with `tryFromStore`, the statement decides the try number
+   * (a claim's) and the body is `head + try + tail + seq + after`. The engine then does not call
+   * `onTransitions` for that cycle: both hooks must describe the same records.
+   */
+  recordTexts?(transitions: readonly UnplacedTransition[]): Array<RecordText | null>;
 }
+
+/** A transition whose audit record the engine's statement places (see `EngineHooks.recordTexts`). */
+export interface UnplacedTransition {
+  readonly transition: EngineTransition;
+  /** A claim: the statement decides its try number (`transition.tryNumber` is a stand-in). */
+  readonly tryFromStore: boolean;
+}
+
+/** An audit record's canonical text, in the pieces `EngineHooks.recordTexts` describes. */
+export type RecordText = readonly [head: string, tail: string, after: string];

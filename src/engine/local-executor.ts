@@ -13,14 +13,26 @@ import { getOrCreate } from '../lib/get-or-create.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import type { AttemptAbortController } from './attempt-abort-controller.ts';
-import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
+import type {
+  DagSource,
+  EngineHooks,
+  EngineTransition,
+  RunSubmitter,
+  UnplacedTransition,
+} from './engine-types.ts';
 import { initialTasks } from './initial-tasks.ts';
 import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
 import { type AttemptSpec, runAttempt } from './run-attempt.ts';
 import { RunTracker } from './run-tracker.ts';
 import { cancelTasks } from './sql/cancel-tasks.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
-import { completeAndClaim, type TaskClaim, type TaskMove } from './sql/complete-and-claim.ts';
+import {
+  type ClaimedRunAttempt,
+  completeAndClaim,
+  type StatementRecord,
+  type TaskClaim,
+  type TaskMove,
+} from './sql/complete-and-claim.ts';
 import { completeAttempts } from './sql/complete-attempt.ts';
 import { rawQuery } from './sql/executor-db.ts';
 import { dagRefusal, findStartRefusal, type StartRefusal } from './sql/find-start-refusal.ts';
@@ -56,6 +68,21 @@ type Launch = { tracker: RunTracker; taskId: string; tryNumber: number; attemptI
 interface Running {
   readonly tracker: RunTracker;
   readonly controller: AttemptAbortController;
+}
+
+/** The transition of a claimed task to running. */
+function launchTransition(l: Launch): EngineTransition {
+  const { runId, env, dagId } = l.tracker.info;
+  return {
+    kind: 'task',
+    runId,
+    env,
+    dagId,
+    taskId: l.taskId,
+    from: 'queued',
+    to: 'running',
+    tryNumber: l.tryNumber,
+  };
 }
 
 export class LocalExecutor {
@@ -219,6 +246,8 @@ export class LocalExecutor {
     const finished: Array<{ tracker: RunTracker; state: 'success' | 'failed' }> = [];
     const touched = new Set<RunTracker>();
     let launched: Launch[] = [];
+    /** The cycle's statement appended the audit records and carried the commit: nothing may follow. */
+    let audited = false;
 
     await this.#db.kysely.transaction().execute(async (trx) => {
       // 1. Attempts that ended, and what became ready or was settled downstream of them.
@@ -231,10 +260,17 @@ export class LocalExecutor {
       }
       let ended: Set<number>;
       if (this.#db.dialect === 'postgres') {
-        // One statement: the completions, the moves they cause, and the claims of ready tasks.
-        const done = await this.#completeAndClaim(trx, completions, plans, retried, now);
+        // One statement: the completions, the moves they cause, and the claims of ready tasks; and
+        // their audit records, when nothing else is left for this cycle to write.
+        audited =
+          this.#hooks.recordTexts !== undefined &&
+          !logs.length &&
+          !queuedRuns.length &&
+          !completions.some((c) => c.tracker.isComplete && this.#trackers.has(c.tracker.info.runId));
+        const done = await this.#completeAndClaim(trx, completions, plans, retried, now, audited);
         ended = done.ended;
         launched = done.launched;
+        audited = done.audited;
       } else {
         ended = await completeAttempts(
           trx,
@@ -292,23 +328,19 @@ export class LocalExecutor {
         transitions.push({ kind: 'run', runId, env, dagId, from: 'running', to: state });
       }
       // 4. Ready tasks, up to the concurrency limit (on PostgreSQL, those not claimed in step 1: the
-      // first tasks of runs started in step 2).
-      if (!this.#stopping) launched.push(...(await this.#claim(trx, now, launched.length)));
-      for (const l of launched) {
-        const { runId, env, dagId } = l.tracker.info;
-        transitions.push({
-          kind: 'task',
-          runId,
-          env,
-          dagId,
-          taskId: l.taskId,
-          from: 'queued',
-          to: 'running',
-          tryNumber: l.tryNumber,
-        });
+      // first tasks of runs started in step 2). On PostgreSQL this is the cycle's last statement,
+      // and it appends the records of every transition the cycle made.
+      if (!this.#stopping && !audited) {
+        if (this.#db.dialect === 'postgres' && this.#hooks.recordTexts !== undefined && !logs.length) {
+          const made = [...transitions, ...launched.map(launchTransition)];
+          const done = await this.#claimAndRecord(trx, now, launched.length, made);
+          launched.push(...done.launched);
+          audited = done.audited;
+        } else launched.push(...(await this.#claim(trx, now, launched.length)));
       }
+      transitions.push(...launched.map(launchTransition));
       if (logs.length) await insertLogs(trx, logs);
-      if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
+      if (transitions.length && !audited) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
     });
 
     for (const f of finished) this.#trackers.delete(f.tracker.info.runId);
@@ -431,7 +463,8 @@ export class LocalExecutor {
     plans: ReadonlyArray<ReturnType<typeof planCompletion>>,
     retried: readonly EngineTransition[],
     now: number,
-  ): Promise<{ ended: Set<number>; launched: Launch[] }> {
+    audited: boolean,
+  ): Promise<{ ended: Set<number>; launched: Launch[]; audited: boolean }> {
     const moves: TaskMove[] = [];
     for (const [i, c] of completions.entries())
       for (const t of plans[i]!.downstream)
@@ -454,22 +487,102 @@ export class LocalExecutor {
       claimedMoves.add(r.move);
       claims.push({ runId: r.move.runId, taskId: r.taskId, from: r.move.from, src: r.move.src });
     }
+    // A cycle that only starts runs has nothing for this statement: no round trip for it.
+    if (!completions.length && !moves.length && !claims.length)
+      return { ended: new Set(), launched: [], audited: false };
+    const records = audited ? this.#statementRecords(completions, plans, retried, claims) : [];
     const done = await completeAndClaim(trx, {
       completions: plans.map((p) => p.completion),
       moves: moves.filter((m) => !claimedMoves.has(m)),
       claims,
       workerId: this.workerId,
       now,
+      records,
     });
+    return { ended: done.ended, launched: this.#launches(done.claimed), audited: records.length > 0 };
+  }
+
+  /**
+   * PostgreSQL, as the cycle's last statement: claims ready tasks as `#claim` does, and appends the
+   * records of the transitions the cycle already made (`made`) and of the claims it makes.
+   */
+  async #claimAndRecord(
+    trx: Transaction<Database>,
+    now: number,
+    claimed: number,
+    made: readonly EngineTransition[],
+  ): Promise<{ launched: Launch[]; audited: boolean }> {
+    const claims: TaskClaim[] = [];
+    for (const [tracker, ids] of this.#pick(this.#concurrency - this.#running.size - claimed))
+      for (const taskId of ids) claims.push({ runId: tracker.info.runId, taskId, from: 'queued', src: null });
+    if (!claims.length) return { launched: [], audited: false };
+    const records = this.#statementRecords([], [], made, claims);
+    const done = await completeAndClaim(trx, {
+      completions: [],
+      moves: [],
+      claims,
+      workerId: this.workerId,
+      now,
+      records,
+    });
+    return { launched: this.#launches(done.claimed), audited: records.length > 0 };
+  }
+
+  #launches(claimed: readonly ClaimedRunAttempt[]): Launch[] {
     const launched: Launch[] = [];
-    for (const c of done.claimed) {
+    for (const c of claimed) {
       const tracker = this.#trackers.get(c.runId);
       if (!tracker) continue;
       tracker.set(c.taskId, 'running');
       tracker.tries.set(c.taskId, c.tryNumber);
       launched.push({ tracker, ...c });
     }
-    return { ended: done.ended, launched };
+    return launched;
+  }
+
+  /**
+   * The audit records of what the cycle's statement may do, in the order `onTransitions` would get
+   * them: each completion's end and what it settled, the transitions already made (retries, or
+   * everything before the cycle's last statement), then the claims (their try numbers decided by the
+   * statement). The statement places those whose change it made, and every one of `made`.
+   */
+  #statementRecords(
+    completions: readonly Completion[],
+    plans: ReadonlyArray<ReturnType<typeof planCompletion>>,
+    made: readonly EngineTransition[],
+    claims: readonly TaskClaim[],
+  ): StatementRecord[] {
+    const unplaced: UnplacedTransition[] = [];
+    const srcs: Array<number | null> = [];
+    const claimOf: Array<TaskClaim | null> = [];
+    const add = (transition: EngineTransition, src: number | null, claim: TaskClaim | null) => {
+      unplaced.push({ transition, tryFromStore: claim !== null });
+      srcs.push(src);
+      claimOf.push(claim);
+    };
+    for (const [i, c] of completions.entries()) {
+      const { completion, downstream } = plans[i]!;
+      const { runId, env, dagId } = c.tracker.info;
+      const { taskId, tryNumber } = c;
+      const [from, to, error] = ['running' as const, completion.taskState, completion.error];
+      add(
+        { kind: 'task', runId, env, dagId, taskId, from, to, tryNumber, error },
+        completion.attemptId,
+        null,
+      );
+      for (const t of taskEvents(c.tracker, downstream)) add(t, completion.attemptId, null);
+    }
+    for (const t of made) add(t, null, null);
+    for (const k of claims) {
+      const { env, dagId } = this.#trackers.get(k.runId)!.info;
+      const claim = { runId: k.runId, env, dagId, taskId: k.taskId, from: 'queued', to: 'running' } as const;
+      // A stand-in: the statement writes the try number the claim gives.
+      add({ kind: 'task', ...claim, tryNumber: 1 }, null, k);
+    }
+    const texts = this.#hooks.recordTexts!(unplaced);
+    const out: StatementRecord[] = [];
+    for (const [i, text] of texts.entries()) if (text) out.push({ text, src: srcs[i]!, claim: claimOf[i] });
+    return out;
   }
 
   /** PostgreSQL: tasks the cycle made ready and did not claim wait on the ready list. */

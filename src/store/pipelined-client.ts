@@ -38,12 +38,15 @@ function nameOf(text: string): string {
 }
 
 type Answer = Promise<pg.QueryResult>;
+type Corkable = { cork(): void; uncork(): void };
 
 export class PipelinedClient extends pg.Client {
   /** The commit sent behind a `THEN_COMMIT` statement, until the caller asks for it. */
   #commit: Answer | undefined;
   /** Between `begin` and its commit or rollback: outside, the mark means nothing. */
   #inTransaction = false;
+  /** The socket while `#cork` holds its writes. */
+  #corked: Corkable | undefined;
 
   constructor(config?: pg.ClientConfig) {
     super({ ...config, pipeline: true });
@@ -57,21 +60,46 @@ export class PipelinedClient extends pg.Client {
     if (this.#commit) return this.#afterCommit(text);
     if (text === 'begin' && (args[1] === undefined || (Array.isArray(args[1]) && args[1].length === 0))) {
       this.#inTransaction = true;
+      // `begin` waits in the socket's buffer for the statement behind it: one write (a syscall here,
+      // a wake-up of the server there) instead of two.
+      this.#cork();
       (super.query('begin') as Promise<unknown>).catch(() => undefined);
       return Promise.resolve(BEGUN);
     }
     if (text === 'commit' || text === 'rollback') this.#inTransaction = false;
-    if (typeof text !== 'string' || typeof args[1] === 'function' || typeof args[2] === 'function')
-      return (super.query as (...a: unknown[]) => unknown)(...args);
+    if (typeof text !== 'string' || typeof args[1] === 'function' || typeof args[2] === 'function') {
+      const answer = (super.query as (...a: unknown[]) => unknown)(...args);
+      this.#uncork();
+      return answer;
+    }
+    const thenCommit = this.#inTransaction && text.includes(THEN_COMMIT);
+    if (thenCommit) this.#cork();
     const answer: Answer = text.startsWith(PREPARED)
       ? super.query({ name: nameOf(text), text, values: args[1] as unknown[] })
       : super.query(text, args[1] as unknown[] | undefined);
-    if (this.#inTransaction && text.includes(THEN_COMMIT)) {
+    if (thenCommit) {
       this.#inTransaction = false;
       this.#commit = super.query('commit');
       this.#commit.catch(() => undefined);
     }
+    this.#uncork();
     return answer;
+  }
+
+  /** Holds what is written to the server until `#uncork`, or until this turn of the event loop ends. */
+  #cork(): void {
+    const stream = (this as unknown as { connection: { stream: Corkable } }).connection.stream;
+    if (this.#corked || typeof stream.cork !== 'function') return;
+    this.#corked = stream;
+    stream.cork();
+    // A transaction whose first statement waits on I/O of its own sends `begin` alone, as before.
+    setImmediate(() => this.#uncork());
+  }
+
+  #uncork(): void {
+    const stream = this.#corked;
+    this.#corked = undefined;
+    stream?.uncork();
   }
 
   /** What a statement after the `THEN_COMMIT` one gets: the commit's answer, or a refusal. */

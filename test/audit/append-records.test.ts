@@ -1,8 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalBody, canonicalBodyAroundSeq, type UnplacedBody } from '../../src/audit/audit-hash.ts';
+import {
+  canonicalBody,
+  canonicalBodyAroundSeq,
+  canonicalBodyAroundSeqAndTry,
+  type UnplacedBody,
+} from '../../src/audit/audit-hash.ts';
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
+import { canonicalJson } from '../../src/lib/canonical-json.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
 
 // Text the audit row keeps as given (it replaces NUL and lone surrogates, which `note` below may hold).
@@ -18,6 +24,35 @@ describe('canonicalBodyAroundSeq', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('canonicalBodyAroundSeqAndTry', () => {
+  it('splits the canonical body around its try number and its seq, so head + try + tail + seq + after is the body with that try', () => {
+    fc.assert(
+      fc.property(
+        text,
+        text,
+        fc.option(text),
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (taskId, from, error, seq, tryNumber) => {
+          const details = (n: number) => canonicalJson({ from, ...(error ? { error } : {}), try: n });
+          const body = { action: 'task.state', task_id: taskId, env: 'prod', details: details(1) };
+          const [head, tail, after] = canonicalBodyAroundSeqAndTry(body as unknown as UnplacedBody, 1_700);
+          const decided = { ...body, details: details(tryNumber) } as unknown as UnplacedBody;
+          expect(head + String(tryNumber) + tail + String(seq) + after).toBe(
+            canonicalBody(decided, seq, 1_700),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a body whose details do not end with the try number', () => {
+    const body = { action: 'task.state', details: '{"from":"queued"}' } as unknown as UnplacedBody;
+    expect(() => canonicalBodyAroundSeqAndTry(body, 1)).toThrow(/needs details ending in "try":<n>}/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREPARED, THEN_COMMIT } from '../../src/store/pipelined-client.ts';
-import { createTestDb, type TestDb } from '../helpers/test-db.ts';
+import { PipelinedClient, PREPARED, THEN_COMMIT } from '../../src/store/pipelined-client.ts';
+import { createTestDb, PG_URL, type TestDb } from '../helpers/test-db.ts';
 
 describe('PostgreSQL clients with begin and commit pipelined, and prepared statements', () => {
   let db: TestDb;
@@ -94,6 +94,32 @@ describe('PostgreSQL clients with begin and commit pipelined, and prepared state
       .catch((e) => e);
     expect(err.message).toMatch(/committed behind its last statement .*its changes are kept/);
     expect(await bodies(30, 31)).toEqual(['marked']);
+  });
+
+  it('holds begin in the socket until the statement behind it, and sends it alone when that statement waits on other work', async () => {
+    const client = new PipelinedClient({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      const stream = (client as unknown as { connection: { stream: { writableCorked: number } } }).connection
+        .stream;
+      await client.query('begin');
+      expect(stream.writableCorked).toBeGreaterThan(0);
+      const one = await client.query('select 1 as n');
+      expect(stream.writableCorked).toBe(0);
+      expect(one.rows).toEqual([{ n: 1 }]);
+      await client.query('commit');
+
+      await client.query('begin');
+      await new Promise((r) => setImmediate(r));
+      expect(stream.writableCorked).toBe(0);
+      await new Promise((r) => setTimeout(r, 20));
+      // The transaction began when begin was sent, before the wait, not with this statement.
+      const two = await client.query("select statement_timestamp() - now() >= interval '15 ms' as early");
+      expect(two.rows).toEqual([{ early: true }]);
+      await client.query('commit');
+    } finally {
+      await client.end();
+    }
   });
 
   it('ignores the THEN_COMMIT mark outside a transaction, and the connection serves the next caller', async () => {
