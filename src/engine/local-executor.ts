@@ -13,13 +13,7 @@ import { getOrCreate } from '../lib/get-or-create.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import type { AttemptAbortController } from './attempt-abort-controller.ts';
-import type {
-  DagSource,
-  EngineHooks,
-  EngineTransition,
-  RunSubmitter,
-  UnplacedTransition,
-} from './engine-types.ts';
+import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
 import { initialTasks } from './initial-tasks.ts';
 import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
 import { type AttemptSpec, runAttempt } from './run-attempt.ts';
@@ -40,6 +34,7 @@ import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
 import { moveTaskTransitions } from './sql/move-tasks.ts';
 import { startRun } from './sql/start-run.ts';
+import { statementRecords } from './statement-records.ts';
 import { AttemptAbort, type TaskRunner } from './task-runner.ts';
 
 export interface LocalExecutorOptions {
@@ -490,7 +485,7 @@ export class LocalExecutor {
     // A cycle that only starts runs has nothing for this statement: no round trip for it.
     if (!completions.length && !moves.length && !claims.length)
       return { ended: new Set(), launched: [], audited: false };
-    const records = audited ? this.#statementRecords(completions, plans, retried, claims) : [];
+    const records = audited ? this.#statementRecords({ completions, plans, made: retried, claims }) : [];
     const done = await completeAndClaim(trx, {
       completions: plans.map((p) => p.completion),
       moves: moves.filter((m) => !claimedMoves.has(m)),
@@ -516,7 +511,7 @@ export class LocalExecutor {
     for (const [tracker, ids] of this.#pick(this.#concurrency - this.#running.size - claimed))
       for (const taskId of ids) claims.push({ runId: tracker.info.runId, taskId, from: 'queued', src: null });
     if (!claims.length) return { launched: [], audited: false };
-    const records = this.#statementRecords([], [], made, claims);
+    const records = this.#statementRecords({ completions: [], plans: [], made, claims });
     const done = await completeAndClaim(trx, {
       completions: [],
       moves: [],
@@ -540,49 +535,8 @@ export class LocalExecutor {
     return launched;
   }
 
-  /**
-   * The audit records of what the cycle's statement may do, in the order `onTransitions` would get
-   * them: each completion's end and what it settled, the transitions already made (retries, or
-   * everything before the cycle's last statement), then the claims (their try numbers decided by the
-   * statement). The statement places those whose change it made, and every one of `made`.
-   */
-  #statementRecords(
-    completions: readonly Completion[],
-    plans: ReadonlyArray<ReturnType<typeof planCompletion>>,
-    made: readonly EngineTransition[],
-    claims: readonly TaskClaim[],
-  ): StatementRecord[] {
-    const unplaced: UnplacedTransition[] = [];
-    const srcs: Array<number | null> = [];
-    const claimOf: Array<TaskClaim | null> = [];
-    const add = (transition: EngineTransition, src: number | null, claim: TaskClaim | null) => {
-      unplaced.push({ transition, tryFromStore: claim !== null });
-      srcs.push(src);
-      claimOf.push(claim);
-    };
-    for (const [i, c] of completions.entries()) {
-      const { completion, downstream } = plans[i]!;
-      const { runId, env, dagId } = c.tracker.info;
-      const { taskId, tryNumber } = c;
-      const [from, to, error] = ['running' as const, completion.taskState, completion.error];
-      add(
-        { kind: 'task', runId, env, dagId, taskId, from, to, tryNumber, error },
-        completion.attemptId,
-        null,
-      );
-      for (const t of taskEvents(c.tracker, downstream)) add(t, completion.attemptId, null);
-    }
-    for (const t of made) add(t, null, null);
-    for (const k of claims) {
-      const { env, dagId } = this.#trackers.get(k.runId)!.info;
-      const claim = { runId: k.runId, env, dagId, taskId: k.taskId, from: 'queued', to: 'running' } as const;
-      // A stand-in: the statement writes the try number the claim gives.
-      add({ kind: 'task', ...claim, tryNumber: 1 }, null, k);
-    }
-    const texts = this.#hooks.recordTexts!(unplaced);
-    const out: StatementRecord[] = [];
-    for (const [i, text] of texts.entries()) if (text) out.push({ text, src: srcs[i]!, claim: claimOf[i] });
-    return out;
+  #statementRecords(step: Parameters<typeof statementRecords>[2]): StatementRecord[] {
+    return statementRecords(this.#hooks.recordTexts!, (runId) => this.#trackers.get(runId)!, step);
   }
 
   /** PostgreSQL: tasks the cycle made ready and did not claim wait on the ready list. */

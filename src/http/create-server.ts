@@ -14,6 +14,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import type { Airclutch } from '../app/create-airclutch.ts';
 import { RefusalRecorder } from '../audit/refusal-recorder.ts';
@@ -83,7 +84,7 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // One access line per request, written when it ends (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.bodyLimitBytes,
     trustProxy: cfg.trustProxy,
     // Oversized tokens must reach the verifier (401, audited, counted), not Node's bare 431.
