@@ -12,7 +12,8 @@ export function createLogger(options: { dev?: boolean; level?: string } = {}): L
       target: 'pino-pretty',
       options: {
         colorize: process.stdout.isTTY && !process.env.NO_COLOR,
-        ignore: 'pid,hostname',
+        // An access line's fields are in its message already (`GET /api/v1/runs 200 in 14 ms`).
+        ignore: 'pid,hostname,method,path,statusCode,responseTime',
         translateTime: 'HH:MM:ss.l',
       },
     },

@@ -126,9 +126,10 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
     metrics.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     // The path without its query: a sign-in callback carries its authorization code there.
     const path = req.url.split('?', 1)[0];
+    const { statusCode, elapsedTime: responseTime } = reply;
     req.log.info(
-      { method: req.method, path, statusCode: reply.statusCode, responseTime: reply.elapsedTime },
-      'request completed',
+      { method: req.method, path, statusCode, responseTime },
+      `${req.method} ${path} ${statusCode} in ${Math.round(responseTime)} ms`,
     );
     done();
   });
