@@ -9,6 +9,7 @@ import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { completeAndClaim, type StatementRecord } from '../../src/engine/sql/complete-and-claim.ts';
 import type { TaskState } from '../../src/engine/states.ts';
 import { runRow } from '../helpers/run-row.ts';
+import { seedTask } from '../helpers/seed-task.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
 
 let db: TestDb | undefined;
@@ -17,32 +18,8 @@ afterEach(async () => {
   db = undefined;
 });
 
-async function task(
-  store: TestDb,
-  taskId: string,
-  state: TaskState,
-  tryNumber: number,
-): Promise<number | null> {
-  await store.kysely
-    .insertInto('task_instances')
-    .values({ run_id: 'r1', task_id: taskId, state, try_number: tryNumber, max_tries: 3, updated_at: 1 })
-    .execute();
-  if (state !== 'running') return null;
-  const row = await store.kysely
-    .insertInto('attempts')
-    .values({
-      run_id: 'r1',
-      task_id: taskId,
-      try_number: tryNumber,
-      state: 'running',
-      started_at: 1,
-      worker_id: 'w1',
-      heartbeat_at: 1,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
-}
+const task = (store: TestDb, taskId: string, state: TaskState, tryNumber: number) =>
+  seedTask(store, taskId, { state, tryNumber });
 
 const ended = (attemptId: number, taskId: string) => ({
   attemptId,

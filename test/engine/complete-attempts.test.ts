@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AttemptCompletion, completeAttempts } from '../../src/engine/sql/complete-attempt.ts';
 import { runRow } from '../helpers/run-row.ts';
+import { seedTask } from '../helpers/seed-task.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 
 let db: TestDb | undefined;
@@ -20,26 +21,7 @@ async function seed(store: TestDb): Promise<Record<string, number>> {
     .values(runRow({ id: 'r1' }))
     .execute();
   const ids: Record<string, number> = {};
-  for (const task of ['a', 'b', 'c']) {
-    await store.kysely
-      .insertInto('task_instances')
-      .values({ run_id: 'r1', task_id: task, state: 'running', try_number: 1, max_tries: 2, updated_at: 1 })
-      .execute();
-    const row = await store.kysely
-      .insertInto('attempts')
-      .values({
-        run_id: 'r1',
-        task_id: task,
-        try_number: 1,
-        state: 'running',
-        started_at: 1,
-        worker_id: 'w1',
-        heartbeat_at: 1,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    ids[task] = Number(row.id);
-  }
+  for (const task of ['a', 'b', 'c']) ids[task] = (await seedTask(store, task, { maxTries: 2 }))!;
   return ids;
 }
 
