@@ -151,10 +151,17 @@ describe.each(DIALECTS)('function tasks in task threads on %s', { timeout: 120_0
       const [busy] = await h.attempts(runId, 'busy');
       expect(quick!.ended_at!).toBeLessThan(busy!.ended_at!);
       expect(httpMs).toBeLessThan(1_000);
-      // Both threads are terminated after the kill grace: the deaf task's timer stops writing.
+      // Both threads are terminated after the kill grace: the deaf task's timer stops writing. The
+      // pool may have spawned a thread beside the stalled ones, so a count of two does not say the
+      // deaf one has exited yet: wait until the beacon has not grown for 40 of its 5 ms ticks.
+      const size = () => (existsSync(beacon) ? statSync(beacon).size : 0);
       const stopped = await eventually(
-        () => (existsSync(beacon) ? statSync(beacon).size : 0),
-        (size) => runner.threads <= 2 && size > 0,
+        async () => {
+          const before = size();
+          await new Promise((r) => setTimeout(r, 200));
+          return runner.threads <= 2 && before > 0 && size() === before ? before : 0;
+        },
+        (s) => s > 0,
       );
       const again = await h.runAndWait('after');
       expect(again.state).toBe('success');
