@@ -71,11 +71,9 @@ describe.each(DIALECTS)('cancelling through the gate on %s', (dialect) => {
       };
       w!.engine.on('task', on);
     });
-    const view = await cancelRunFor(w.gate, w.ctx(eng), res.run.id, 'stop it');
-    expect(view.state).toBe('cancelled');
-    expect(view.error).toBe('stop it');
-    // The aborted attempt ends in a later cycle; its record follows.
-    await new Promise<void>((resolve) => {
+    // The aborted attempt ends in a later cycle, and its record follows; that cycle can end before the
+    // cancel's answer is back, so the listener is in place first.
+    const napEnded = new Promise<void>((resolve) => {
       const on = (e: { runId: string; taskId: string; state: string }) => {
         if (e.runId === res.run.id && e.taskId === 'nap' && e.state === 'cancelled') {
           w!.engine.off('task', on);
@@ -84,6 +82,10 @@ describe.each(DIALECTS)('cancelling through the gate on %s', (dialect) => {
       };
       w!.engine.on('task', on);
     });
+    const view = await cancelRunFor(w.gate, w.ctx(eng), res.run.id, 'stop it');
+    expect(view.state).toBe('cancelled');
+    expect(view.error).toBe('stop it');
+    await napEnded;
     expect(await records(w, res.run.id)).toEqual([
       ['trigger', 'started', null, null],
       ['run.state', 'running', null, 'queued'],
