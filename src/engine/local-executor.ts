@@ -13,6 +13,7 @@ import { getOrCreate } from '../lib/get-or-create.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import type { AttemptAbortController } from './attempt-abort-controller.ts';
+import { claimTransition } from './claim-transition.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
 import { initialTasks } from './initial-tasks.ts';
 import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
@@ -63,21 +64,6 @@ type Launch = { tracker: RunTracker; taskId: string; tryNumber: number; attemptI
 interface Running {
   readonly tracker: RunTracker;
   readonly controller: AttemptAbortController;
-}
-
-/** The transition of a claimed task to running. */
-function launchTransition(l: Launch): EngineTransition {
-  const { runId, env, dagId } = l.tracker.info;
-  return {
-    kind: 'task',
-    runId,
-    env,
-    dagId,
-    taskId: l.taskId,
-    from: 'queued',
-    to: 'running',
-    tryNumber: l.tryNumber,
-  };
 }
 
 export class LocalExecutor {
@@ -327,13 +313,16 @@ export class LocalExecutor {
       // and it appends the records of every transition the cycle made.
       if (!this.#stopping && !audited) {
         if (this.#db.dialect === 'postgres' && this.#hooks.recordTexts !== undefined && !logs.length) {
-          const made = [...transitions, ...launched.map(launchTransition)];
+          const made = [
+            ...transitions,
+            ...launched.map((l) => claimTransition(l.tracker.info, l.taskId, l.tryNumber)),
+          ];
           const done = await this.#claimAndRecord(trx, now, launched.length, made);
           launched.push(...done.launched);
           audited = done.audited;
         } else launched.push(...(await this.#claim(trx, now, launched.length)));
       }
-      transitions.push(...launched.map(launchTransition));
+      transitions.push(...launched.map((l) => claimTransition(l.tracker.info, l.taskId, l.tryNumber)));
       if (logs.length) await insertLogs(trx, logs);
       if (transitions.length && !audited) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
     });

@@ -5,6 +5,7 @@
  * whose try numbers the statement decides. The statement places only the records of changes it made.
  * @module
  */
+import { claimTransition } from './claim-transition.ts';
 import type { EngineHooks, EngineTransition, UnplacedTransition } from './engine-types.ts';
 import { type Completion, type planCompletion, taskEvents } from './plan-completion.ts';
 import type { RunTracker } from './run-tracker.ts';
@@ -39,10 +40,8 @@ export function statementRecords(
   }
   for (const t of step.made) add(t, null, null);
   for (const k of step.claims) {
-    const { env, dagId } = trackerOf(k.runId).info;
-    const claim = { runId: k.runId, env, dagId, taskId: k.taskId, from: 'queued', to: 'running' } as const;
-    // A stand-in: the statement writes the try number the claim gives.
-    add({ kind: 'task', ...claim, tryNumber: 1 }, null, k);
+    // The try number 1 is a stand-in: the statement writes the one the claim gives.
+    add(claimTransition(trackerOf(k.runId).info, k.taskId, 1), null, k);
   }
   const out: StatementRecord[] = [];
   for (const [i, text] of recordTexts(unplaced).entries())

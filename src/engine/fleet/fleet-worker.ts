@@ -11,6 +11,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from '../../store/create-db.ts';
 import type { Database } from '../../store/database.ts';
 import type { AttemptAbortController } from '../attempt-abort-controller.ts';
+import { claimTransition } from '../claim-transition.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from '../engine-types.ts';
 import { runAttempt } from '../run-attempt.ts';
 import { insertLogs, type LogLine } from '../sql/insert-logs.ts';
@@ -290,7 +291,7 @@ export class FleetWorker {
         if (readied > claims.length)
           await sql`select pg_notify(${this.#channel}, 'task_instances')`.execute(trx);
         for (const c of claims) {
-          transitions.push(this.#started_(c));
+          transitions.push(claimTransition(c, c.taskId, c.tryNumber));
         }
         if (logs.length) await insertLogs(trx, logs);
         if (done.refused.length) await o.recordRefusals(trx, done.refused);
@@ -328,19 +329,6 @@ export class FleetWorker {
     );
     timer.unref();
     this.#retryTimer = { at, timer };
-  }
-
-  #started_(c: FleetClaim): EngineTransition {
-    return {
-      kind: 'task',
-      runId: c.runId,
-      env: c.env,
-      dagId: c.dagId,
-      taskId: c.taskId,
-      from: 'queued',
-      to: 'running',
-      tryNumber: c.tryNumber,
-    };
   }
 
   async #launchAll(claims: readonly FleetClaim[]): Promise<void> {
