@@ -63,6 +63,7 @@ async function marksOf(n: number): Promise<void> {
 const FILES = {
   'dags/chain40.ts': chainFile('chain40', 40, 10),
   'dags/long10.ts': chainFile('long10', 10, 33),
+  'dags/chain1000.ts': chainFile('chain1000', 1000, 10),
   'dags/fanout.ts': `
 import { dag } from 'airclutch';
 const d = dag({ id: 'fanout' });
@@ -117,6 +118,16 @@ export async function benchEngine(dialect: DialectName, only?: string): Promise<
       [`transition_p50_ms${suffix}`]: round(median(transitions), 3),
     };
     if (only === 'chain') return figures;
+    // A deep chain: the step at depth 1,000 should cost what a step of chain40 does (each task is
+    // handed all its ancestors' outputs, so a per-step cost that grows with depth shows here).
+    marks.start = [];
+    marks.end = [];
+    received = 0;
+    await run('chain1000');
+    await marksOf(1000);
+    const deep: number[] = [];
+    for (let t = 900; t < 1000; t++) deep.push(marks.start[t]! - marks.end[t - 1]!);
+    figures[`chain1000_transition_p50_ms${suffix}`] = round(median(deep), 3);
     const overheads: number[] = [];
     for (let i = 0; i < 3; i++) {
       marks.compute = 0;

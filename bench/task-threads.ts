@@ -34,6 +34,7 @@ function work(task: TaskDefinition, i: number): AttemptWork {
     task,
     abort,
     upstream: () => null,
+    upstreamOutputs: () => new Map(),
     log: () => {},
     trigger: async () => ({ runId: null, outcome: 'none' }),
   };

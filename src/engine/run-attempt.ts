@@ -45,6 +45,12 @@ export function runAttempt(
           task.timeoutMs,
         );
   const { runId, env, dagId } = tracker.info;
+  // Walked once per attempt, when first needed: reads of upstream outputs are O(1) after it.
+  let upstreamIds: Set<string> | undefined;
+  const ancestors = () => {
+    upstreamIds ??= tracker.ancestors(taskId);
+    return upstreamIds;
+  };
   const work: AttemptWork = {
     attemptId,
     runId,
@@ -58,13 +64,18 @@ export function runAttempt(
     task,
     abort: controller,
     upstream: (id) => {
-      if (!tracker.isAncestor(id, taskId)) {
+      if (!ancestors().has(id)) {
         throw new AirclutchError(
           'TASK_NOT_FOUND',
           `task ${taskId} can only read outputs of tasks upstream of it, and ${id} is not: add it to \`after\``,
         );
       }
       return tracker.outputs.get(id) ?? null;
+    },
+    upstreamOutputs: () => {
+      const out = new Map<string, unknown>();
+      for (const id of ancestors()) out.set(id, tracker.outputs.get(id) ?? null);
+      return out;
     },
     log: deps.log,
     // A DAG starts another DAG as its own service principal, through the submitter (the gate).

@@ -4,6 +4,7 @@
  * O(downstream) instead of a query over every task of the run.
  * @module
  */
+import { ancestorsOf } from '../dag/ancestors-of.ts';
 import type { Dag } from '../dag/dag.ts';
 import type { TaskDefinition } from '../dag/types.ts';
 import { getOrCreate } from '../lib/get-or-create.ts';
@@ -83,18 +84,9 @@ export class RunTracker {
     return (this.dag.tasks.get(taskId)?.after ?? []).filter((u) => this.states.has(u));
   }
 
-  /** True when `ancestor` is upstream of `taskId`, directly or through other tasks. */
-  isAncestor(ancestor: string, taskId: string): boolean {
-    const seen = new Set<string>();
-    const stack = this.upstreamOf(taskId);
-    while (stack.length) {
-      const id = stack.pop()!;
-      if (id === ancestor) return true;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      stack.push(...this.upstreamOf(id));
-    }
-    return false;
+  /** The tasks of this run upstream of `taskId`, directly or through other tasks. */
+  ancestors(taskId: string): Set<string> {
+    return ancestorsOf(this.dag.tasks, taskId, (id) => this.states.has(id));
   }
 
   state(taskId: string): TaskState {

@@ -26,6 +26,8 @@ export interface AttemptWork {
    */
   readonly abort: AbortState;
   upstream(taskId: string): unknown;
+  /** Every upstream task's output (transitively), as `ctx.upstream()` may read any of them. */
+  upstreamOutputs(): Map<string, unknown>;
   log(stream: 'log' | 'stdout' | 'stderr', line: string): void;
   trigger(
     dagId: string,

@@ -102,13 +102,13 @@ async function run(
         }),
       upstream: (ref: string | { taskId: string }) => {
         const id = typeof ref === 'string' ? ref : ref.taskId;
-        if (!Object.hasOwn(m.upstream, id)) {
+        if (!m.upstream.has(id)) {
           throw new AirclutchError(
             'TASK_NOT_FOUND',
             `task ${m.taskId} can only read outputs of tasks upstream of it, and ${id} is not: add it to \`after\``,
           );
         }
-        return m.upstream[id];
+        return m.upstream.get(id);
       },
       trigger: (dagId: string, params?: Record<string, unknown>) =>
         new Promise((resolve, reject) => {

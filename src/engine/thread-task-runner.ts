@@ -56,7 +56,7 @@ export class ThreadTaskRunner implements TaskRunner {
           dagId: work.dagId,
           taskId: work.taskId,
           facts: plainContext(work),
-          upstream: upstreamOutputs(mod.dag, work),
+          upstream: work.upstreamOutputs(),
         },
         gaveUp: false,
         settle: (r) => {
@@ -102,21 +102,6 @@ export class ThreadTaskRunner implements TaskRunner {
 export function hasTaskModule(dag: Dag<any>): boolean {
   for (const task of dag.tasks.values()) return taskModule(task) !== undefined;
   return false;
-}
-
-/** Every upstream task's output (transitively), as `ctx.upstream()` may read any of them. */
-function upstreamOutputs(dag: Dag<any>, work: AttemptWork): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const stack = [...work.task.after];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (Object.hasOwn(out, id)) continue;
-    const task = dag.tasks.get(id);
-    if (!task) continue;
-    out[id] = work.upstream(id);
-    stack.push(...task.after);
-  }
-  return out;
 }
 
 function fromThread(r: ThreadResult): AttemptResult {

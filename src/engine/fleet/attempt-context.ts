@@ -6,6 +6,7 @@
  * @module
  */
 import type { Kysely } from 'kysely';
+import { ancestorsOf } from '../../dag/ancestors-of.ts';
 import { getOrCreate } from '../../lib/get-or-create.ts';
 import type { Database } from '../../store/database.ts';
 import type { DagSource } from '../engine-types.ts';
@@ -35,8 +36,8 @@ export async function loadAttemptContexts(
       continue;
     }
     const dag = found.dag;
-    const ancestorsOf = new Map(mine.map((c) => [c.taskId, ancestors(dag, c.taskId)]));
-    const wanted = [...new Set([...ancestorsOf.values()].flat())];
+    const upstreamOf = new Map(mine.map((c) => [c.taskId, ancestorsOf(dag.tasks, c.taskId)]));
+    const wanted = [...new Set([...upstreamOf.values()].flatMap((ids) => [...ids]))];
     const outputs = wanted.length
       ? await q
           .selectFrom('task_instances')
@@ -46,7 +47,7 @@ export async function loadAttemptContexts(
           .execute()
       : [];
     for (const claim of mine) {
-      const ids = new Set(ancestorsOf.get(claim.taskId));
+      const ids = upstreamOf.get(claim.taskId)!;
       const rows = outputs.filter((o) => ids.has(o.task_id));
       const tracker = RunTracker.fromRows(run, dag, [
         ...rows.map((o) => ({ ...o, try_number: 0 })),
@@ -56,16 +57,4 @@ export async function loadAttemptContexts(
     }
   }
   return out;
-}
-
-function ancestors(dag: RunTracker['dag'], taskId: string): string[] {
-  const seen = new Set<string>();
-  const stack = [...(dag.tasks.get(taskId)?.after ?? [])];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    stack.push(...(dag.tasks.get(id)?.after ?? []));
-  }
-  return [...seen];
 }
