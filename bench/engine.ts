@@ -70,6 +70,14 @@ const d = dag({ id: 'fanout' });
 for (let i = 0; i < 10000; i++) d.task('t' + i, () => undefined);
 export default d;
 `,
+  'dags/fanin.ts': `
+import { dag } from 'airclutch';
+const d = dag({ id: 'fanin' });
+const all = [];
+for (let i = 0; i < 10000; i++) all.push(d.task('t' + i, () => undefined));
+d.task('join', { after: all }, () => 'joined');
+export default d;
+`,
   'policies/roles.cedar': `
 @reason("engineers run DAGs in dev")
 permit (principal in Group::"data-eng", action in Action::"operate", resource in Env::"dev");
@@ -147,10 +155,14 @@ export async function benchEngine(dialect: DialectName, only?: string): Promise<
     } finally {
       clearInterval(sampler);
     }
+    // The same fan-out with one task after all 10,000 (outside the peak: it is not the figure's
+    // fan-out): each of them moves the join's tally.
+    const fanin = 10_001 / ((await run('fanin')) / 1000);
     return {
       ...figures,
       [`long10_overhead_pct${suffix}`]: round(median(overheads), 2),
       [`fanout10k_tasks_per_s${suffix}`]: Math.round(median(fanout)),
+      [`fanin10k_tasks_per_s${suffix}`]: Math.round(fanin),
       [`rss_mb_peak${suffix}`]: round(peak / 1024 / 1024, 1),
     };
   } finally {

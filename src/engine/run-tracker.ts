@@ -10,7 +10,9 @@ import type { TaskDefinition } from '../dag/types.ts';
 import { getOrCreate } from '../lib/get-or-create.ts';
 import type { RunsTable, TaskInstancesTable } from '../store/database.ts';
 import { isFinalTaskState, type TaskState } from './states.ts';
-import { evaluateTriggerRule } from './trigger-rules.ts';
+import { ruleVerdict, tallyKind, tallyOf, type UpstreamTally } from './trigger-rules.ts';
+
+const NO_UPSTREAM: UpstreamTally = Object.freeze({ open: 0, success: 0, failed: 0, skipped: 0 });
 
 export interface TaskTransition {
   readonly taskId: string;
@@ -35,6 +37,8 @@ export class RunTracker {
   /** Outputs of finished tasks, for `ctx.upstream()` in the tasks after them. */
   readonly outputs = new Map<string, unknown>();
   readonly #downstream = new Map<string, string[]>();
+  /** How each task's upstream tasks stand, kept as they move (see `ruleVerdict`). */
+  readonly #tallies = new Map<string, UpstreamTally>();
   #finalCount = 0;
 
   constructor(info: RunInfo, dag: Dag<any>, states: Iterable<[string, TaskState, number]>) {
@@ -46,9 +50,9 @@ export class RunTracker {
       if (isFinalTaskState(state)) this.#finalCount++;
     }
     for (const taskId of this.states.keys()) {
-      for (const up of this.upstreamOf(taskId)) {
-        getOrCreate(this.#downstream, up, () => [] as string[]).push(taskId);
-      }
+      const ups = this.upstreamOf(taskId);
+      for (const up of ups) getOrCreate(this.#downstream, up, () => [] as string[]).push(taskId);
+      if (ups.length) this.#tallies.set(taskId, tallyOf(ups.map((u) => this.states.get(u)!)));
     }
   }
 
@@ -101,6 +105,14 @@ export class RunTracker {
     if (isFinalTaskState(from)) this.#finalCount--;
     if (isFinalTaskState(to)) this.#finalCount++;
     this.states.set(taskId, to);
+    const was = tallyKind(from);
+    const is = tallyKind(to);
+    if (was === is) return;
+    for (const down of this.#downstream.get(taskId) ?? []) {
+      const tally = this.#tallies.get(down)!;
+      tally[was]--;
+      tally[is]++;
+    }
   }
 
   /**
@@ -131,10 +143,7 @@ export class RunTracker {
 
   #settle(taskId: string, out: TaskTransition[]): void {
     const rule = this.dag.tasks.get(taskId)?.triggerRule ?? 'all_success';
-    const verdict = evaluateTriggerRule(
-      rule,
-      this.upstreamOf(taskId).map((u) => this.state(u)),
-    );
+    const verdict = ruleVerdict(rule, this.#tallies.get(taskId) ?? NO_UPSTREAM);
     if (verdict === 'wait') return;
     const to: TaskState = verdict === 'run' ? 'queued' : verdict;
     out.push({ taskId, from: 'pending', to });
