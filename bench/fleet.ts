@@ -43,13 +43,17 @@ function benchDags(): StaticDagSource {
   one.task('t', () => performance.timeOrigin + performance.now());
   const wide = dag({ id: 'wide', maxActiveRuns: 1_000 });
   for (let i = 0; i < TASKS; i++) wide.task(`t${i}`, () => null);
+  // 10,000 tasks and one after them all: each completion may decide the join.
+  const fanin = dag({ id: 'fanin', maxActiveRuns: 1_000 });
+  const all = Array.from({ length: 10_000 }, (_, i) => fanin.task(`t${i}`, () => null));
+  fanin.task('join', { after: all }, () => null);
   const chain = dag({ id: 'chain40', maxActiveRuns: 1_000 });
   let prev: string | undefined;
   for (let i = 0; i < 40; i++) {
     chain.task(`s${i}`, prev ? { after: [prev] } : {}, () => i);
     prev = `s${i}`;
   }
-  return new StaticDagSource([one, wide, chain].map((d) => ({ dag: d, version: `${d.id}-bench` })));
+  return new StaticDagSource([one, wide, chain, fanin].map((d) => ({ dag: d, version: `${d.id}-bench` })));
 }
 
 /** The store's URL with `application_name` set to the bench's schema, to find its backends. */
@@ -177,21 +181,25 @@ interface Throughput {
   readonly cpuMsPerTask: number;
 }
 
-async function throughput(workers: number, audited: boolean): Promise<Throughput> {
+async function throughput(
+  workers: number,
+  audited: boolean,
+  { dagId, runs, tasks } = { dagId: 'wide', runs: RUNS, tasks: TASKS },
+): Promise<Throughput> {
   return withStore(async (db, schema) => {
     const children = await startWorkers(schema, workers, audited);
     try {
-      const runs = decidedRuns(db, new Engine({ db, dags: benchDags() }));
+      const decided = decidedRuns(db, new Engine({ db, dags: benchDags() }));
       const trigger = () =>
-        runs.trigger({ env: 'dev', dagId: 'wide', source: 'cli', principal: servicePrincipal('bench') });
+        decided.trigger({ env: 'dev', dagId, source: 'cli', principal: servicePrincipal('bench') });
       await untilDone(db, [(await trigger()).id]); // warm-up
       const cpu0 = (await workersCpuMs(children)) + (await backendsCpuMs(db, schema));
       const t0 = performance.now();
-      const ids = await Promise.all(Array.from({ length: RUNS }, async () => (await trigger()).id));
+      const ids = await Promise.all(Array.from({ length: runs }, async () => (await trigger()).id));
       await untilDone(db, ids, 10);
       const seconds = (performance.now() - t0) / 1000;
       const cpu1 = (await workersCpuMs(children)) + (await backendsCpuMs(db, schema));
-      return { tasksPerS: (RUNS * TASKS) / seconds, cpuMsPerTask: (cpu1 - cpu0) / (RUNS * TASKS) };
+      return { tasksPerS: (runs * tasks) / seconds, cpuMsPerTask: (cpu1 - cpu0) / (runs * tasks) };
     } finally {
       await stopWorkers(children);
     }
@@ -292,12 +300,14 @@ export async function benchFleet(args: readonly string[] = []): Promise<Record<s
   const one = await throughput(1, true);
   const four = await throughput(4, true);
   const fourNoAudit = await throughput(4, false);
+  const fanin = await throughput(1, true, { dagId: 'fanin', runs: 1, tasks: 10_001 });
   return {
     ...latency,
     pg_tasks_per_s_1w: Math.round(one.tasksPerS),
     pg_tasks_per_s_4w: Math.round(four.tasksPerS),
     pg_tasks_per_s_4w_no_audit: Math.round(fourNoAudit.tasksPerS),
     pg_scaling_4w_over_1w: round(four.tasksPerS / one.tasksPerS, 2),
+    pg_fanin10k_tasks_per_s_1w: Math.round(fanin.tasksPerS),
     ...(Number.isFinite(four.cpuMsPerTask) && {
       pg_cpu_ms_per_task_1w: round(one.cpuMsPerTask, 3),
       pg_cpu_ms_per_task_4w: round(four.cpuMsPerTask, 3),
