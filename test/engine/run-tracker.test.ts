@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dag } from '../../src/dag/dag.ts';
 import type { TriggerRule } from '../../src/dag/types.ts';
-import { RunTracker } from '../../src/engine/run-tracker.ts';
+import { initialTasks } from '../../src/engine/initial-tasks.ts';
+import type { RunTracker } from '../../src/engine/run-tracker.ts';
 import { isFinalTaskState, type TaskState } from '../../src/engine/states.ts';
 
 const RULES: TriggerRule[] = ['all_success', 'all_done', 'one_failed', 'none_failed'];
@@ -56,18 +57,10 @@ describe('RunTracker', () => {
             const after = i === 0 ? [] : [...new Set(t.ups.map((u) => `t${u % i}`))];
             d.task(`t${i}`, { after, triggerRule: t.rule }, () => i);
           }
-          const tracker = RunTracker.fromRows(
-            RUN,
-            d,
-            spec.map((_, i) => ({
-              task_id: `t${i}`,
-              state: 'pending' as const,
-              try_number: 0,
-              output: null,
-            })),
-          );
+          // As a run starts: every task pending, then those that can be decided settled.
+          const { tracker, initial } = initialTasks(RUN, d);
           const expected = new Map(spec.map((_, i) => [`t${i}`, 'pending' as TaskState]));
-          for (const t of tracker.settleAll()) expect(t.from).toBe('pending');
+          for (const t of initial) expect(t.from).toBe('pending');
           settleByHand(tracker, expected);
           expect(tracker.states).toEqual(expected);
           // End queued tasks one at a time with the next outcome, until the run is over.
@@ -91,21 +84,14 @@ describe('RunTracker', () => {
     const d = dag({ id: 'join' });
     const all = Array.from({ length: 10_000 }, (_, i) => d.task(`t${i}`, () => i));
     d.task('join', { after: all }, () => 'joined');
-    const rows = [...d.tasks.keys()].map((id) => ({
-      task_id: id,
-      state: 'pending' as const,
-      try_number: 0,
-      output: null,
-    }));
-    const ok = RunTracker.fromRows(RUN, d, rows);
-    expect(ok.settleAll()).toHaveLength(10_000);
+    const { tracker: ok, initial } = initialTasks(RUN, d);
+    expect(initial).toHaveLength(10_000);
     for (let i = 0; i < 9_999; i++) expect(ok.transition(`t${i}`, 'success')).toHaveLength(1);
     expect(ok.transition('t9999', 'success').map((t) => [t.taskId, t.to])).toEqual([
       ['t9999', 'success'],
       ['join', 'queued'],
     ]);
-    const bad = RunTracker.fromRows(RUN, d, rows);
-    bad.settleAll();
+    const { tracker: bad } = initialTasks(RUN, d);
     bad.transition('t0', 'success');
     expect(bad.transition('t1', 'failed').map((t) => [t.taskId, t.to])).toEqual([
       ['t1', 'failed'],
