@@ -14,6 +14,8 @@ import { dagActionDeliveriesMigration } from './migrations/0011-dag-action-deliv
 import { fleetMigration } from './migrations/0013-fleet.ts';
 import { auditAppendFunctionMigration } from './migrations/0014-audit-append-function.ts';
 import { partialScheduleKeyIndexMigration } from './migrations/0015-partial-schedule-key-index.ts';
+import { partialAttemptsStateIndexMigration } from './migrations/0016-partial-attempts-state-index.ts';
+import { dropAuditActorIndexMigration } from './migrations/0017-drop-audit-actor-index.ts';
 
 /** Every migration, in order. Append only: a landed migration is never edited. */
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
@@ -30,6 +32,8 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0013-fleet': fleetMigration(dialect),
     '0014-audit-append-function': auditAppendFunctionMigration(dialect),
     '0015-partial-schedule-key-index': partialScheduleKeyIndexMigration(),
+    '0016-partial-attempts-state-index': partialAttemptsStateIndexMigration(),
+    '0017-drop-audit-actor-index': dropAuditActorIndexMigration(),
   };
 }
 

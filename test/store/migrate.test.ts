@@ -1,7 +1,12 @@
-import { Migrator, sql } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { completeAttempts } from '../../src/engine/sql/complete-attempt.ts';
+import { findInterrupted } from '../../src/engine/sql/recover-interrupted.ts';
+import { renewLeases } from '../../src/engine/sql/renew-leases.ts';
+import type { Database } from '../../src/store/database.ts';
 import { isUniqueViolation } from '../../src/store/is-unique-violation.ts';
 import { allMigrations, migrateToLatest } from '../../src/store/migrate.ts';
+import { createSqliteDialect } from '../../src/store/sqlite-dialect.ts';
 import { runRow } from '../helpers/run-row.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 
@@ -182,6 +187,112 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
       },
     ]);
   });
+
+  it('indexes only running attempts by worker, and no longer indexes audit records by actor', async () => {
+    db = await createTestDb(dialect);
+    const defs =
+      dialect === 'postgres'
+        ? await sql<{ n: string; d: string }>`select indexname as n, indexdef as d from pg_indexes
+            where tablename in ('attempts', 'audit_records') and schemaname = current_schema()`.execute(
+            db.kysely,
+          )
+        : await sql<{ n: string; d: string }>`select name as n, sql as d from sqlite_master
+            where type = 'index' and tbl_name in ('attempts', 'audit_records')`.execute(db.kysely);
+    const byName = new Map(defs.rows.map((r) => [r.n, r.d ?? '']));
+    expect(byName.get('attempts_running_idx')?.toLowerCase()).toMatch(
+      /\(\s*"?worker_id"?\s*\).*where.*state"?\)? = 'running'/,
+    );
+    expect(byName.has('attempts_state_idx')).toBe(false);
+    expect(byName.has('audit_records_actor_idx')).toBe(false);
+  });
+
+  it.runIf(dialect === 'sqlite')(
+    "ends attempts by id through the primary key, and finds a worker's running ones through the partial index",
+    async () => {
+      db = await createTestDb(dialect);
+      // A second connection to the same file that logs the statements the executor's functions send.
+      const sent: CompiledQuery[] = [];
+      const k = new Kysely<Database>({
+        dialect: createSqliteDialect(db.url).dialect,
+        log: (e) => {
+          if (e.level === 'query') sent.push(e.query);
+        },
+      });
+      try {
+        await k
+          .insertInto('runs')
+          .values(runRow({ id: 'r1' }))
+          .execute();
+        // 60 tasks: 50 ended, 10 running on worker w1.
+        const ended = (n: number) => n < 50;
+        await k
+          .insertInto('task_instances')
+          .values(
+            Array.from({ length: 60 }, (_, n) => ({
+              run_id: 'r1',
+              task_id: `t${n}`,
+              state: ended(n) ? ('success' as const) : ('running' as const),
+              try_number: 1,
+              max_tries: 1,
+              updated_at: 1,
+            })),
+          )
+          .execute();
+        await k
+          .insertInto('attempts')
+          .values(
+            Array.from({ length: 60 }, (_, n) => ({
+              run_id: 'r1',
+              task_id: `t${n}`,
+              try_number: 1,
+              state: ended(n) ? ('success' as const) : ('running' as const),
+              started_at: 1,
+              worker_id: 'w1',
+              heartbeat_at: 1,
+            })),
+          )
+          .execute();
+        const running = await k.selectFrom('attempts').select('id').where('state', '=', 'running').execute();
+        expect(running).toHaveLength(10);
+        sent.length = 0;
+        const done = await completeAttempts(
+          k,
+          [
+            {
+              attemptId: Number(running[0]!.id),
+              runId: 'r1',
+              taskId: 't50',
+              attemptState: 'success',
+              taskState: 'success',
+              error: null,
+              exitCode: null,
+              outputJson: null,
+              nextTryAt: null,
+            },
+          ],
+          2,
+        );
+        expect(done.size).toBe(1);
+        const endSql = sent.find((q) => q.sql.startsWith('update attempts'))!;
+        sent.length = 0;
+        expect(await renewLeases(k, 'w1', 3, 1_000)).toHaveLength(9);
+        const renewSql = sent.find((q) => q.sql.startsWith('update "attempts"'))!;
+        sent.length = 0;
+        expect(await findInterrupted(k, 'w2', 10_000)).toHaveLength(9);
+        const findSql = sent.find((q) => q.sql.startsWith('select'))!;
+        const plan = async (q: CompiledQuery) => {
+          const explained = CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]);
+          const { rows } = await db!.kysely.executeQuery<{ detail: string }>(explained);
+          return rows.map((r) => r.detail).join(' | ');
+        };
+        expect(await plan(endSql)).toMatch(/SEARCH attempts USING INTEGER PRIMARY KEY/);
+        expect(await plan(renewSql)).toMatch(/attempts_running_idx/);
+        expect(await plan(findSql)).toMatch(/attempts_running_idx/);
+      } finally {
+        await k.destroy();
+      }
+    },
+  );
 
   it.runIf(dialect === 'sqlite')(
     'keeps the SQLite store durable: WAL and fsync on every commit',
