@@ -8,7 +8,7 @@ import type { AuditRecord } from './audit-types.ts';
 import { hmacValue } from './sensitive-values.ts';
 
 export interface AuditFilters {
-  /** Matches the actor's id or subject. */
+  /** Matches the actor's id, its subject, or `kind:id` as listings show it (`user:ana@example.com`). */
   readonly actor?: string | undefined;
   readonly env?: string | undefined;
   readonly dagId?: string | undefined;
@@ -52,8 +52,16 @@ export function whereAudit<O>(
   q: SelectQueryBuilder<Database, 'audit_records', O>,
   f: AuditFilters,
 ): SelectQueryBuilder<Database, 'audit_records', O> {
-  if (f.actor !== undefined)
-    q = q.where((eb) => eb.or([eb('actor_id', '=', f.actor!), eb('actor_subject', '=', f.actor!)]));
+  if (f.actor !== undefined) {
+    const actor = f.actor;
+    q = q.where((eb) =>
+      eb.or([
+        eb('actor_id', '=', actor),
+        eb('actor_subject', '=', actor),
+        eb(sql<string>`actor_kind || ':' || actor_id`, '=', actor),
+      ]),
+    );
+  }
   if (f.env !== undefined) q = q.where('env', '=', f.env);
   if (f.dagId !== undefined) q = q.where('dag_id', '=', f.dagId);
   if (f.runId !== undefined) q = q.where('run_id', '=', f.runId);

@@ -131,6 +131,9 @@ describe.each(DIALECTS)('reading and exporting the trail on %s', (dialect) => {
   it('filters by actor, decision, action, time range and pages by seq', async () => {
     const bob = await queryAudit(db, { actor: 'bob@example.com' });
     expect(bob.records.map((r) => r.seq)).toEqual([3, 6, 9, 12, 15, 18, 21, 24, 27, 30]);
+    // The form listings print (`airclutch audit query`'s ACTOR column) finds the same records.
+    expect(await queryAudit(db, { actor: 'user:bob@example.com' })).toEqual(bob);
+    expect((await queryAudit(db, { actor: 'service:bob@example.com' })).records).toEqual([]);
     const denied = await queryAudit(db, { effect: 'deny', dagId: 'nightly_revenue', action: 'trigger' });
     expect(denied.records.map((r) => r.seq)).toEqual([5, 10, 15, 20, 25, 30]);
     const window = await queryAudit(db, { since: 1_700_000_010_000, until: 1_700_000_013_000 });

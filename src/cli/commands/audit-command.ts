@@ -91,7 +91,7 @@ export function auditCommand(): Command {
   const query = audit
     .command('query')
     .description('List audit records, oldest first, with filters')
-    .option('--actor <id>', 'actor id or subject')
+    .option('--actor <id>', 'actor id, subject, or kind:id as listed (user:ana@example.com)')
     .option('--env <env>')
     .option('--dag <dagId>')
     .option('--run <runId>')

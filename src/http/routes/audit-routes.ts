@@ -40,7 +40,11 @@ interface AuditQuery {
 const auditQuery = {
   type: 'object',
   properties: {
-    actor: { type: 'string', maxLength: 320 },
+    actor: {
+      type: 'string',
+      maxLength: 320,
+      description: 'the actor id, its subject, or kind:id as records list it (user:ana@example.com)',
+    },
     env: { type: 'string', pattern: ID_PATTERN },
     dag: { type: 'string', pattern: ID_PATTERN },
     run: { type: 'string', pattern: ID_PATTERN },
