@@ -3,7 +3,8 @@
  * `state = 'running'` (a worker's leases, the attempts to recover), while every attempt that ends
  * used to move its entry from the running part of the index to the ever-growing part of the ended
  * ones: two index pages in each task's commit instead of one (~14 WAL frames a chain step on SQLite).
- * Updates by id still go through the primary key on both stores (`test/store/migrate.test.ts`).
+ * On SQLite the executor's updates by id still go through the primary key, and lease renewal and
+ * recovery read this index (`test/store/migrate.test.ts` checks their plans).
  * Never edit after it lands: add a migration.
  * @module
  */

@@ -1,8 +1,8 @@
 /**
  * Drops the audit records' `(actor_id, seq)` index. The one query that filters by actor matches
- * `actor_id` or `actor_subject`, so neither store's planner can use an index on one of them: it
- * scans in `seq` order either way (`test/store/migrate.test.ts` holds the plans). The index
- * only cost a page in the commit of every audited transition.
+ * `actor_id` or `actor_subject` (or `kind:id`), so neither store's planner can use an index on one
+ * of them: SQLite's plan was a scan in `seq` order with the index as without it. The index only
+ * cost a page in the commit of every audited transition.
  * Never edit after it lands: add a migration.
  * @module
  */
