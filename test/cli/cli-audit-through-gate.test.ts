@@ -92,6 +92,25 @@ permit (principal in Group::"data-leads", action == Action::"readAudit", resourc
     ]);
   });
 
+  it('finds records again by the DAG and actor that its own listing prints', async () => {
+    const listed = await world.cli(['audit', 'query', '--action', 'trigger'], { as: 'lead@example.com' });
+    expect(listed.stderr).toBe('');
+    const row = listed.stdout.split('\n').find((l) => l.includes(runId))!;
+    const actor = row.match(/\buser:\S+/)![0];
+    const dag = row.match(/\bdev\/\S+/)![0];
+    expect([actor, dag]).toEqual(['user:eng@example.com', 'dev/revenue']);
+    expect(
+      await query('lead@example.com', '--action', 'trigger', '--actor', actor, '--dag', dag),
+    ).toMatchObject([{ action: 'trigger', resource: { runId } }]);
+    const conflict = await world.cli(['audit', 'query', '--env', 'prod', '--dag', dag], {
+      as: 'lead@example.com',
+    });
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toBe(
+      'error[REQUEST_INVALID]: --dag dev/revenue names environment dev, but --env says prod: give one of them\n',
+    );
+  });
+
   it('asks for an identity before reading the trail', async () => {
     const res = await world.cli(['audit', 'query']);
     expect(res.code).toBe(1);

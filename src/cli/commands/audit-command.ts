@@ -93,7 +93,7 @@ export function auditCommand(): Command {
     .description('List audit records, oldest first, with filters')
     .option('--actor <id>', 'actor id, subject, or kind:id as listed (user:ana@example.com)')
     .option('--env <env>')
-    .option('--dag <dagId>')
+    .option('--dag <dagId>', 'a DAG id, or env/dagId as listed (prod/nightly_revenue)')
     .option('--run <runId>')
     .option('--action <action>', 'trigger, approve, run.state, …')
     .option('--decision <effect>', 'allow, deny, needs_approval, …')
@@ -109,13 +109,14 @@ export function auditCommand(): Command {
       const param = str('param');
       if (param !== undefined && param.indexOf('=') <= 0)
         throw new AirclutchError('REQUEST_INVALID', `--param takes name=value, not "${param}"`);
+      const { env, dag } = dagFilter(str('env'), str('dag'));
       const since = str('since') ? parseTime(str('since')!) : undefined;
       const until = str('until') ? parseTime(str('until')!) : undefined;
       const api = await apiClient(cmd, opts as ClientFlags);
       const page = await api.get<{ records: AuditRecordView[]; nextAfter: number | null }>('/api/v1/audit', {
         actor: str('actor'),
-        env: str('env'),
-        dag: str('dag'),
+        env,
+        dag,
         run: str('run'),
         action: str('action'),
         effect: str('decision'),
@@ -210,4 +211,17 @@ export function auditCommand(): Command {
     });
 
   return audit;
+}
+
+/** `--dag` as the DAG column lists it (`prod/nightly_revenue`) names the environment too. */
+function dagFilter(env: string | undefined, dag: string | undefined): { env?: string; dag?: string } {
+  const slash = dag?.indexOf('/') ?? -1;
+  if (dag === undefined || slash < 0) return { env, dag };
+  const [listedEnv, dagId] = [dag.slice(0, slash), dag.slice(slash + 1)];
+  if (env !== undefined && env !== listedEnv)
+    throw new AirclutchError(
+      'REQUEST_INVALID',
+      `--dag ${dag} names environment ${listedEnv}, but --env says ${env}: give one of them`,
+    );
+  return { env: listedEnv, dag: dagId };
 }
