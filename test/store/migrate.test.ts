@@ -223,34 +223,20 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
           .insertInto('runs')
           .values(runRow({ id: 'r1' }))
           .execute();
-        // 60 tasks: 50 ended, 10 running on worker w1.
-        const ended = (n: number) => n < 50;
+        // 60 tasks, each with one try: 50 ended, 10 running on worker w1.
+        const tries = Array.from({ length: 60 }, (_, n) => ({
+          run_id: 'r1',
+          task_id: `t${n}`,
+          try_number: 1,
+          state: n < 50 ? ('success' as const) : ('running' as const),
+        }));
         await k
           .insertInto('task_instances')
-          .values(
-            Array.from({ length: 60 }, (_, n) => ({
-              run_id: 'r1',
-              task_id: `t${n}`,
-              state: ended(n) ? ('success' as const) : ('running' as const),
-              try_number: 1,
-              max_tries: 1,
-              updated_at: 1,
-            })),
-          )
+          .values(tries.map((t) => ({ ...t, max_tries: 1, updated_at: 1 })))
           .execute();
         await k
           .insertInto('attempts')
-          .values(
-            Array.from({ length: 60 }, (_, n) => ({
-              run_id: 'r1',
-              task_id: `t${n}`,
-              try_number: 1,
-              state: ended(n) ? ('success' as const) : ('running' as const),
-              started_at: 1,
-              worker_id: 'w1',
-              heartbeat_at: 1,
-            })),
-          )
+          .values(tries.map((t) => ({ ...t, started_at: 1, worker_id: 'w1', heartbeat_at: 1 })))
           .execute();
         const running = await k.selectFrom('attempts').select('id').where('state', '=', 'running').execute();
         expect(running).toHaveLength(10);
