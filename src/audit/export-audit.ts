@@ -4,7 +4,7 @@ import type { Db } from '../store/create-db.ts';
 import type { AuditRow } from './audit-hash.ts';
 import { rowToRecord } from './audit-row.ts';
 import type { AuditCheckpoint, AuditRecord } from './audit-types.ts';
-import { type AuditFilters, whereAudit } from './query-audit.ts';
+import { type AuditFilters, whereAudit, windowStart } from './query-audit.ts';
 
 export type ExportFormat = 'jsonl' | 'csv';
 
@@ -100,7 +100,7 @@ export async function exportAudit(db: Db, out: Writable, options: ExportOptions)
   const pageSize = options.pageSize ?? 5_000;
   const filters: AuditFilters = { since: options.since, until: options.until };
   if (options.format === 'csv') await write(out, `${CSV_COLUMNS.join(',')}\n`);
-  let afterSeq = 0;
+  let afterSeq = (await windowStart(db, filters)) ?? 0;
   let count = 0;
   let last: AuditRecord | undefined;
   for (;;) {

@@ -82,6 +82,31 @@ export function whereAudit<O>(
   return q;
 }
 
+/** Most records a `since` window may hold for its first page to start at its first record. */
+const FEW = 2_000;
+
+/**
+ * Where a `since` window's first page starts reading: the `afterSeq` it can take without losing a
+ * record, or undefined to read from the trail's first record. Pages are read in `seq` order, so
+ * without it a recent window was found by reading the whole trail (SQLite: 88 ms for the last
+ * minutes of 300,000 records). When the `ts` index finds at most `FEW` records in the window, the
+ * page starts just before the lowest seq among them. That is exact whatever order `ts` has (a clock
+ * stepped back, workers with different clocks), since every record of the window is among those
+ * found, and records appended after the look get higher seqs (seq follows the append order).
+ * A later page already has its `afterSeq`.
+ */
+export async function windowStart(db: Db, f: AuditFilters): Promise<number | undefined> {
+  if (f.afterSeq !== undefined || f.since === undefined) return f.afterSeq;
+  let q = db.kysely.selectFrom('audit_records').select('seq').where('ts', '>=', f.since);
+  if (f.until !== undefined) q = q.where('ts', '<', f.until);
+  const found = await q.limit(FEW + 1).execute();
+  if (found.length > FEW) return undefined;
+  if (found.length) return Math.min(...found.map((r) => Number(r.seq))) - 1;
+  // An empty window: only records appended from now on can fall in it.
+  const head = await db.kysely.selectFrom('audit_head').select('seq').executeTakeFirst();
+  return head && Number(head.seq);
+}
+
 /**
  * One page of records matching the filters, oldest first.
  *
@@ -94,7 +119,11 @@ export async function queryAudit(
   options: QueryAuditOptions = {},
 ): Promise<AuditPage> {
   const limit = Math.min(Math.max(filters.limit ?? 100, 1), 10_000);
-  const rows = (await whereAudit(db, db.kysely.selectFrom('audit_records').selectAll(), filters)
+  const afterSeq = await windowStart(db, filters);
+  const rows = (await whereAudit(db, db.kysely.selectFrom('audit_records').selectAll(), {
+    ...filters,
+    afterSeq,
+  })
     .orderBy('seq')
     .limit(limit)
     .execute()) as AuditRow[];

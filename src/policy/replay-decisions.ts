@@ -7,7 +7,7 @@
 import type { AuditRow } from '../audit/audit-hash.ts';
 import { rowToRecord } from '../audit/audit-row.ts';
 import type { AuditRecord } from '../audit/audit-types.ts';
-import { whereAudit } from '../audit/query-audit.ts';
+import { whereAudit, windowStart } from '../audit/query-audit.ts';
 import { principalRef } from '../identity/principal.ts';
 import type { Db } from '../store/create-db.ts';
 import { decideTrigger } from './decide-trigger.ts';
@@ -78,7 +78,7 @@ export async function replayDecisions(
   const changed: ChangedDecision[] = [];
   const notReplayable: UnreplayableDecision[] = [];
   let examined = 0;
-  let afterSeq: number | undefined;
+  let afterSeq = await windowStart(db, window);
   for (;;) {
     const filters = { since: window.since, until: window.until, afterSeq };
     const rows = (await whereAudit(db, db.kysely.selectFrom('audit_records').selectAll(), filters)

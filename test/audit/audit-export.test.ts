@@ -154,6 +154,45 @@ describe.each(DIALECTS)('reading and exporting the trail on %s', (dialect) => {
     });
   });
 
+  it('finds every record of a time window, and only those, when the clock stepped back and however many the window holds', async () => {
+    // After record 30 (ts …030_000) the clock steps back and forth: 31 and 33 are older than 30.
+    for (const at of [1_700_000_005_500, 1_700_000_040_000, 1_700_000_002_500]) {
+      now = at;
+      await audit.append([triggerEvent(0)]);
+    }
+    // More records at one instant than a window's first page looks for through the time index.
+    now = 1_700_000_050_000;
+    await audit.append(Array.from({ length: 2_100 }, (_, i) => triggerEvent(i)));
+    const all = (await queryAudit(db, { limit: 10_000 })).records;
+    const windows: Array<[number, number | undefined]> = [
+      [1_700_000_005_000, 1_700_000_007_000],
+      [1_700_000_002_000, 1_700_000_003_000],
+      [1_700_000_002_000, undefined],
+      [1_700_000_031_000, undefined],
+      [1_700_000_045_000, 1_700_000_049_000],
+      [1_700_000_050_000, undefined],
+      [1_800_000_000_000, undefined],
+    ];
+    for (const [since, until] of windows) {
+      const expected = all
+        .filter((r) => r.ts >= since && (until === undefined || r.ts < until))
+        .map((r) => r.seq);
+      const paged: number[] = [];
+      let afterSeq: number | undefined;
+      do {
+        const page = await queryAudit(db, { since, until, afterSeq, limit: 500 });
+        paged.push(...page.records.map((r) => r.seq));
+        afterSeq = page.nextAfterSeq;
+      } while (afterSeq !== undefined);
+      expect(paged, `since ${since}, until ${until}`).toEqual(expected);
+      const exported = (await exportText(db, { format: 'jsonl', since, until, pageSize: 700 }))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { seq: number }).seq);
+      expect(exported, `export since ${since}, until ${until}`).toEqual(expected);
+    }
+  });
+
   it('exports a window as JSON Lines that verifies offline with only the public key', async () => {
     const text = await exportText(db, {
       format: 'jsonl',
