@@ -83,25 +83,31 @@ export function whereAudit<O>(
 }
 
 /** Most records a `since` window may hold for its first page to start at its first record. */
-const FEW = 2_000;
+const FEW = 50_000;
 
 /**
  * Where a `since` window's first page starts reading: the `afterSeq` it can take without losing a
  * record, or undefined to read from the trail's first record. Pages are read in `seq` order, so
- * without it a recent window was found by reading the whole trail (SQLite: 88 ms for the last
- * minutes of 300,000 records). When the `ts` index finds at most `FEW` records in the window, the
- * page starts just before the lowest seq among them. That is exact whatever order `ts` has (a clock
- * stepped back, workers with different clocks), since every record of the window is among those
- * found, and records appended after the look get higher seqs (seq follows the append order).
- * A later page already has its `afterSeq`.
+ * without it a recent window was found by reading the trail from its start (SQLite: 120 ms for
+ * the last 100 of 300,000 records). When the `ts` index finds at most `FEW` records in the window
+ * (`few`; one aggregate over the index, ~7 ms at the most), the page starts just before the lowest seq
+ * among them. That is exact whatever order `ts` has (a clock stepped back, workers with different
+ * clocks), since every record of the window is among those counted, and records appended after the
+ * look get higher seqs (seq follows the append order). A later page already has its `afterSeq`.
  */
-export async function windowStart(db: Db, f: AuditFilters): Promise<number | undefined> {
+export async function windowStart(db: Db, f: AuditFilters, few = FEW): Promise<number | undefined> {
   if (f.afterSeq !== undefined || f.since === undefined) return f.afterSeq;
-  let q = db.kysely.selectFrom('audit_records').select('seq').where('ts', '>=', f.since);
-  if (f.until !== undefined) q = q.where('ts', '<', f.until);
-  const found = await q.limit(FEW + 1).execute();
-  if (found.length > FEW) return undefined;
-  if (found.length) return Math.min(...found.map((r) => Number(r.seq))) - 1;
+  const { since, until } = f;
+  const found = await db.kysely
+    .selectFrom((qb) => {
+      let w = qb.selectFrom('audit_records').select('seq').where('ts', '>=', since);
+      if (until !== undefined) w = w.where('ts', '<', until);
+      return w.limit(few + 1).as('w');
+    })
+    .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.min('seq').as('lo')])
+    .executeTakeFirstOrThrow();
+  if (Number(found.n) > few) return undefined;
+  if (found.lo !== null) return Number(found.lo) - 1;
   // An empty window: only records appended from now on can fall in it.
   const head = await db.kysely.selectFrom('audit_head').select('seq').executeTakeFirst();
   return head && Number(head.seq);

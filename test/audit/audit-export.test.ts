@@ -10,7 +10,7 @@ import { signCheckpoint } from '../../src/audit/audit-checkpoint.ts';
 import { BODY_KEYS, canonicalBody } from '../../src/audit/audit-hash.ts';
 import { createCheckpoint } from '../../src/audit/create-checkpoint.ts';
 import { exportAudit } from '../../src/audit/export-audit.ts';
-import { queryAudit } from '../../src/audit/query-audit.ts';
+import { queryAudit, windowStart } from '../../src/audit/query-audit.ts';
 import { hmacValue } from '../../src/audit/sensitive-values.ts';
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
@@ -160,9 +160,8 @@ describe.each(DIALECTS)('reading and exporting the trail on %s', (dialect) => {
       now = at;
       await audit.append([triggerEvent(0)]);
     }
-    // More records at one instant than a window's first page looks for through the time index.
     now = 1_700_000_050_000;
-    await audit.append(Array.from({ length: 2_100 }, (_, i) => triggerEvent(i)));
+    await audit.append(Array.from({ length: 1_200 }, (_, i) => triggerEvent(i)));
     const all = (await queryAudit(db, { limit: 10_000 })).records;
     const windows: Array<[number, number | undefined]> = [
       [1_700_000_005_000, 1_700_000_007_000],
@@ -191,6 +190,14 @@ describe.each(DIALECTS)('reading and exporting the trail on %s', (dialect) => {
         .map((l) => (JSON.parse(l) as { seq: number }).seq);
       expect(exported, `export since ${since}, until ${until}`).toEqual(expected);
     }
+    // Where a first page starts: just before the window's lowest seq, even when its times are out
+    // of order; after the last record for an empty window; from the start when it holds more than
+    // the look counts.
+    expect(await windowStart(db, { since: 1_700_000_002_000, until: 1_700_000_003_000 })).toBe(1);
+    expect(await windowStart(db, { since: 1_700_000_045_000, until: 1_700_000_049_000 })).toBe(1_233);
+    expect(await windowStart(db, { since: 1_700_000_050_000 }, 1_000)).toBeUndefined();
+    expect(await windowStart(db, { since: 1_700_000_050_000 }, 1_200)).toBe(33);
+    expect(await windowStart(db, { since: 1_700_000_050_000, afterSeq: 40 })).toBe(40);
   });
 
   it('exports a window as JSON Lines that verifies offline with only the public key', async () => {
