@@ -111,6 +111,22 @@ permit (principal in Group::"data-leads", action == Action::"readAudit", resourc
     );
   });
 
+  it('takes an age for --since and --until, as policy replay does, and says what to give otherwise', async () => {
+    const lead = 'lead@example.com';
+    expect(await query(lead, '--action', 'trigger', '--since', '1h')).toMatchObject([
+      { resource: { runId } },
+    ]);
+    expect(await query(lead, '--action', 'trigger', '--since', '10m', '--until', '0s')).toMatchObject([
+      { resource: { runId } },
+    ]);
+    expect(await query(lead, '--action', 'trigger', '--until', '1h')).toEqual([]);
+    const bad = await world.cli(['audit', 'query', '--since', 'last tuesday'], { as: lead });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(
+      'error[REQUEST_INVALID]: "last tuesday" is not a time; give an age (7d, 24h, 30m, 2w), an ISO date (2026-11-28T09:00Z) or epoch ms\n',
+    );
+  });
+
   it('asks for an identity before reading the trail', async () => {
     const res = await world.cli(['audit', 'query']);
     expect(res.code).toBe(1);

@@ -14,6 +14,7 @@ import type { ExportFormat } from '../../audit/export-audit.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
 import { verifyExport } from '../../audit/verify-export.ts';
 import { AirclutchError } from '../../lib/errors.ts';
+import { parseTimeBound } from '../../lib/parse-time-bound.ts';
 import { apiClient, type ClientFlags, clientOptions } from '../api-client.ts';
 import { configFor, printTable, withStore } from '../cli-context.ts';
 import { printJson } from '../json-view.ts';
@@ -33,18 +34,6 @@ interface ExportFlags extends ClientFlags {
   since?: string;
   until?: string;
   out?: string;
-}
-
-/** An ISO date/time or epoch milliseconds. */
-function parseTime(value: string): number {
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (Number.isNaN(ms)) {
-    throw new AirclutchError(
-      'REQUEST_INVALID',
-      `"${value}" is not a time; give an ISO date (2026-11-28T09:00Z) or epoch ms`,
-    );
-  }
-  return ms;
 }
 
 function report(result: VerifyResult, what: string, json: boolean | undefined): void {
@@ -97,8 +86,8 @@ export function auditCommand(): Command {
     .option('--run <runId>')
     .option('--action <action>', 'trigger, approve, run.state, …')
     .option('--decision <effect>', 'allow, deny, needs_approval, …')
-    .option('--since <time>', 'ISO time or epoch ms (inclusive)')
-    .option('--until <time>', 'ISO time or epoch ms (exclusive)')
+    .option('--since <time>', 'age (30m, 24h, 7d), ISO time or epoch ms (inclusive)')
+    .option('--until <time>', 'age, ISO time or epoch ms (exclusive)')
     .option('--param <name=value>', 'a param value; sensitive params match through their HMAC')
     .option('--after-seq <seq>', 'page after this seq', Number)
     .option('--limit <n>', 'records per page (default 100)', Number)
@@ -110,8 +99,9 @@ export function auditCommand(): Command {
       if (param !== undefined && param.indexOf('=') <= 0)
         throw new AirclutchError('REQUEST_INVALID', `--param takes name=value, not "${param}"`);
       const { env, dag } = dagFilter(str('env'), str('dag'));
-      const since = str('since') ? parseTime(str('since')!) : undefined;
-      const until = str('until') ? parseTime(str('until')!) : undefined;
+      const now = Date.now();
+      const since = str('since') ? parseTimeBound(str('since')!, now) : undefined;
+      const until = str('until') ? parseTimeBound(str('until')!, now) : undefined;
       const api = await apiClient(cmd, opts as ClientFlags);
       const page = await api.get<{ records: AuditRecordView[]; nextAfter: number | null }>('/api/v1/audit', {
         actor: str('actor'),
@@ -151,12 +141,13 @@ export function auditCommand(): Command {
     .command('export')
     .description('Export a time window as JSON Lines (signed when a checkpoint key is configured) or CSV')
     .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
-    .option('--since <time>', 'ISO time or epoch ms (inclusive)')
-    .option('--until <time>', 'ISO time or epoch ms (exclusive)')
+    .option('--since <time>', 'age (30m, 24h, 7d), ISO time or epoch ms (inclusive)')
+    .option('--until <time>', 'age, ISO time or epoch ms (exclusive)')
     .option('-o, --out <file>', 'write here instead of stdout');
   clientOptions(exportCmd).action(async (opts: ExportFlags, cmd: Command) => {
-    const since = opts.since ? parseTime(opts.since) : undefined;
-    const until = opts.until ? parseTime(opts.until) : undefined;
+    const now = Date.now();
+    const since = opts.since ? parseTimeBound(opts.since, now) : undefined;
+    const until = opts.until ? parseTimeBound(opts.until, now) : undefined;
     const api = await apiClient(cmd, opts);
     const res = await api.stream('/api/v1/audit/export', { format: opts.format, since, until });
     const { createWriteStream } = await import('node:fs');

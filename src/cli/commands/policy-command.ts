@@ -1,10 +1,10 @@
 /** `airclutch policy validate | test | explain | replay`: argument parsing over `src/policy`. @module */
 import { Command } from 'commander';
 import { AirclutchError } from '../../lib/errors.ts';
+import { parseTimeBound } from '../../lib/parse-time-bound.ts';
 import { ACTIONS, type PolicyAction } from '../../policy/cedar-names.ts';
 import { CedarPolicyEngine } from '../../policy/cedar-policy-engine.ts';
 import { findPolicyTestFiles } from '../../policy/find-policy-test-files.ts';
-import { parseTimeBound } from '../../policy/parse-time-bound.ts';
 import { policySourcesFromRegistry } from '../../policy/policy-sources-from-registry.ts';
 import { CedarPolicyStore } from '../../policy/policy-store.ts';
 import { runPolicyTests } from '../../policy/policy-test-runner.ts';

@@ -1,7 +1,11 @@
-/** Parses a replay window bound: a age (`7d`, `24h`, `30m`), an ISO time, or epoch ms. @module */
-import { AirclutchError } from '../lib/errors.ts';
+/**
+ * Parses a time bound given on the command line (`audit query --since`, `policy replay --since`):
+ * an age (`30s`, `30m`, `24h`, `7d`, `2w`), an ISO time, or epoch ms.
+ * @module
+ */
+import { AirclutchError } from './errors.ts';
 
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
 /**
  * Epoch ms for `value`; ages count back from `now`.
@@ -11,7 +15,7 @@ const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as co
  * parseTimeBound('2026-11-01T00:00Z', Date.now())
  */
 export function parseTimeBound(value: string, now: number): number {
-  const age = /^(\d+)([mhdw])$/.exec(value.trim());
+  const age = /^(\d+)([smhdw])$/.exec(value.trim());
   if (age) return now - Number(age[1]) * UNIT_MS[age[2] as keyof typeof UNIT_MS];
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (Number.isNaN(ms)) {
