@@ -13,6 +13,7 @@ import { verifyChain } from '../../audit/verify-chain.ts';
 import { authorizeWholeTrail as authorizeWholeTrailFor, queryAuditFor } from '../../gate/audit-reads.ts';
 import type { GateContext } from '../../gate/gate-types.ts';
 import { AirclutchError } from '../../lib/errors.ts';
+import { absoluteTime } from '../../lib/parse-time-bound.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { auditRecordSchema, authErrors, bearer, ID_PATTERN } from '../api-schemas.ts';
 import { gateContext } from '../gate-context.ts';
@@ -199,7 +200,7 @@ function splitParam(value: string): { name: string; value: string } {
 
 function time(value: string | undefined, field: string): number | undefined {
   if (value === undefined) return undefined;
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  const ms = absoluteTime(value);
   if (!Number.isFinite(ms)) {
     throw new AirclutchError(
       'REQUEST_INVALID',
