@@ -78,6 +78,25 @@ describe('airclutch init', () => {
     expect(validate.stdout).toContain('3 DAGs loaded, 0 import errors');
   });
 
+  it('validates the policies, and names the broken line without claiming a server lost its set', async () => {
+    expect((await cli('init')).code).toBe(0);
+    const ok = await cli('policy', 'validate');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^ok: \d+ policies valid$/m);
+
+    const file = join(dir, 'dags/hello.cedar');
+    writeFileSync(
+      file,
+      `${readFileSync(file, 'utf8')}\npermit (principal, action, resource) when { context.params.name == };\n`,
+    );
+    const broken = await cli('policy', 'validate');
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^error\[POLICY_INVALID\]: the policies do not load \(1 problem\)/);
+    expect(broken.stderr).toContain('a running server keeps the set it has until they do');
+    expect(broken.stderr).toMatch(/dags\/hello\.cedar:\d+:\d+: .*unexpected token/);
+    expect(broken.stderr).not.toContain('every request is denied');
+  });
+
   it('refuses a folder that already has a config, names it, and changes nothing', async () => {
     writeFileSync(join(dir, 'airclutch.config.yaml'), 'environments: {}\n');
     writeFileSync(join(dir, '.gitignore'), 'node_modules/\n');
