@@ -272,6 +272,9 @@ export const envQuery = {
   additionalProperties: false,
 } as const;
 
+/** The query of a route that takes no query parameters: any is refused, naming it. */
+export const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
+
 export const bearer: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { sessionCookie: [] }];
 
 /** `ImportErrorView` (src/gate/gate-reads.ts): a DAG file that did not load, here or in Airflow. */

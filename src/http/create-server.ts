@@ -27,7 +27,7 @@ import { uiLinks } from '../lib/ui-links.ts';
 import { airflowProxy } from '../proxy/airflow-proxy.ts';
 import { type UiPluginOptions, uiPlugin } from '../ui/ui-plugin.ts';
 import type { ApiDeps } from './api-deps.ts';
-import { problemSchema } from './api-schemas.ts';
+import { NO_QUERY, problemSchema } from './api-schemas.ts';
 import { authenticate } from './authenticate.ts';
 import { slackInteractivity } from './chat/slack-interactivity.ts';
 import { allowOrigins } from './cors-hook.ts';
@@ -200,6 +200,11 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
   await app.register(systemRoutes, deps);
   await app.register(
     async (api) => {
+      // A route that declares no query parameters refuses any, as routes refuse unknown fields:
+      // `POST …/runs?env=prod` must not start a run in the default environment.
+      api.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, querystring: route.schema?.querystring ?? NO_QUERY };
+      });
       await dagsRoutes(api, deps);
       await runsRoutes(api, deps);
       await approvalsRoutes(api, deps);

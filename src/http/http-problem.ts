@@ -60,7 +60,8 @@ function requestMessage(f: FastifyLikeError): string {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'the body is empty but Content-Type is application/json: send a JSON object, or no Content-Type';
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return 'the body is not valid JSON';
+      // Fastify's parser drops the cause: a syntax error, or a key that could poison prototypes.
+      return 'the body is not valid JSON, or has a __proto__ or constructor.prototype key (refused)';
     default:
       // Fastify's request-level messages describe the request, not the server; keep them short.
       return `invalid request: ${(f.message ?? 'malformed').slice(0, 200)}`;

@@ -135,6 +135,28 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
       expect(res.json.detail).toContain('body.extra is not a known field');
     });
 
+    it('refuses params with a __proto__ key, saying that such a key is refused, and starts nothing', async () => {
+      const before = await h.runCount();
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
+        token: eng,
+        body: '{"params":{"rows":1,"__proto__":{"admin":true}}}',
+      });
+      expectProblem(res, 400, 'REQUEST_INVALID');
+      expect(res.json.detail).toContain('__proto__ or constructor.prototype key');
+      expect(await h.runCount()).toBe(before);
+    });
+
+    it('refuses query parameters a route does not take, so ?env=prod never starts a run in the default environment', async () => {
+      const before = await h.runCount();
+      const res = await h.call('POST', '/api/v1/dags/revenue/runs?env=prod', { token: eng, body: {} });
+      expectProblem(res, 400, 'REQUEST_INVALID');
+      expect(res.json.detail).toContain('querystring.env is not a known field');
+      expect(await h.runCount()).toBe(before);
+      const run = await h.call('GET', '/api/v1/runs/anything?verbose=1', { token: eng });
+      expectProblem(run, 400, 'REQUEST_INVALID');
+      expect(run.json.detail).toContain('querystring.verbose is not a known field');
+    });
+
     it('answers 404 DAG_NOT_FOUND for an unknown DAG', async () => {
       const res = await h.call('POST', '/api/v1/dags/revenu/runs', { token: eng, body: {} });
       expectProblem(res, 404, 'DAG_NOT_FOUND');
