@@ -8,7 +8,7 @@
  */
 import { AirclutchError, describeThrown } from '../lib/errors.ts';
 import type { Answer, CallOptions } from './airflow-client.ts';
-import { isRetryable } from './airflow-client.ts';
+import { isRetryable } from './airflow-errors.ts';
 import { detailOf, toRun } from './airflow-json.ts';
 import type { AirflowApiVersion, RemoteRun, TriggerRequest } from './airflow-types.ts';
 import type { TriggerAnswers } from './trigger-answers.ts';
