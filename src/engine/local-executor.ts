@@ -17,9 +17,9 @@ import { claimTransition } from './claim-transition.ts';
 import type { DagSource, EngineHooks, EngineTransition, RunSubmitter } from './engine-types.ts';
 import { initialTasks } from './initial-tasks.ts';
 import { type Completion, planCompletion, taskEvents } from './plan-completion.ts';
+import { resumeTasks } from './resume-tasks.ts';
 import { type AttemptSpec, runAttempt } from './run-attempt.ts';
-import { RunTracker } from './run-tracker.ts';
-import { cancelTasks } from './sql/cancel-tasks.ts';
+import type { RunTracker } from './run-tracker.ts';
 import { claimTasks } from './sql/claim-tasks.ts';
 import {
   type ClaimedRunAttempt,
@@ -30,10 +30,11 @@ import {
 } from './sql/complete-and-claim.ts';
 import { completeAttempts } from './sql/complete-attempt.ts';
 import { rawQuery } from './sql/executor-db.ts';
-import { dagRefusal, findStartRefusal, type StartRefusal } from './sql/find-start-refusal.ts';
+import { dagRefusal, findStartRefusal } from './sql/find-start-refusal.ts';
 import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
 import { moveTaskTransitions } from './sql/move-tasks.ts';
+import { refuseRun } from './sql/refuse-run.ts';
 import { startRun } from './sql/start-run.ts';
 import { statementRecords } from './statement-records.ts';
 import { AttemptAbort, type TaskRunner } from './task-runner.ts';
@@ -372,7 +373,7 @@ export class LocalExecutor {
     // found after a restart never starts code that was not decided.
     const refusal = await findStartRefusal(trx, row, found);
     if (refusal || !found) {
-      transitions.push(...(await this.#refuse(trx, row, 'queued', refusal!, now)));
+      transitions.push(...(await refuseRun(trx, row, 'queued', refusal!, now)));
       return null;
     }
     const { tracker, initial, tasks } = initialTasks(row, found.dag);
@@ -380,29 +381,6 @@ export class LocalExecutor {
     this.#trackers.set(run.id, tracker);
     for (const t of initial) if (t.to === 'queued') this.#ready.push({ tracker, taskId: t.taskId });
     return tracker;
-  }
-
-  /** Ends a run the engine may not start or go on with: failed with the refusal's code, its unstarted tasks cancelled. */
-  async #refuse(
-    trx: Transaction<Database>,
-    row: Pick<RunsTable, 'id' | 'env' | 'dag_id'>,
-    from: 'queued' | 'running',
-    refusal: StartRefusal,
-    now: number,
-  ): Promise<EngineTransition[]> {
-    const error = `${refusal.code}: ${refusal.message}`;
-    if (!(await finishRun(trx, row.id, 'failed', now, error, [from]))) return [];
-    const base = { runId: row.id, env: row.env, dagId: row.dag_id };
-    return [
-      { kind: 'run', ...base, from, to: 'failed', error, code: refusal.code },
-      ...(await cancelTasks(trx, row.id, now)).map((t) => ({
-        kind: 'task' as const,
-        ...base,
-        taskId: t.taskId,
-        from: t.from,
-        to: 'cancelled' as const,
-      })),
-    ];
   }
 
   #activeRunsOf(env: string, dagId: string): number {
@@ -619,8 +597,8 @@ export class LocalExecutor {
     const tracker = await this.#db.kysely.transaction().execute(async (trx) => {
       const refusal = dagRefusal(row, found);
       let t: RunTracker | undefined;
-      if (refusal || !found) transitions.push(...(await this.#refuse(trx, row, 'running', refusal!, now)));
-      else t = await this.#resumeTasks(trx, row, found.dag, now, transitions);
+      if (refusal || !found) transitions.push(...(await refuseRun(trx, row, 'running', refusal!, now)));
+      else t = await resumeTasks(trx, row, found.dag, now, transitions);
       if (transitions.length) await this.#hooks.onTransitions?.(trx, transitions, { last: true });
       return t;
     });
@@ -640,36 +618,5 @@ export class LocalExecutor {
         .execute();
       for (const r of retries) this.#scheduleRetry(tracker, r.task_id, (r.next_try_at ?? now) - now);
     }
-  }
-
-  /** Fails tasks the DAG no longer has, settles what became ready, and finishes a complete run. */
-  async #resumeTasks(
-    trx: Transaction<Database>,
-    row: RunsTable,
-    dag: RunTracker['dag'],
-    now: number,
-    transitions: EngineTransition[],
-  ): Promise<RunTracker> {
-    const tis = await trx.selectFrom('task_instances').selectAll().where('run_id', '=', row.id).execute();
-    const base = { runId: row.id, env: row.env, dagId: row.dag_id };
-    const missing: EngineTransition[] = tis
-      .filter((t) => !dag.tasks.has(t.task_id) && ['pending', 'queued', 'up_for_retry'].includes(t.state))
-      .map((t) => ({ kind: 'task', ...base, taskId: t.task_id, from: t.state, to: 'failed' }));
-    await moveTaskTransitions(trx, missing, now);
-    transitions.push(...missing);
-    for (const m of missing) {
-      const ti = tis.find((t) => m.kind === 'task' && t.task_id === m.taskId);
-      if (ti) ti.state = 'failed';
-    }
-    const tracker = RunTracker.fromRows(row, dag, tis);
-    const settled = taskEvents(tracker, tracker.settleAll());
-    await moveTaskTransitions(trx, settled, now);
-    transitions.push(...settled);
-    if (tracker.isComplete) {
-      const state = tracker.outcome();
-      if (await finishRun(trx, row.id, state, now))
-        transitions.push({ kind: 'run', ...base, from: 'running', to: state });
-    }
-    return tracker;
   }
 }
