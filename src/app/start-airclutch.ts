@@ -86,8 +86,14 @@ export async function startAirclutch(config: AirclutchConfig, options: StartOpti
   }, EXPIRY_SWEEP_MS);
   const watching = options.dev ? watchForChanges(ac, log) : null;
   await watching?.ready;
+  const active = policies.current();
   log.info(
-    { store: ac.db.description, dags: registry.list().length, policies: policies.current()?.generation },
+    {
+      store: ac.db.description,
+      dags: registry.list().length,
+      policies: active?.policies.size ?? 0,
+      policyGeneration: active?.generation ?? 0,
+    },
     'Airclutch started',
   );
   return {

@@ -78,4 +78,23 @@ describe('airclutch dev (startAirclutch with dev: true)', () => {
     expect(new Set(versions).size).toBe(4);
     expect(versions.at(-1)).toBe(version);
   });
+
+  it('says at start how many DAGs and policies it loaded, apart from the policy generation', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'airclutch-dev-'));
+    save('dags/nightly.ts', nightly(0));
+    save(
+      'policies/roles.cedar',
+      'permit (principal in Group::"eng", action == Action::"trigger", resource);\n' +
+        'forbid (principal, action == Action::"trigger", resource) when { context.source == "schedule" };\n',
+    );
+    writeFileSync(
+      join(dir, 'airclutch.config.yaml'),
+      'environments:\n  dev:\n    dags: [dags]\n    policies: [policies]\n',
+    );
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    app = await startAirclutch(await loadConfig({ cwd: dir, env: {} }), { dev: true, log });
+    const started = lines.find((l) => l.msg === 'Airclutch started');
+    expect(started).toMatchObject({ dags: 1, policies: 2, policyGeneration: 1 });
+  });
 });
