@@ -62,6 +62,15 @@ export function formatProblem(p: PolicyProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.message}${p.help ? ` (hint: ${p.help})` : ''}`;
 }
 
+/** `1 problem` or `3 problems`, and the list to fix, one `- file:line:col: message` per line. */
+export function describeProblems(problems: readonly PolicyProblem[]): { count: string; list: string } {
+  const n = problems.length;
+  return {
+    count: `${n} problem${n === 1 ? '' : 's'}`,
+    list: problems.map((p) => `- ${formatProblem(p)}`).join('\n'),
+  };
+}
+
 /** The `.cedar` file beside a DAG's `.ts` file, or undefined when the DAG's file is unknown. */
 export function dagPolicyFile(source: PolicyDag): string | undefined {
   const at = source.dag.definedAt?.replace(/:\d+:\d+$/, '');

@@ -11,7 +11,7 @@ import * as cedar from './cedar.ts';
 import { type CompiledDag, type CompiledPolicies, compilePolicies } from './compile-policies.ts';
 import { PolicySlicer } from './policy-slicer.ts';
 import {
-  formatProblem,
+  describeProblems,
   type LoadedPolicy,
   type PolicyProblem,
   type PolicySources,
@@ -165,13 +165,13 @@ export class CedarPolicyStore implements PolicyStore {
 }
 
 function failed(generation: number, problems: readonly PolicyProblem[]): LoadResult {
-  const lines = problems.map((p) => `- ${formatProblem(p)}`).join('\n');
+  const { count, list } = describeProblems(problems);
   const kept = generation
     ? `generation ${generation} stays active`
     : 'no policies are active, so every request is denied';
   const error = new AirclutchError(
     'POLICY_INVALID',
-    `the policy set was not loaded (${problems.length} problem${problems.length > 1 ? 's' : ''}; ${kept}); fix:\n${lines}`,
+    `the policy set was not loaded (${count}; ${kept}); fix:\n${list}`,
     { details: { problems } },
   );
   return { ok: false, generation, problems, error };

@@ -5,7 +5,7 @@ import { parseTimeBound } from '../../lib/parse-time-bound.ts';
 import { ACTIONS, type PolicyAction } from '../../policy/cedar-names.ts';
 import { CedarPolicyEngine } from '../../policy/cedar-policy-engine.ts';
 import { findPolicyTestFiles } from '../../policy/find-policy-test-files.ts';
-import { formatProblem } from '../../policy/policy-sources.ts';
+import { describeProblems } from '../../policy/policy-sources.ts';
 import { policySourcesFromRegistry } from '../../policy/policy-sources-from-registry.ts';
 import { CedarPolicyStore } from '../../policy/policy-store.ts';
 import { runPolicyTests } from '../../policy/policy-test-runner.ts';
@@ -68,10 +68,10 @@ async function loadEngine(cmd: Command) {
   const result = await store.load();
   if (!result.ok) {
     // The store's message speaks for a server (what stays active); here the files were only read.
-    const n = result.problems.length;
+    const { count, list } = describeProblems(result.problems);
     throw new AirclutchError(
       'POLICY_INVALID',
-      `the policies do not load (${n} problem${n > 1 ? 's' : ''}); a running server keeps the set it has until they do; fix:\n${result.problems.map((p) => `- ${formatProblem(p)}`).join('\n')}`,
+      `the policies do not load (${count}); a running server keeps the set it has until they do; fix:\n${list}`,
       { details: { problems: result.problems } },
     );
   }
