@@ -20,20 +20,32 @@ import { median, round } from './stats.ts';
 interface Marks {
   start: number[];
   end: number[];
-  compute: number;
 }
 
 // The DAG files' function tasks run in task threads; they report when each task's code starts and
-// ends (absolute times: performance.timeOrigin + now) on this BroadcastChannel.
-const marks: Marks = { start: [], end: [], compute: 0 };
+// ends (absolute times: performance.timeOrigin + now) on this BroadcastChannel. A task posts inside
+// its own time, right after it starts: its start, and the end of the task before it, which that
+// task returned as its output. So the gap between two tasks holds no work of the bench's (a post
+// after a task's end mark cost that gap ~18 µs). The last task posts its own end after it.
+const marks: Marks = { start: [], end: [] };
 const channel = new BroadcastChannel('airclutch-bench-marks');
 let received = 0;
 channel.onmessage = (e: MessageEvent) => {
-  const { i, t0, t1 } = e.data as { i: number; t0: number; t1: number };
-  marks.start[i] = t0;
-  marks.end[i] = t1;
-  marks.compute += t1 - t0;
+  const { i, t0, prevEnd } = e.data as { i: number; t0: number | null; prevEnd: number | null };
+  if (t0 !== null) marks.start[i] = t0;
+  if (prevEnd !== null) marks.end[i - 1] = prevEnd;
   received++;
+};
+const resetMarks = () => {
+  marks.start = [];
+  marks.end = [];
+  received = 0;
+};
+/** Time spent in the tasks' code, once every mark of the run is in. */
+const computeOf = (n: number) => {
+  let ms = 0;
+  for (let t = 0; t < n; t++) ms += marks.end[t]! - marks.start[t]!;
+  return ms;
 };
 
 const chainFile = (id: string, length: number, n: number) => `
@@ -41,20 +53,24 @@ import { dag } from 'airclutch';
 const channel = new BroadcastChannel('airclutch-bench-marks');
 channel.unref?.();
 function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+const now = () => performance.timeOrigin + performance.now();
+let sink = 0;
 const d = dag({ id: '${id}', maxActiveRuns: 1000 });
 let prev;
 for (let i = 0; i < ${length}; i++) {
-  prev = d.task('t' + i, prev ? { after: [prev] } : {}, () => {
-    const t0 = performance.timeOrigin + performance.now();
-    const value = fib(${n});
-    channel.postMessage({ i, t0, t1: performance.timeOrigin + performance.now() });
-    return value;
+  const up = prev;
+  prev = d.task('t' + i, up ? { after: [up] } : {}, (ctx) => {
+    channel.postMessage({ i, t0: now(), prevEnd: up ? ctx.upstream(up) : null });
+    sink ^= fib(${n});
+    const end = now();
+    if (i === ${length - 1}) channel.postMessage({ i: ${length}, t0: null, prevEnd: end });
+    return end;
   });
 }
 export default d;
 `;
 
-/** The marks of a run's `n` tasks arrive on their own channel: wait for the last. */
+/** A run's `n` marks (one per task, and the last task's end) arrive on their own channel: wait for the last. */
 async function marksOf(n: number): Promise<void> {
   const deadline = Date.now() + 5_000;
   while (received < n && Date.now() < deadline) await new Promise((r) => setImmediate(r));
@@ -114,11 +130,9 @@ export async function benchEngine(dialect: DialectName, only?: string): Promise<
     const chain: number[] = [];
     const transitions: number[] = [];
     for (let i = 0; i < (only === 'chain' ? 30 : 15); i++) {
-      marks.start = [];
-      marks.end = [];
-      received = 0;
+      resetMarks();
       chain.push(await run('chain40'));
-      await marksOf(40);
+      await marksOf(41);
       for (let t = 1; t < 40; t++) transitions.push(marks.start[t]! - marks.end[t - 1]!);
     }
     const figures: Record<string, number> = {
@@ -128,21 +142,19 @@ export async function benchEngine(dialect: DialectName, only?: string): Promise<
     if (only === 'chain') return figures;
     // A deep chain: the step at depth 1,000 should cost what a step of chain40 does (each task is
     // handed all its ancestors' outputs, so a per-step cost that grows with depth shows here).
-    marks.start = [];
-    marks.end = [];
-    received = 0;
+    resetMarks();
     await run('chain1000');
-    await marksOf(1000);
+    await marksOf(1001);
     const deep: number[] = [];
     for (let t = 900; t < 1000; t++) deep.push(marks.start[t]! - marks.end[t - 1]!);
     figures[`chain1000_transition_p50_ms${suffix}`] = round(median(deep), 3);
     const overheads: number[] = [];
     for (let i = 0; i < 3; i++) {
-      marks.compute = 0;
-      received = 0;
+      resetMarks();
       const total = await run('long10');
-      await marksOf(10);
-      overheads.push(((total - marks.compute) / marks.compute) * 100);
+      await marksOf(11);
+      const compute = computeOf(10);
+      overheads.push(((total - compute) / compute) * 100);
     }
     // rss counts the task threads too: they share this process.
     let peak = process.memoryUsage().rss;

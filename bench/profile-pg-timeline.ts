@@ -11,9 +11,10 @@ import { logPgStatements } from './pg-statement-log.ts';
 import { median } from './stats.ts';
 
 const log = logPgStatements(40);
-const marks: Array<{ i: number; t0: number; t1: number }> = [];
+/** Each chain task's start, with the end of the task before it (see `bench/engine.ts`). */
+const marks: Array<{ i: number; t0: number | null; prevEnd: number | null }> = [];
 const channel = new BroadcastChannel('airclutch-bench-marks');
-channel.onmessage = (e: MessageEvent) => marks.push(e.data as { i: number; t0: number; t1: number });
+channel.onmessage = (e: MessageEvent) => marks.push(e.data as (typeof marks)[number]);
 
 log.recording = true;
 console.log(await benchEngine('postgres', 'chain'));
@@ -28,15 +29,14 @@ sent.sort((a, b) => a.at - b.at);
 const before: number[] = [];
 const wire: number[] = [];
 const after: number[] = [];
-for (let m = 1; m < marks.length; m++) {
-  const [prev, next] = [marks[m - 1]!, marks[m]!];
-  if (next.i !== prev.i + 1) continue;
-  const step = sent.filter((s) => s.at >= prev.t1 && s.done <= next.t0);
+for (const { t0, prevEnd } of marks) {
+  if (t0 === null || prevEnd === null) continue;
+  const step = sent.filter((s) => s.at >= prevEnd && s.done <= t0);
   if (!step.length) continue;
   const last = Math.max(...step.map((s) => s.done));
-  before.push(step[0]!.at - prev.t1);
+  before.push(step[0]!.at - prevEnd);
   wire.push(last - step[0]!.at);
-  after.push(next.t0 - last);
+  after.push(t0 - last);
 }
 const f = (xs: number[]) => median(xs).toFixed(3);
 console.log(
