@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CompiledQuery, type DatabaseConnection, type Driver, SqliteDialect, SqliteDriver } from 'kysely';
+import { AirclutchError, describeThrown } from '../lib/errors.ts';
 
 /** A better-sqlite3 handle whose prepared statements are cached by SQL text. */
 function cachingDatabase(db: Database.Database) {
@@ -45,8 +46,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 /** Opens (creating if needed) a SQLite file with the pragmas Airclutch relies on. */
 export function createSqliteDialect(file: string): { dialect: SqliteDialect; raw: Database.Database } {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const raw = new Database(file);
+  const raw = openFile(file);
   raw.pragma('journal_mode = WAL');
   // FULL: every commit is fsynced, so an acknowledged state change survives a power cut.
   raw.pragma('synchronous = FULL');
@@ -54,4 +54,38 @@ export function createSqliteDialect(file: string): { dialect: SqliteDialect; raw
   raw.pragma('foreign_keys = ON');
   const dialect = new ImmediateSqliteDialect({ database: cachingDatabase(raw) as never });
   return { dialect, raw };
+}
+
+/**
+ * The file opened by better-sqlite3. What a user can fix throws `STORE_UNAVAILABLE` saying how: a
+ * driver whose install script never ran (npm 12 runs a dependency's install script only once the
+ * project approves it) or that was built for another Node.js, or a folder that cannot be written.
+ */
+function openFile(file: string): Database.Database {
+  try {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    return new Database(file);
+  } catch (e) {
+    throw sqliteOpenFailure(file, e);
+  }
+}
+
+/** `STORE_UNAVAILABLE` for a SQLite file that could not be opened, with what to do about it. */
+export function sqliteOpenFailure(file: string, e: unknown): AirclutchError {
+  return new AirclutchError('STORE_UNAVAILABLE', `the SQLite store ${file} cannot be opened: ${whyNot(e)}`, {
+    cause: e,
+  });
+}
+
+function whyNot(e: unknown): string {
+  const reason = describeThrown(e);
+  if (reason.includes('Could not locate the bindings file'))
+    return (
+      "its driver, better-sqlite3, has no native module: its install script did not run (npm 12 runs a dependency's " +
+      'install script only once it is approved); fix: `npm approve-scripts better-sqlite3 && npm rebuild better-sqlite3`, ' +
+      'or set `databaseUrl` to a postgres:// URL'
+    );
+  if (/NODE_MODULE_VERSION|compiled against a different Node\.js version/.test(reason))
+    return `its driver, better-sqlite3, was built for another Node.js than this one (${process.version}); fix: \`npm rebuild better-sqlite3\``;
+  return `${reason}; fix: point \`databaseUrl\` or \`dataDir\` at a folder this user can create and write`;
 }
