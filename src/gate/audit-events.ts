@@ -55,11 +55,12 @@ export function transitionEvents(transitions: readonly EngineTransition[]): Audi
         ...(t.kind === 'task' ? { taskId: t.taskId } : {}),
       },
       outcome: t.to,
+      // Keys in canonical order (code, error, from, try), so the record's JSON needs no sort.
       details: {
+        ...(t.kind === 'run' && t.code ? { code: t.code } : {}),
+        ...(t.error ? { error: t.error } : {}),
         from: t.from,
         ...(t.kind === 'task' && t.tryNumber ? { try: t.tryNumber } : {}),
-        ...(t.error ? { error: t.error } : {}),
-        ...(t.kind === 'run' && t.code ? { code: t.code } : {}),
       },
     });
   }

@@ -34,7 +34,10 @@ function flatJson(value: unknown): string | undefined {
   }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return undefined;
-  const keys = Object.keys(value).sort();
+  // Objects built with their keys in order (the engine's details) skip the sort, which allocated
+  // more than the text it orders: a tenth of everything a 10,000-task fan-out allocated.
+  const keys = Object.keys(value);
+  if (!inOrder(keys)) keys.sort();
   let out = '{';
   for (const k of keys) {
     const v = (value as Record<string, unknown>)[k];
@@ -49,4 +52,10 @@ function flatJson(value: unknown): string | undefined {
     out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(v)}`;
   }
   return `${out}}`;
+}
+
+/** Keys already sorted as `sort()` would sort them (by UTF-16 code units). */
+function inOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
 }
