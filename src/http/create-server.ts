@@ -200,6 +200,9 @@ export async function createServer(ac: Airclutch, options: CreateServerOptions):
   await app.register(systemRoutes, deps);
   await app.register(
     async (api) => {
+      // Every body of the API is JSON. Fastify's default text/plain parser let a text body through
+      // to the schema, which then said only "body must be object".
+      api.removeContentTypeParser('text/plain');
       // A route that declares no query parameters refuses any, as routes refuse unknown fields:
       // `POST …/runs?env=prod` must not start a run in the default environment.
       api.addHook('onRoute', (route) => {

@@ -146,6 +146,20 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
       expect(await h.runCount()).toBe(before);
     });
 
+    it('refuses a body that is not JSON, saying to send application/json, and starts nothing', async () => {
+      const before = await h.runCount();
+      for (const type of ['text/plain', 'application/xml']) {
+        const res = await h.call('POST', '/api/v1/dags/revenue/runs', {
+          token: eng,
+          body: '{"params":{"rows":1}}',
+          headers: { 'content-type': type },
+        });
+        expectProblem(res, 400, 'REQUEST_INVALID');
+        expect(res.json.detail).toBe('unsupported Content-Type: send application/json');
+      }
+      expect(await h.runCount()).toBe(before);
+    });
+
     it('refuses query parameters a route does not take, so ?env=prod never starts a run in the default environment', async () => {
       const before = await h.runCount();
       const res = await h.call('POST', '/api/v1/dags/revenue/runs?env=prod', { token: eng, body: {} });
