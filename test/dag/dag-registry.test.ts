@@ -5,6 +5,7 @@ import { DagRegistry, type DagRegistryChange } from '../../src/dag/dag-registry.
 import type { FolderWatch } from '../../src/dag/watch-folders.ts';
 import { isAirclutchError } from '../../src/lib/errors.ts';
 import { nearMatches } from '../../src/lib/near-matches.ts';
+import { thrown } from '../helpers/thrown.ts';
 import { dagSource, type FixtureDir, fixtureDir } from './dag-fixtures.ts';
 
 let fx: FixtureDir;
@@ -43,15 +44,6 @@ function registry(envs: Record<string, string[]> = { dev: ['dags'] }): DagRegist
     dataDir: join(fx.dir, '.airclutch'),
     environments: Object.fromEntries(Object.entries(envs).map(([e, dags]) => [e, { dags, policies: [] }])),
   });
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('DagRegistry', () => {

@@ -7,18 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AirclutchError } from '../../src/lib/errors.ts';
 import { createDb } from '../../src/store/create-db.ts';
 import { sqliteOpenFailure } from '../../src/store/sqlite-dialect.ts';
+import { thrown } from '../helpers/thrown.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'airclutch-sqlite-open-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-};
 
 describe('opening a SQLite store', () => {
   it('refuses a store whose folder cannot be made with STORE_UNAVAILABLE, naming the file and what to change', () => {
