@@ -1,4 +1,4 @@
-/** Builds the web UI into dist/ui, which the Airclutch server serves at `/`. */
+/** Builds the web UI into dist/web, which the Airclutch server serves at `/`. */
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
@@ -9,7 +9,7 @@ export default defineConfig({
   root,
   plugins: [react()],
   build: {
-    outDir: fileURLToPath(new URL('../dist/ui', import.meta.url)),
+    outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
     emptyOutDir: true,
     // No inline module preload polyfill: the server's CSP allows scripts from 'self' only.
     modulePreload: { polyfill: false },

@@ -66,7 +66,7 @@ export interface CreateServerOptions {
   readonly processMetrics?: boolean;
   /** Sizes the HTTP header limit; defaults to `ac.config.identity.maxTokenBytes`. */
   readonly maxTokenBytes?: number;
-  /** The web UI at `/` (default: the built app in `dist/ui`); `false` serves the API only. */
+  /** The web UI at `/` (default: the built app in `dist/web`); `false` serves the API only. */
   readonly ui?: UiPluginOptions | false;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Serves the web UI (the React app built by `npm run build:ui` into `dist/ui`) at `/`, with a
+ * Serves the web UI (the React app built by `npm run build:ui` into `dist/web`) at `/`, with a
  * fallback to its `index.html` for deep links, so `/runs/<id>` survives a reload. Paths of the API
  * (`/api/`, `/auth/`, `/slack/`) and missing asset files stay problem+json 404s. When the app has not
  * been built, every page says how to build it instead of failing.
@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AirclutchError } from '../lib/errors.ts';
 
 export interface UiPluginOptions {
-  /** The folder of the built app; defaults to `dist/ui` in the package root. */
+  /** The folder of the built app; defaults to `dist/web` in the package root. */
   readonly dir?: string;
 }
 
@@ -34,14 +34,14 @@ export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): str
 
 /** The default location of the built app. */
 export function defaultUiDir(): string {
-  return join(packageRoot(), 'dist', 'ui');
+  return join(packageRoot(), 'dist', 'web');
 }
 
 /**
  * Registers the UI routes: static files, the SPA fallback, and the "not built" page.
  *
  * @example
- * await app.register(uiPlugin, { dir: '/srv/airclutch/dist/ui' });
+ * await app.register(uiPlugin, { dir: '/srv/airclutch/dist/web' });
  */
 export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions): Promise<void> {
   const dir = opts.dir ?? defaultUiDir();

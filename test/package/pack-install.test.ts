@@ -56,7 +56,7 @@ async function cli(...args: string[]) {
 beforeAll(async () => {
   ports = { api: await freePort(), idp: await freePort() };
   tmp = mkdtempSync(join(tmpdir(), 'airclutch-pack-'));
-  // What prepack does, without rebuilding dist/ui in place: other test files serve it meanwhile.
+  // What prepack does, without rebuilding dist/web in place: other test files serve it meanwhile.
   // The compiled JavaScript is rebuilt (tests run from src/); the UI is built only when missing.
   await sh('npm', ['run', 'build'], ROOT);
   ensureUiBuilt();
@@ -95,7 +95,8 @@ describe('the packed package', () => {
         'package/dist/embed.js',
         'package/dist/embed.d.ts',
         'package/dist/cli/main.js',
-        'package/dist/ui/index.html',
+        'package/dist/ui/ui-plugin.js',
+        'package/dist/web/index.html',
         'package/templates/init/airclutch.config.ts',
       ]),
     );

@@ -70,7 +70,7 @@ export interface UiWorld {
   close(): Promise<void>;
 }
 
-/** Builds the UI once when `dist/ui` is missing, as `npm run build:ui` does. */
+/** Builds the UI once when `dist/web` is missing, as `npm run build:ui` does. */
 export function ensureUiBuilt(): void {
   if (existsSync(join(defaultUiDir(), 'index.html'))) return;
   execFileSync('npm', ['run', 'build:ui'], { cwd: packageRoot(), stdio: 'inherit' });
