@@ -3,8 +3,7 @@
  * The trigger goes through the gate as `Service::"dag:<env>/month_end"`: month_end.cedar allows it,
  * and nothing else may.
  */
-import { dag } from 'airclutch';
-import { z } from 'zod';
+import { dag, z } from 'airclutch';
 
 const monthEnd = dag({
   id: 'month_end',

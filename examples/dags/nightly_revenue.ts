@@ -1,6 +1,5 @@
 /** Nightly revenue: extract, transform in a function, load through a shell command, then report. */
-import { dag } from 'airclutch';
-import { z } from 'zod';
+import { dag, z } from 'airclutch';
 
 const nightly = dag({
   id: 'nightly_revenue',

@@ -2,8 +2,7 @@
  * Warehouse sync: shell tasks fan out per table, with retries and timeouts; a cleanup task runs
  * whatever happens (all_done), and an alert runs only when something failed (one_failed).
  */
-import { dag } from 'airclutch';
-import { z } from 'zod';
+import { dag, z } from 'airclutch';
 
 const sync = dag({
   id: 'warehouse_sync',

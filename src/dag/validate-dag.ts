@@ -1,4 +1,4 @@
-/** Structural checks on a DAG: unknown dependencies, cycles, schedule and time zone. @module */
+/** Structural checks on a DAG: unknown dependencies, cycles, schedule, time zone and params schema. @module */
 import { Cron } from 'croner';
 import type { Dag } from './dag.ts';
 
@@ -26,7 +26,36 @@ export function validateDag(d: Dag<any>): string[] {
   if (d.options.maxActiveRuns !== undefined && !(d.options.maxActiveRuns >= 1)) {
     problems.push('maxActiveRuns must be at least 1');
   }
+  const params = paramsProblem(d);
+  if (params) problems.push(params);
   return problems;
+}
+
+const USE_Z = "use zod 4.2 or later, as `import { dag, z } from 'airclutch'` gives";
+
+/**
+ * Params are read through Standard Schema (validation) and Standard JSON Schema (the trigger form,
+ * unknown-param checks and the Cedar schema of `context.params`). A schema without the second (zod 3
+ * has none) would make every param look unknown and every policy that reads one fail to load.
+ */
+function paramsProblem(d: Dag<any>): string | undefined {
+  const { params } = d.options;
+  if (params === undefined) return undefined;
+  const std = (
+    params as { '~standard'?: { vendor?: unknown; validate?: unknown; jsonSchema?: { input?: unknown } } }
+  )['~standard'];
+  if (typeof std?.validate !== 'function') return `params is not a schema Airclutch can read: ${USE_Z}`;
+  if (typeof std.jsonSchema?.input !== 'function')
+    return `params is a ${String(std.vendor)} schema that cannot give its JSON Schema, which Airclutch needs for the trigger form, unknown params and the policies' context.params (zod 3 cannot): ${USE_Z}`;
+  let schema: Record<string, unknown>;
+  try {
+    schema = d.paramsJsonSchema;
+  } catch (e) {
+    return `params cannot be written as JSON Schema: ${(e as Error).message}`;
+  }
+  if (schema.type !== 'object')
+    return 'params must be an object schema, such as `z.object({ rows: z.number() })`';
+  return undefined;
 }
 
 function isValidTimeZone(tz: string): boolean {

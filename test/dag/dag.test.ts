@@ -100,6 +100,19 @@ describe('dag validation', () => {
     expect(problems[2]).toMatch(/^schedule "every tuesday" is invalid: /);
   });
 
+  it('refuses params that are not an object schema, or not a schema at all', async () => {
+    const scalar = dag({ id: 'scalar', params: z.string() });
+    scalar.task('a', () => 1);
+    expect((await rejection(() => scalar.validate())).details!.problems).toEqual([
+      'params must be an object schema, such as `z.object({ rows: z.number() })`',
+    ]);
+    const plain = dag({ id: 'plain', params: { rows: 'number' } as never });
+    plain.task('a', () => 1);
+    expect((await rejection(() => plain.validate())).details!.problems).toEqual([
+      "params is not a schema Airclutch can read: use zod 4.2 or later, as `import { dag, z } from 'airclutch'` gives",
+    ]);
+  });
+
   it('accepts a sound DAG with a preset schedule', () => {
     const d = dag({ id: 'fine', schedule: '@daily', timezone: 'Europe/Paris' });
     const a = d.task('a', () => 1);

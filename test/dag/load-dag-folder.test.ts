@@ -100,6 +100,33 @@ describe('loadDagFolder on edge cases', () => {
     expect(errors[0]!.message).toContain('schedule "61 * * * *" is invalid');
   });
 
+  it('refuses a DAG whose params come from zod 3, saying to take z from airclutch, and loads the one that does', async () => {
+    fx = fixtureDir({
+      'old.ts': [
+        "import { dag } from 'airclutch';",
+        "import { z } from 'zod/v3';",
+        "const d = dag({ id: 'old', params: z.object({ rows: z.number() }) });",
+        "d.task('a', () => 1);",
+        'export default d;',
+      ].join('\n'),
+      'new.ts': [
+        "import { dag, z } from 'airclutch';",
+        "const d = dag({ id: 'new', params: z.object({ rows: z.number().default(5) }) });",
+        "d.task('a', () => 1);",
+        'export default d;',
+      ].join('\n'),
+    });
+    const { dags, errors } = await loadDagFolder(fx.dir, { env: 'dev', cacheDir: cacheDir() });
+    expect(dags.map((d) => d.dag.id)).toEqual(['new']);
+    expect(await dags[0]!.dag.parseParams({})).toEqual({ rows: 5 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ file: join(fx.dir, 'old.ts'), line: 3, dagId: 'old' });
+    expect(errors[0]!.message).toContain('params is a zod schema that cannot give its JSON Schema');
+    expect(errors[0]!.message).toContain(
+      "use zod 4.2 or later, as `import { dag, z } from 'airclutch'` gives",
+    );
+  });
+
   it('reports a duplicate task id thrown by the builder at the line of the second task', async () => {
     fx = fixtureDir({
       'twice.ts': [

@@ -1,6 +1,5 @@
 /** A first DAG: greets someone in a function task, then runs a shell command after it. */
-import { dag } from 'airclutch';
-import { z } from 'zod';
+import { dag, z } from 'airclutch';
 
 const hello = dag({
   id: 'hello',
