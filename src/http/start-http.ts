@@ -10,6 +10,7 @@ import type { Logger } from '../app/create-logger.ts';
 import { insecureIssuerWarning } from '../identity/identity-config.ts';
 import { OidcTokenVerifier } from '../identity/oidc-token-verifier.ts';
 import { type WebSignIn, webSignIn } from '../identity/web-sign-in.ts';
+import { AirclutchError } from '../lib/errors.ts';
 import { chatNotifications } from './chat/chat-notifications.ts';
 import { createServer } from './create-server.ts';
 import { publicBaseUrl } from './public-base-url.ts';
@@ -44,7 +45,12 @@ export async function startHttp(ac: Airclutch, log: Logger): Promise<RunningHttp
     processMetrics: true,
   });
   const { host, port } = config.server;
-  await server.listen({ host, port });
+  try {
+    await server.listen({ host, port });
+  } catch (e) {
+    await server.close();
+    throw listenFailure(e, host, port);
+  }
   const address = server.server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const stopNotifications = await chatNotifications(ac, config.server, {
@@ -61,4 +67,21 @@ export async function startHttp(ac: Airclutch, log: Logger): Promise<RunningHttp
       await stopNotifications();
     },
   };
+}
+
+/** Why the API could not listen, when it is something the config can change: `CONFIG_INVALID`. */
+function listenFailure(e: unknown, host: string, port: number): unknown {
+  const why: Record<string, string> = {
+    EADDRINUSE:
+      'the port is taken: another process listens there, perhaps another Airclutch; stop it, or set server.port (AIRCLUTCH_PORT) to a free port',
+    EACCES: 'this user may not listen on that port; set server.port (AIRCLUTCH_PORT) to 1024 or above',
+    EADDRNOTAVAIL: `${host} is not an address of this machine; set server.host (AIRCLUTCH_HOST) to one, such as 127.0.0.1`,
+  };
+  const code = (e as NodeJS.ErrnoException).code;
+  return code && why[code]
+    ? new AirclutchError('CONFIG_INVALID', `the HTTP API cannot listen on ${host}:${port}: ${why[code]}`, {
+        cause: e,
+        details: { host, port },
+      })
+    : e;
 }

@@ -27,7 +27,10 @@ export function devCommand(): Command {
         );
       }
       const app = await startAirclutch(config, { dev: true, log });
-      const http = await startHttp(app, log);
+      const http = await startHttp(app, log).catch(async (e) => {
+        await Promise.all([app.stop(), idp?.close()]);
+        throw e;
+      });
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: string) => {
