@@ -2,9 +2,9 @@
 import { z } from 'zod';
 
 export const auditSinkConfigSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('stdout'), name: z.string().default('stdout') }),
-  z.object({ type: z.literal('file'), name: z.string().optional(), path: z.string() }),
-  z.object({
+  z.strictObject({ type: z.literal('stdout'), name: z.string().default('stdout') }),
+  z.strictObject({ type: z.literal('file'), name: z.string().optional(), path: z.string() }),
+  z.strictObject({
     type: z.literal('webhook'),
     name: z.string().optional(),
     url: z.url(),
@@ -16,7 +16,7 @@ export const auditSinkConfigSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-export const auditConfigSchema = z.object({
+export const auditConfigSchema = z.strictObject({
   /**
    * Key of the HMACs that replace sensitive params and secrets. Prefer `hmacKeyFile`. Without
    * either, a random key is created once at `<dataDir>/audit-hmac.key` (mode 0600).

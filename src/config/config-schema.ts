@@ -6,7 +6,7 @@ import { serverConfigSchema } from '../http/server-config.ts';
 import { identityConfigSchema } from '../identity/identity-config.ts';
 
 /** An environment groups DAG folders and policy folders: `dev`, `staging`, `prod`. */
-export const environmentSchema = z.object({
+export const environmentSchema = z.strictObject({
   /** Folders of DAG `.ts` files, relative to the config file. */
   dags: z.array(z.string()).default([]),
   /** Folders of shared `.cedar` policies, relative to the config file. */
@@ -22,7 +22,7 @@ export const environmentSchema = z.object({
   airflow: airflowConfigSchema.optional(),
 });
 
-export const engineConfigSchema = z.object({
+export const engineConfigSchema = z.strictObject({
   /** Task attempts that may run at once in this process. */
   concurrency: z.number().int().min(1).max(10_000).default(32),
   /** How long SIGTERM waits for running tasks before it stops them. */
@@ -35,10 +35,12 @@ export const engineConfigSchema = z.object({
    */
   attemptLeaseMs: z.number().int().min(300).default(30_000),
   /** Worker queues with a cluster-wide limit on attempts running at once: `{ gpu: { concurrency: 2 } }`. */
-  queues: z.record(z.string(), z.object({ concurrency: z.number().int().min(1).max(100_000) })).default({}),
+  queues: z
+    .record(z.string(), z.strictObject({ concurrency: z.number().int().min(1).max(100_000) }))
+    .default({}),
 });
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   /** Where the embedded database, logs and caches live. */
   dataDir: z.string().default('.airclutch'),
   /** `sqlite:` path or `postgres://` URL. Defaults to `<dataDir>/airclutch.db`. */

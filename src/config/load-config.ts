@@ -5,7 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import { applyServerEnv } from '../http/server-config.ts';
 import { applyIdentityEnv } from '../identity/identity-config.ts';
 import { AirclutchError } from '../lib/errors.ts';
-import { formatIssues } from '../lib/format-issues.ts';
+import { formatIssues, type SchemaIssue } from '../lib/format-issues.ts';
+import { nearMatches } from '../lib/near-matches.ts';
+import { describeConfigIssues } from './config-issues.ts';
 import { type AirclutchConfig, type AirclutchConfigInput, configSchema } from './config-schema.ts';
 import { importConfigModule } from './import-config-module.ts';
 
@@ -37,12 +39,13 @@ export async function loadConfig(
   merged.identity = applyIdentityEnv(merged.identity, env) as AirclutchConfigInput['identity'];
   merged.server = applyServerEnv(merged.server, env) as AirclutchConfigInput['server'];
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    throw new AirclutchError(
-      'CONFIG_INVALID',
-      `${file ?? 'config'} is invalid:\n${formatIssues(parsed.error.issues)}`,
-      { details: { issues: parsed.error.issues } },
-    );
+  const issues = parsed.success
+    ? defaultEnvIssues(parsed.data, merged.defaultEnv !== undefined)
+    : describeConfigIssues(parsed.error.issues);
+  if (!parsed.success || issues.length) {
+    throw new AirclutchError('CONFIG_INVALID', `${file ?? 'config'} is invalid:\n${formatIssues(issues)}`, {
+      details: { issues },
+    });
   }
   const rootDir = file ? dirname(file) : cwd;
   return {
@@ -65,4 +68,19 @@ async function readConfigFile(file: string): Promise<AirclutchConfigInput> {
       cause: e,
     });
   }
+}
+
+/** A `defaultEnv` that was set must name one of the environments (a typo would refuse every command). */
+function defaultEnvIssues(
+  config: { defaultEnv: string; environments: Record<string, unknown> },
+  given: boolean,
+) {
+  const names = Object.keys(config.environments);
+  if (!given || names.includes(config.defaultEnv)) return [];
+  const near = nearMatches(config.defaultEnv, names, 3);
+  const issue: SchemaIssue = {
+    path: ['defaultEnv'],
+    message: `${JSON.stringify(config.defaultEnv)} is not one of the environments (${names.join(', ')})${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
+  };
+  return [issue];
 }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { proxyConfigSchema } from '../proxy/proxy-config.ts';
 
-export const slackConfigSchema = z.object({
+export const slackConfigSchema = z.strictObject({
   /** Incoming-webhook URL approval messages are posted to. Prefer `AIRCLUTCH_SLACK_WEBHOOK_URL`. */
   webhookUrl: z.url().optional(),
   /** The Slack app's signing secret for `/slack/interactivity`. Prefer `AIRCLUTCH_SLACK_SIGNING_SECRET`. */
@@ -27,7 +27,7 @@ export const slackConfigSchema = z.object({
 });
 export type SlackConfig = z.output<typeof slackConfigSchema>;
 
-export const outgoingWebhookSchema = z.object({
+export const outgoingWebhookSchema = z.strictObject({
   url: z.url(),
   /** HMAC-SHA256 key for the `x-airclutch-signature` header. */
   secret: z.string().min(16),
@@ -38,7 +38,7 @@ export const outgoingWebhookSchema = z.object({
 });
 export type OutgoingWebhookConfig = z.output<typeof outgoingWebhookSchema>;
 
-export const serverConfigSchema = z.object({
+export const serverConfigSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(8080),
   /**

@@ -22,7 +22,7 @@ export const ASYMMETRIC_ALGS = [
 export const claimPathSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 export type ClaimPath = z.infer<typeof claimPathSchema>;
 
-export const claimMappingSchema = z.object({
+export const claimMappingSchema = z.strictObject({
   subject: claimPathSchema.default('sub'),
   email: claimPathSchema.default('email'),
   displayName: claimPathSchema.default('name'),
@@ -67,7 +67,7 @@ export const DEFAULT_PRINCIPAL_RULES: PrincipalRule[] = [
   { kind: 'service', match: {}, id: '{sub}' },
 ];
 
-export const trustedIssuerSchema = z.object({
+export const trustedIssuerSchema = z.strictObject({
   /** Exactly the `iss` claim value. */
   issuer: z.url(),
   /** Defaults to `<issuer>/.well-known/openid-configuration`. */
@@ -90,14 +90,14 @@ export const trustedIssuerSchema = z.object({
 });
 export type TrustedIssuerConfig = z.infer<typeof trustedIssuerSchema>;
 
-export const devIdpUserSchema = z.object({
+export const devIdpUserSchema = z.strictObject({
   email: z.email(),
   name: z.string().min(1),
   groups: z.array(z.string()).default([]),
 });
 export type DevIdpUser = z.infer<typeof devIdpUserSchema>;
 
-export const devIdpConfigSchema = z.object({
+export const devIdpConfigSchema = z.strictObject({
   /** Start the embedded IdP in dev mode and trust it automatically. */
   enabled: z.boolean().default(true),
   port: z.number().int().min(1).max(65_535).default(4455),
@@ -110,7 +110,7 @@ export const devIdpConfigSchema = z.object({
 /** `identity.session.publicUrl` unless set: the server's default listen address. */
 export const DEFAULT_SESSION_PUBLIC_URL = 'http://127.0.0.1:8080';
 
-export const sessionConfigSchema = z.object({
+export const sessionConfigSchema = z.strictObject({
   /** The IdP people sign in with; defaults to the dev IdP in dev mode. */
   issuer: z.url().optional(),
   clientId: z.string().default('airclutch-web'),
@@ -132,7 +132,7 @@ export const sessionConfigSchema = z.object({
     .default(30 * 60),
 });
 
-export const cliLoginConfigSchema = z.object({
+export const cliLoginConfigSchema = z.strictObject({
   /** Defaults to the session issuer, then the dev IdP in dev mode. */
   issuer: z.url().optional(),
   clientId: z.string().default('airclutch-cli'),
