@@ -1,20 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { AirclutchError } from '../../src/lib/errors.ts';
+import { configDirs } from '../helpers/config-dir.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function configDir(yaml: string): string {
-  const d = mkdtempSync(join(tmpdir(), 'airclutch-cfg-'));
-  dirs.push(d);
-  writeFileSync(join(d, 'airclutch.config.yaml'), yaml);
-  return d;
-}
+const configDir = configDirs();
 async function refusal(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<AirclutchError> {
   const e = await loadConfig({ cwd: configDir(yaml), env }).then(
     () => undefined,

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.ts';
 import {
   effectiveIssuers,
@@ -10,17 +7,9 @@ import {
   trustedIssuerSchema,
 } from '../../src/identity/identity-config.ts';
 import { PrincipalMapper } from '../../src/identity/principal-mapper.ts';
+import { configDirs } from '../helpers/config-dir.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function configDir(yaml: string): string {
-  const d = mkdtempSync(join(tmpdir(), 'airclutch-cfg-'));
-  dirs.push(d);
-  writeFileSync(join(d, 'airclutch.config.yaml'), yaml);
-  return d;
-}
+const configDir = configDirs();
 
 describe('identity config', () => {
   it('defaults to dev mode, trusting the embedded dev IdP for the airclutch audience', () => {
