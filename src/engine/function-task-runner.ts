@@ -31,6 +31,7 @@ export class FunctionTaskRunner implements TaskRunner {
         return toOutput(value);
       } catch (e) {
         if (work.abort.aborted) return abortFailure(work.abort);
+        work.log('log', failureLogLine(e));
         return { state: 'failed', reason: 'error', error: describeThrown(e) };
       }
     })();
@@ -54,4 +55,9 @@ export function toOutput(value: unknown): AttemptResult {
       error: `the task's return value cannot be stored as JSON: ${(e as Error).message}`,
     };
   }
+}
+
+/** The log line of a task that threw: its stack (the message and where), or what it threw. */
+export function failureLogLine(e: unknown): string {
+  return `task failed: ${e instanceof Error && e.stack ? e.stack : describeThrown(e)}`;
 }

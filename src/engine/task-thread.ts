@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isDag } from '../dag/dag.ts';
 import { AirclutchError, describeThrown, ERROR_CODES, type ErrorCode } from '../lib/errors.ts';
 import { AttemptAbortController } from './attempt-abort-controller.ts';
-import { toOutput } from './function-task-runner.ts';
+import { failureLogLine, toOutput } from './function-task-runner.ts';
 import { AttemptAbort } from './task-runner.ts';
 import {
   BEAT_MS,
@@ -23,6 +23,8 @@ import {
 } from './task-thread-protocol.ts';
 import { ThreadTaskContext } from './thread-task-context.ts';
 
+// Stack traces of task code name the DAG file and line (each bundle carries its source map).
+process.setSourceMapsEnabled(true);
 const port = parentPort!;
 const claims = (workerData as { claims: Int32Array }).claims;
 const modules = new Map<string, Promise<Record<string, unknown>>>();
@@ -127,6 +129,8 @@ async function run(
       const r = abort.reason as AttemptAbort;
       return { state: 'failed', reason: r.reason, error: r.message };
     }
+    // Its stack goes to the task's log, as Airflow logs a task's traceback: the error itself stays short.
+    send({ t: 'log', id: m.id, line: failureLogLine(e) });
     return { state: 'failed', reason: 'error', error: describeThrown(e) };
   }
 }

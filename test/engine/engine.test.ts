@@ -90,6 +90,11 @@ describe.each(DIALECTS)('engine on %s', (dialect) => {
       error: 'non-Error value thrown: {"weird":"object"}',
     });
     expect(tasks.b!.state).toBe('upstream_failed');
+    // Each failed try is in the task's log too (an Error's stack would be; this threw no Error).
+    expect(await h.logs(runId, 'a')).toEqual([
+      'task failed: non-Error value thrown: {"weird":"object"}',
+      'task failed: non-Error value thrown: {"weird":"object"}',
+    ]);
   });
 
   it('stops a function task at its timeout even when it never resolves', async () => {

@@ -114,6 +114,11 @@ describe.each(DIALECTS)('function tasks in task threads on %s', { timeout: 120_0
     expect([child.dag_id, child.source, child.requested_by]).toEqual(['target', 'dag', 'dag:dev/ctx_dag']);
     expect(JSON.parse(child.params)).toEqual({});
     expect(await h.logs(runId, 'c')).toEqual(['upstream says { a: 41, b: 42 }']);
+    // The failed first try logged its stack, pointing at the DAG file's own line.
+    const [failed, ...rest] = await h.logs(runId, 'a');
+    expect(rest).toEqual([]);
+    expect(failed).toMatch(/^task failed: Error: first try fails\n\s+at /);
+    expect(failed).toContain(`${join(dir, 'ctx.ts')}:6:`);
   });
 
   it('stops a busy loop and a task deaf to its signal at their timeouts, while other tasks and HTTP answer on time', async () => {
