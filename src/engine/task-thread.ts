@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isDag } from '../dag/dag.ts';
 import { AirclutchError, describeThrown, ERROR_CODES, type ErrorCode } from '../lib/errors.ts';
 import { AttemptAbortController } from './attempt-abort-controller.ts';
+import { mapBundleStack } from './bundle-stack.ts';
 import { failureLogLine, toOutput } from './function-task-runner.ts';
 import { AttemptAbort } from './task-runner.ts';
 import {
@@ -23,8 +24,6 @@ import {
 } from './task-thread-protocol.ts';
 import { ThreadTaskContext } from './thread-task-context.ts';
 
-// Stack traces of task code name the DAG file and line (each bundle carries its source map).
-process.setSourceMapsEnabled(true);
 const port = parentPort!;
 const claims = (workerData as { claims: Int32Array }).claims;
 const modules = new Map<string, Promise<Record<string, unknown>>>();
@@ -129,8 +128,9 @@ async function run(
       const r = abort.reason as AttemptAbort;
       return { state: 'failed', reason: r.reason, error: r.message };
     }
-    // Its stack goes to the task's log, as Airflow logs a task's traceback: the error itself stays short.
-    send({ t: 'log', id: m.id, line: failureLogLine(e) });
+    // Its stack goes to the task's log, as Airflow logs a task's traceback, with the DAG file's own
+    // lines; the error itself stays short.
+    send({ t: 'log', id: m.id, line: mapBundleStack(failureLogLine(e), m.url) });
     return { state: 'failed', reason: 'error', error: describeThrown(e) };
   }
 }
