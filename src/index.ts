@@ -4,8 +4,6 @@
  * @module
  */
 
-/** zod, as Airclutch reads params with it: a DAG file needs no zod of its own, nor a matching version. */
-export { z } from 'zod';
 export type { AirclutchConfig, AirclutchConfigInput } from './config/config-schema.ts';
 export { defineConfig } from './config/define-config.ts';
 export { Dag, dag, isDag } from './dag/dag.ts';

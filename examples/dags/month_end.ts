@@ -3,7 +3,8 @@
  * The trigger goes through the gate as `Service::"dag:<env>/month_end"`: month_end.cedar allows it,
  * and nothing else may.
  */
-import { dag, z } from 'airclutch';
+import { dag } from 'airclutch';
+import { z } from 'airclutch/zod';
 
 const monthEnd = dag({
   id: 'month_end',

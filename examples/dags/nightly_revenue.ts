@@ -1,5 +1,6 @@
 /** Nightly revenue: extract, transform in a function, load through a shell command, then report. */
-import { dag, z } from 'airclutch';
+import { dag } from 'airclutch';
+import { z } from 'airclutch/zod';
 
 const nightly = dag({
   id: 'nightly_revenue',

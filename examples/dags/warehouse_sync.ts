@@ -2,7 +2,8 @@
  * Warehouse sync: shell tasks fan out per table, with retries and timeouts; a cleanup task runs
  * whatever happens (all_done), and an alert runs only when something failed (one_failed).
  */
-import { dag, z } from 'airclutch';
+import { dag } from 'airclutch';
+import { z } from 'airclutch/zod';
 
 const sync = dag({
   id: 'warehouse_sync',

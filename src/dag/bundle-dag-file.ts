@@ -10,13 +10,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Loader, type Message, type Plugin } from 'esbuild';
 
 /**
- * The running Airclutch's public entry: DAG files' `import ... from 'airclutch'` always binds to it.
- * From the built package that is `dist/index.js`; from a clone run through tsx, `src/index.ts`.
+ * The running Airclutch's public entries: DAG files' `import ... from 'airclutch'` (and
+ * `'airclutch/zod'`) always bind to them. From the built package those are `dist/index.js` (and
+ * `dist/zod.js`); from a clone run through tsx, `src/index.ts` (and `src/zod.ts`).
  */
-const HOST_ENTRY = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? '../index.ts' : '../index.js', import.meta.url),
-);
+const hostModule = (name: string) =>
+  fileURLToPath(new URL(`../${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+const HOST_ENTRY = hostModule('index');
 const HOST_DIR = dirname(HOST_ENTRY);
+/** The running Airclutch's entries a DAG file may import: the main one, and its zod. */
+const HOST_ENTRIES: Record<string, string> = { airclutch: HOST_ENTRY, 'airclutch/zod': hostModule('zod') };
 
 const LOADERS: Record<string, Loader> = {
   '.ts': 'ts',
@@ -171,7 +174,8 @@ function externalPackagesPlugin(): Plugin {
           return undefined;
         }
         if (args.path.startsWith('node:')) return { path: args.path, external: true };
-        if (args.path === 'airclutch') return { path: pathToFileURL(HOST_ENTRY).href, external: true };
+        const host = HOST_ENTRIES[args.path];
+        if (host) return { path: pathToFileURL(host).href, external: true };
         for (const resolveDir of [args.resolveDir, HOST_DIR]) {
           const r = await b.resolve(args.path, { kind: args.kind, resolveDir, pluginData: 'nested' });
           if (r.errors.length === 0 && r.path) {

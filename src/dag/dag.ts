@@ -3,7 +3,8 @@
  * Building a DAG never runs task code; the engine calls the task functions later, one attempt each.
  *
  * @example
- * import { dag, z } from 'airclutch';
+ * import { dag } from 'airclutch';
+ * import { z } from 'airclutch/zod';
  *
  * const d = dag({ id: 'nightly_revenue', schedule: '0 2 * * *', timezone: 'Europe/Paris',
  *   params: z.object({ rows: z.number().int().default(100) }) });

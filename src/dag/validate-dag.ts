@@ -31,7 +31,7 @@ export function validateDag(d: Dag<any>): string[] {
   return problems;
 }
 
-const USE_Z = "use zod 4.2 or later, as `import { dag, z } from 'airclutch'` gives";
+const USE_Z = "use zod 4.2 or later, as `import { z } from 'airclutch/zod'` gives";
 
 /**
  * Params are read through Standard Schema (validation) and Standard JSON Schema (the trigger form,

@@ -109,7 +109,7 @@ describe('dag validation', () => {
     const plain = dag({ id: 'plain', params: { rows: 'number' } as never });
     plain.task('a', () => 1);
     expect((await rejection(() => plain.validate())).details!.problems).toEqual([
-      "params is not a schema Airclutch can read: use zod 4.2 or later, as `import { dag, z } from 'airclutch'` gives",
+      "params is not a schema Airclutch can read: use zod 4.2 or later, as `import { z } from 'airclutch/zod'` gives",
     ]);
   });
 

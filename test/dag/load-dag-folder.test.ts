@@ -100,7 +100,7 @@ describe('loadDagFolder on edge cases', () => {
     expect(errors[0]!.message).toContain('schedule "61 * * * *" is invalid');
   });
 
-  it('refuses a DAG whose params come from zod 3, saying to take z from airclutch, and loads the one that does', async () => {
+  it('refuses a DAG whose params come from zod 3, saying to take z from airclutch/zod, and loads the one that does', async () => {
     fx = fixtureDir({
       'old.ts': [
         "import { dag } from 'airclutch';",
@@ -110,7 +110,8 @@ describe('loadDagFolder on edge cases', () => {
         'export default d;',
       ].join('\n'),
       'new.ts': [
-        "import { dag, z } from 'airclutch';",
+        "import { dag } from 'airclutch';",
+        "import { z } from 'airclutch/zod';",
         "const d = dag({ id: 'new', params: z.object({ rows: z.number().default(5) }) });",
         "d.task('a', () => 1);",
         'export default d;',
@@ -123,7 +124,7 @@ describe('loadDagFolder on edge cases', () => {
     expect(errors[0]).toMatchObject({ file: join(fx.dir, 'old.ts'), line: 3, dagId: 'old' });
     expect(errors[0]!.message).toContain('params is a zod schema that cannot give its JSON Schema');
     expect(errors[0]!.message).toContain(
-      "use zod 4.2 or later, as `import { dag, z } from 'airclutch'` gives",
+      "use zod 4.2 or later, as `import { z } from 'airclutch/zod'` gives",
     );
   });
 

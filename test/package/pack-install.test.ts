@@ -96,6 +96,7 @@ describe('the packed package', () => {
         'package/dist/embed.d.ts',
         'package/dist/cli/main.js',
         'package/dist/ui/ui-plugin.js',
+        'package/dist/zod.js',
         'package/dist/web/index.html',
         'package/templates/init/airclutch.config.ts',
       ]),

@@ -1,5 +1,6 @@
 /** A first DAG: greets someone in a function task, then runs a shell command after it. */
-import { dag, z } from 'airclutch';
+import { dag } from 'airclutch';
+import { z } from 'airclutch/zod';
 
 const hello = dag({
   id: 'hello',
