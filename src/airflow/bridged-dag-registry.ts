@@ -14,7 +14,7 @@ import {
 } from '../dag/dag-registry.ts';
 import type { LoadedDag } from '../dag/load-dag-folder.ts';
 import { AirclutchError } from '../lib/errors.ts';
-import { nearMatches } from '../lib/near-matches.ts';
+import { didYouMean, nearMatches } from '../lib/near-matches.ts';
 import type { AirflowCatalog, CatalogDag } from './airflow-catalog.ts';
 
 /**
@@ -68,7 +68,7 @@ export class BridgedDagRegistry extends DagRegistry {
     const suggestions = nearMatches(dagId, ids);
     throw new AirclutchError(
       'DAG_NOT_FOUND',
-      `DAG ${dagId} not found in environment ${env} (local folders and Airflow at ${catalog.client.baseUrl})${suggestions.length ? `; did you mean ${suggestions.join(', ')}?` : ''}`,
+      `DAG ${dagId} not found in environment ${env} (local folders and Airflow at ${catalog.client.baseUrl})${didYouMean(suggestions)}`,
       { details: { env, dagId, suggestions } },
     );
   }

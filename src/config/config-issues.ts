@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { SchemaIssue } from '../lib/format-issues.ts';
-import { nearMatches } from '../lib/near-matches.ts';
+import { didYouMean, nearMatches } from '../lib/near-matches.ts';
 import { configSchema } from './config-schema.ts';
 
 interface JsonNode {
@@ -49,12 +49,9 @@ export function describeConfigIssues(issues: readonly z.core.$ZodIssue[]): Schem
     const known = keysAt(issue.path);
     const level = issue.path.length ? issue.path.join('.') : 'the config';
     return issue.keys.map((key) => {
-      const near = nearMatches(key, known, 3);
       return {
         path: [...issue.path, key],
-        message: near.length
-          ? `not a setting; did you mean ${near.join(', ')}?`
-          : `not a setting; ${level} takes ${known.join(', ')}`,
+        message: `not a setting${didYouMean(nearMatches(key, known, 3)) || `; ${level} takes ${known.join(', ')}`}`,
       };
     });
   });

@@ -6,7 +6,7 @@ import { applyServerEnv } from '../http/server-config.ts';
 import { applyIdentityEnv } from '../identity/identity-config.ts';
 import { AirclutchError } from '../lib/errors.ts';
 import { formatIssues, type SchemaIssue } from '../lib/format-issues.ts';
-import { nearMatches } from '../lib/near-matches.ts';
+import { didYouMean, nearMatches } from '../lib/near-matches.ts';
 import { describeConfigIssues } from './config-issues.ts';
 import { type AirclutchConfig, type AirclutchConfigInput, configSchema } from './config-schema.ts';
 import { importConfigModule } from './import-config-module.ts';
@@ -77,10 +77,9 @@ function defaultEnvIssues(
 ) {
   const names = Object.keys(config.environments);
   if (!given || names.includes(config.defaultEnv)) return [];
-  const near = nearMatches(config.defaultEnv, names, 3);
   const issue: SchemaIssue = {
     path: ['defaultEnv'],
-    message: `${JSON.stringify(config.defaultEnv)} is not one of the environments (${names.join(', ')})${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
+    message: `${JSON.stringify(config.defaultEnv)} is not one of the environments (${names.join(', ')})${didYouMean(nearMatches(config.defaultEnv, names, 3))}`,
   };
   return [issue];
 }

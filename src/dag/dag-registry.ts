@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { AirclutchConfig } from '../config/config-schema.ts';
 import type { DagSource } from '../engine/engine-types.ts';
 import { AirclutchError } from '../lib/errors.ts';
-import { nearMatches } from '../lib/near-matches.ts';
+import { didYouMean, nearMatches } from '../lib/near-matches.ts';
 import { type DagImportError, type LoadedDag, loadDagFolder } from './load-dag-folder.ts';
 import { resolveDuplicateIds } from './resolve-duplicate-ids.ts';
 import { type FolderWatch, watchFolders } from './watch-folders.ts';
@@ -89,11 +89,10 @@ export class DagRegistry
     const broken = this.#errors.some((e) => e.env === env && e.dagId === dagId);
     const hint = broken
       ? ` (it failed to load: see \`airclutch dags list --env ${env}\`)`
-      : suggestions.length
-        ? `; did you mean ${suggestions.join(', ')}?`
-        : ids.length
+      : didYouMean(suggestions) ||
+        (ids.length
           ? `; known DAGs: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}`
-          : '; this environment has no DAGs';
+          : '; this environment has no DAGs');
     throw new AirclutchError('DAG_NOT_FOUND', `DAG ${dagId} not found in environment ${env}${hint}`, {
       details: { env, dagId, suggestions },
     });

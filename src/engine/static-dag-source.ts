@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Dag } from '../dag/dag.ts';
 import { AirclutchError } from '../lib/errors.ts';
-import { nearMatches } from '../lib/near-matches.ts';
+import { didYouMean, nearMatches } from '../lib/near-matches.ts';
 import type { DagSource, SourcedDag } from './engine-types.ts';
 
 export class StaticDagSource implements DagSource {
@@ -43,7 +43,7 @@ export class StaticDagSource implements DagSource {
     const suggestions = nearMatches(dagId, ids);
     throw new AirclutchError(
       'DAG_NOT_FOUND',
-      `DAG ${dagId} not found in environment ${env}${suggestions.length ? `; did you mean ${suggestions.join(', ')}?` : ''}`,
+      `DAG ${dagId} not found in environment ${env}${didYouMean(suggestions)}`,
       { details: { env, dagId, suggestions } },
     );
   }

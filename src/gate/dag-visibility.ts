@@ -8,7 +8,7 @@
 import { actorOf } from '../audit/actor-of.ts';
 import type { SourcedDag } from '../engine/engine-types.ts';
 import { AirclutchError, isAirclutchError } from '../lib/errors.ts';
-import { nearMatches } from '../lib/near-matches.ts';
+import { didYouMean, nearMatches } from '../lib/near-matches.ts';
 import { decideTrigger } from '../policy/decide-trigger.ts';
 import type { PolicyRequest } from '../policy/policy-engine.ts';
 import type { Gate } from './gate.ts';
@@ -77,11 +77,11 @@ export function dagNotFound(gate: Gate, ctx: GateContext, env: string, dagId: st
     .filter((id) => mayView(gate, ctx, env, id))
     .sort();
   const suggestions = nearMatches(dagId, visible);
-  const hint = suggestions.length
-    ? `; did you mean ${suggestions.join(', ')}?`
-    : visible.length
+  const hint =
+    didYouMean(suggestions) ||
+    (visible.length
       ? `; DAGs you may view: ${visible.slice(0, 10).join(', ')}${visible.length > 10 ? ', …' : ''}`
-      : '; you may view no DAG in this environment';
+      : '; you may view no DAG in this environment');
   return new AirclutchError('DAG_NOT_FOUND', `DAG ${dagId} not found in environment ${env}${hint}`, {
     details: { env, dagId, suggestions },
   });

@@ -26,6 +26,16 @@ export function nearMatches(wanted: string, candidates: Iterable<string>, limit 
     .map((s) => s.name);
 }
 
+/**
+ * The hint that ends a refusal: `; did you mean a, b?` for near matches, or `''` for none.
+ *
+ * @example
+ * `DAG ${id} not found${didYouMean(nearMatches(id, ids)) || '; this environment has no DAGs'}`
+ */
+export function didYouMean(suggestions: readonly string[]): string {
+  return suggestions.length ? `; did you mean ${suggestions.join(', ')}?` : '';
+}
+
 /** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
 export function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
