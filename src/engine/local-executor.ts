@@ -29,8 +29,7 @@ import {
   type TaskMove,
 } from './sql/complete-and-claim.ts';
 import { completeAttempts } from './sql/complete-attempt.ts';
-import { rawQuery } from './sql/executor-db.ts';
-import { dagRefusal, findStartRefusal } from './sql/find-start-refusal.ts';
+import { dagRefusal, readDecidedRun, startRefusal } from './sql/find-start-refusal.ts';
 import { finishRun } from './sql/finish-run.ts';
 import { insertLogs, type LogLine } from './sql/insert-logs.ts';
 import { moveTaskTransitions } from './sql/move-tasks.ts';
@@ -360,7 +359,7 @@ export class LocalExecutor {
   ): Promise<RunTracker | null> {
     if (this.#trackers.has(run.id)) return null;
     const found = this.#dags.find(run.env, run.dag_id);
-    const [row] = await rawQuery<RunsTable>(trx, 'select * from runs where id = ?', [run.id]);
+    const row = await readDecidedRun(trx, run.id);
     if (row?.state !== 'queued') return null;
     if (found) {
       const max = found.dag.options.maxActiveRuns ?? this.#defaultMaxActiveRuns;
@@ -371,7 +370,7 @@ export class LocalExecutor {
     }
     // Checked when the run would start, whatever queued it: a run waiting for a slot, approved, or
     // found after a restart never starts code that was not decided.
-    const refusal = await findStartRefusal(trx, row, found);
+    const refusal = startRefusal(row, row.decided, found);
     if (refusal || !found) {
       transitions.push(...(await refuseRun(trx, row, 'queued', refusal!, now)));
       return null;

@@ -5,7 +5,7 @@
  */
 import type { RunsTable } from '../../store/database.ts';
 import type { SourcedDag } from '../engine-types.ts';
-import type { Queryable } from './executor-db.ts';
+import { type Queryable, rawQuery } from './executor-db.ts';
 
 /** Why a run may not start: the code goes into the run's error and its audit record. */
 export interface StartRefusal {
@@ -33,6 +33,25 @@ export async function findStartRefusal(
       .where('action', 'in', DECISION_ACTIONS)
       .executeTakeFirst()) !== undefined;
   return startRefusal(row, decided, found);
+}
+
+const DECIDED_RUN = `select runs.*, exists (
+    select 1 from audit_records a
+    where a.seq = runs.decision_seq and a.run_id = runs.id and a.dag_version = runs.dag_version
+      and a.action in (${DECISION_ACTIONS.map((a) => `'${a}'`).join(', ')})
+  ) as decided from runs where id = ?`;
+
+/**
+ * A run's row and whether its decision record is in the trail (for `startRefusal`), in one query:
+ * the engine reads the row when it starts a run anyway, so the check costs no round trip of its own.
+ */
+export async function readDecidedRun(
+  q: Queryable,
+  runId: string,
+): Promise<(RunsTable & { decided: boolean }) | undefined> {
+  const [row] = await rawQuery<RunsTable & { decided: boolean | number }>(q, DECIDED_RUN, [runId]);
+  // SQLite answers `exists` with 0 or 1.
+  return row && { ...row, decided: Boolean(row.decided) };
 }
 
 /**
