@@ -67,6 +67,25 @@ export function auditReadChecker(gate: Gate, ctx: GateContext): (record: AuditRe
 }
 
 /**
+ * Why a query shows the caller nothing at all, or undefined when they may read some records: `readAudit`
+ * is denied on every environment and on every loaded DAG. The query itself is answered (an empty page:
+ * the UI asks for a run's records on every run page, and an auditor should not find a refusal per page
+ * view), so this says what would allow it instead, as a refusal would.
+ */
+export function auditReadNotice(gate: Gate, ctx: GateContext): string | undefined {
+  const envs = Object.keys(gate.config.environments);
+  const resources: PolicyResource[] = [
+    ...envs.map((env) => ({ kind: 'env' as const, env })),
+    ...gate.dags.list().map((d) => ({ kind: 'dag' as const, env: d.env, dagId: d.dag.id })),
+  ];
+  for (const r of resources)
+    if (gate.policy.decide(readAuditRequest(gate, ctx, r)).effect === 'allow') return undefined;
+  const env = gate.config.defaultEnv;
+  const req = readAuditRequest(gate, ctx, { kind: 'env', env });
+  return gate.denied('readAudit', 'any environment or DAG', req, gate.policy.decide(req)).message;
+}
+
+/**
  * One page of the records the caller may read, oldest first. Filtering by `env` first needs
  * `readAudit` on that environment (a refusal is recorded and thrown).
  *

@@ -86,6 +86,12 @@ permit (principal in Group::"data-leads", action == Action::"readAudit", resourc
 
   it('shows each caller only the records Cedar lets them read', async () => {
     expect(await query('eng@example.com')).toEqual([]);
+    // Nothing at all may be shown to eng: the listing says so, and what would change it.
+    const none = await world.cli(['audit', 'query'], { as: 'eng@example.com' });
+    expect(none).toMatchObject({ code: 0, stdout: '(none)\n' });
+    expect(none.stderr).toBe(
+      'User::"eng@example.com" may not readAudit any environment or DAG: no policy permits readAudit on this env (deny by default). what would allow it: policies/audit.cedar:1 would allow members of Group::"data-leads"\n',
+    );
     const triggers = await query('lead@example.com', '--action', 'trigger');
     expect(triggers).toMatchObject([
       { action: 'trigger', actor: { id: 'eng@example.com' }, resource: { runId }, outcome: 'started' },

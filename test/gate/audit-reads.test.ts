@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { authorizeWholeTrail, queryAuditFor } from '../../src/gate/audit-reads.ts';
+import { auditReadNotice, authorizeWholeTrail, queryAuditFor } from '../../src/gate/audit-reads.ts';
 import { createWorld, eng, lead, type World } from '../helpers/gate-world.ts';
 import { DIALECTS } from '../helpers/test-db.ts';
 
@@ -45,6 +45,10 @@ describe.each(DIALECTS)('reading the audit trail through the gate on %s', (diale
     w = await createWorld(dialect, { files: AUDIT_POLICY });
     const { run } = await w.gate.trigger(w.ctx(eng), { dagId: 'revenue', params: { rows: 5 } });
     expect((await queryAuditFor(w.gate, w.ctx(eng), { action: 'trigger' })).records).toEqual([]);
+    expect(auditReadNotice(w.gate, w.ctx(eng))).toBe(
+      'User::"eng@example.com" may not readAudit any environment or DAG: no policy permits readAudit on this env (deny by default). what would allow it: policies/audit.cedar:1 would allow members of Group::"data-leads"',
+    );
+    expect(auditReadNotice(w.gate, w.ctx(lead))).toBeUndefined();
     const page = await queryAuditFor(w.gate, w.ctx(lead), { action: 'trigger' });
     expect(page.records).toMatchObject([
       { action: 'trigger', resource: { runId: run.id }, outcome: 'started' },
@@ -53,5 +57,16 @@ describe.each(DIALECTS)('reading the audit trail through the gate on %s', (diale
       code: 'POLICY_DENIED',
       message: expect.stringMatching(/^User::"eng@example.com" may not readAudit environment dev: /),
     });
+  });
+
+  it('gives no notice to a caller who may read the trail of one DAG only', async () => {
+    w = await createWorld(dialect, {
+      files: {
+        'policies/audit.cedar': `permit (principal in Group::"data-eng", action == Action::"readAudit", resource == Dag::"dev/revenue");
+`,
+      },
+    });
+    expect(auditReadNotice(w.gate, w.ctx(eng))).toBeUndefined();
+    expect(auditReadNotice(w.gate, w.ctx(lead))).toMatch(/^User::"lead@example.com" may not readAudit /);
   });
 });

@@ -572,13 +572,18 @@ describe.each(DIALECTS)('the HTTP API on %s', (dialect) => {
     });
 
     it('serves the audit trail to readers only, verifies it and exports it', async () => {
-      expect((await h.call('GET', '/api/v1/audit', { token: eng })).json.records).toEqual([]);
+      const none = (await h.call('GET', '/api/v1/audit', { token: eng })).json;
+      expect(none).toMatchObject({ records: [], nextAfter: null });
+      expect(none.notice).toMatch(
+        /^User::"eng@example.com" may not readAudit any environment or DAG: .*what would allow it: /,
+      );
       expectProblem(await h.call('GET', '/api/v1/audit?env=dev', { token: eng }), 403, 'POLICY_DENIED');
       expectProblem(await h.call('GET', '/api/v1/audit/verify', { token: eng }), 403, 'POLICY_DENIED');
       const page = await h.call('GET', '/api/v1/audit?action=trigger&limit=5', { token: admin });
       expect(page.status).toBe(200);
       expect(page.json.records.length).toBeGreaterThan(0);
       expect(page.json.records.every((r: { action: string }) => r.action === 'trigger')).toBe(true);
+      expect(page.json.notice).toBeUndefined();
       const verify = await h.call('GET', '/api/v1/audit/verify', { token: admin });
       expect(verify.json).toMatchObject({ ok: true });
       const csv = await h.call('GET', '/api/v1/audit/export?format=csv', { token: admin });

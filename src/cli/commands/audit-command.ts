@@ -103,19 +103,22 @@ export function auditCommand(): Command {
       const since = str('since') ? parseTimeBound(str('since')!, now) : undefined;
       const until = str('until') ? parseTimeBound(str('until')!, now) : undefined;
       const api = await apiClient(cmd, opts as ClientFlags);
-      const page = await api.get<{ records: AuditRecordView[]; nextAfter: number | null }>('/api/v1/audit', {
-        actor: str('actor'),
-        env,
-        dag,
-        run: str('run'),
-        action: str('action'),
-        effect: str('decision'),
-        since,
-        until,
-        param,
-        after: opts.afterSeq as number | undefined,
-        limit: opts.limit as number | undefined,
-      });
+      const page = await api.get<{ records: AuditRecordView[]; nextAfter: number | null; notice?: string }>(
+        '/api/v1/audit',
+        {
+          actor: str('actor'),
+          env,
+          dag,
+          run: str('run'),
+          action: str('action'),
+          effect: str('decision'),
+          since,
+          until,
+          param,
+          after: opts.afterSeq as number | undefined,
+          limit: opts.limit as number | undefined,
+        },
+      );
       if (opts.json) {
         printJson(page);
         return;
@@ -134,6 +137,8 @@ export function auditCommand(): Command {
         false,
       );
       if (page.nextAfter !== null) process.stdout.write(`more: --after-seq ${page.nextAfter}\n`);
+      // Nothing to show because nothing may be shown: say what would change that.
+      if (page.notice) process.stderr.write(`${page.notice}\n`);
     },
   );
 

@@ -10,7 +10,11 @@ import { signCheckpoint } from '../../audit/audit-checkpoint.ts';
 import { loadCheckpointPrivateKey, loadHmacKey } from '../../audit/audit-keys.ts';
 import { exportAudit } from '../../audit/export-audit.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
-import { authorizeWholeTrail as authorizeWholeTrailFor, queryAuditFor } from '../../gate/audit-reads.ts';
+import {
+  auditReadNotice,
+  authorizeWholeTrail as authorizeWholeTrailFor,
+  queryAuditFor,
+} from '../../gate/audit-reads.ts';
 import type { GateContext } from '../../gate/gate-types.ts';
 import { AirclutchError } from '../../lib/errors.ts';
 import { absoluteTime } from '../../lib/parse-time-bound.ts';
@@ -107,6 +111,11 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
             properties: {
               records: { type: 'array', items: auditRecordSchema },
               nextAfter: { type: ['integer', 'null'] },
+              notice: {
+                type: 'string',
+                description:
+                  'on an empty first page: the caller may read no records at all (readAudit is denied everywhere), and what would allow it',
+              },
             },
           },
           ...authErrors,
@@ -129,7 +138,8 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         limit: q.limit ?? 100,
         ...(q.param ? { param: splitParam(q.param), hmacKey: loadHmacKey(deps.ac.config) } : {}),
       });
-      return { records: page.records, nextAfter: page.nextAfterSeq ?? null };
+      const notice = page.records.length || q.after ? undefined : auditReadNotice(gate, ctx);
+      return { records: page.records, nextAfter: page.nextAfterSeq ?? null, ...(notice ? { notice } : {}) };
     },
   );
 

@@ -53,7 +53,7 @@ export function AuditPage() {
     queryKey: ['audit', query],
     initialPageParam: 0,
     queryFn: ({ pageParam }) =>
-      api<{ records: AuditRecord[]; nextAfter: number | null }>(
+      api<{ records: AuditRecord[]; nextAfter: number | null; notice?: string }>(
         `/api/v1/audit${qs({ ...query, after: pageParam || undefined, limit: 100 })}`,
       ),
     getNextPageParam: (last) => last.nextAfter ?? undefined,
@@ -70,6 +70,7 @@ export function AuditPage() {
     return () => io.disconnect();
   }, [records]);
   const all = records.data?.pages.flatMap((p) => p.records) ?? [];
+  const notice = records.data?.pages[0]?.notice;
   const field = (k: keyof Filters, label: string, type = 'text') => (
     <label className="field">
       <Text size="1" weight="bold">
@@ -145,6 +146,8 @@ export function AuditPage() {
         <Spinner aria-label="Loading audit records" />
       ) : records.error ? (
         <ErrorCallout error={records.error} />
+      ) : notice ? (
+        <EmptyState title="No records you may read">{notice}</EmptyState>
       ) : all.length === 0 ? (
         <EmptyState title="No records match">Widen the time range or clear a filter.</EmptyState>
       ) : (
