@@ -154,6 +154,15 @@ describe('the web UI in a browser', () => {
     expect(await remote.textContent()).toBe('Airflow');
     await eng.page.goto(`${w.base}/dags/ops/crm_sync`);
     await eventually(() => eng.page.getByTestId('runs-on').getAttribute('data-runs-on')).toBe('airflow');
+    // The audit view, to someone who may read none of it: why it is empty, and what would change it.
+    await eng.page.getByRole('link', { name: 'Audit' }).click();
+    const empty = eng.page.getByText('No records you may read');
+    await eventually(() => empty.count()).toBe(1);
+    expect(
+      await eng.page
+        .getByText(/may not readAudit any environment or DAG: .*what would allow it: .*Group::"admins"/)
+        .count(),
+    ).toBe(1);
     await eng.context.close();
   }, 300_000);
 
