@@ -68,21 +68,23 @@ export function auditReadChecker(gate: Gate, ctx: GateContext): (record: AuditRe
 
 /**
  * Why a query shows the caller nothing at all, or undefined when they may read some records: `readAudit`
- * is denied on every environment and on every loaded DAG. The query itself is answered (an empty page:
- * the UI asks for a run's records on every run page, and an auditor should not find a refusal per page
- * view), so this says what would allow it instead, as a refusal would.
+ * is denied on every environment and on every loaded DAG (named `dagId`, when the query names one).
+ * The query itself is answered (an empty page), so this says what would allow it instead, as a
+ * refusal would. It asks Cedar once per environment and DAG, so it is for an empty first page only.
  */
-export function auditReadNotice(gate: Gate, ctx: GateContext): string | undefined {
+export function auditReadNotice(gate: Gate, ctx: GateContext, dagId?: string): string | undefined {
   const envs = Object.keys(gate.config.environments);
+  const dags = gate.dags.list().filter((d) => dagId === undefined || d.dag.id === dagId);
   const resources: PolicyResource[] = [
     ...envs.map((env) => ({ kind: 'env' as const, env })),
-    ...gate.dags.list().map((d) => ({ kind: 'dag' as const, env: d.env, dagId: d.dag.id })),
+    ...dags.map((d) => ({ kind: 'dag' as const, env: d.env, dagId: d.dag.id })),
   ];
   for (const r of resources)
     if (gate.policy.decide(readAuditRequest(gate, ctx, r)).effect === 'allow') return undefined;
   const env = gate.config.defaultEnv;
   const req = readAuditRequest(gate, ctx, { kind: 'env', env });
-  return gate.denied('readAudit', 'any environment or DAG', req, gate.policy.decide(req)).message;
+  const target = dagId === undefined ? 'any environment or DAG' : `any environment or DAG ${dagId}`;
+  return gate.denied('readAudit', target, req, gate.policy.decide(req)).message;
 }
 
 /**

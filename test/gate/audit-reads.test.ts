@@ -67,6 +67,11 @@ describe.each(DIALECTS)('reading the audit trail through the gate on %s', (diale
       },
     });
     expect(auditReadNotice(w.gate, w.ctx(eng))).toBeUndefined();
+    expect(auditReadNotice(w.gate, w.ctx(eng), 'revenue')).toBeUndefined();
+    // A query of another DAG: nothing there may be shown to eng.
+    expect(auditReadNotice(w.gate, w.ctx(eng), 'cleanup')).toMatch(
+      /^User::"eng@example.com" may not readAudit any environment or DAG cleanup: /,
+    );
     expect(auditReadNotice(w.gate, w.ctx(lead))).toMatch(/^User::"lead@example.com" may not readAudit /);
   });
 });

@@ -114,7 +114,7 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
               notice: {
                 type: 'string',
                 description:
-                  'on an empty first page: the caller may read no records at all (readAudit is denied everywhere), and what would allow it',
+                  'on an empty first page (not filtered by run): the caller may read no records at all (readAudit is denied everywhere), and what would allow it',
               },
             },
           },
@@ -138,7 +138,9 @@ export async function auditRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         limit: q.limit ?? 100,
         ...(q.param ? { param: splitParam(q.param), hmacKey: loadHmacKey(deps.ac.config) } : {}),
       });
-      const notice = page.records.length || q.after ? undefined : auditReadNotice(gate, ctx);
+      // Not for one run's records: the UI asks for them on every run page, whoever looks.
+      const quiet = page.records.length > 0 || q.after !== undefined || q.run !== undefined;
+      const notice = quiet ? undefined : auditReadNotice(gate, ctx, q.dag);
       return { records: page.records, nextAfter: page.nextAfterSeq ?? null, ...(notice ? { notice } : {}) };
     },
   );
