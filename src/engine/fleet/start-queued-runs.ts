@@ -23,7 +23,7 @@ import { PREPARED } from '../../store/pipelined-client.ts';
 import type { DagSource, EngineTransition } from '../engine-types.ts';
 import { initialTasks } from '../initial-tasks.ts';
 import { cancelTasks } from '../sql/cancel-tasks.ts';
-import { DECISION_ACTIONS, startRefusal } from '../sql/find-start-refusal.ts';
+import { decidedSql, startRefusal } from '../sql/find-start-refusal.ts';
 import { finishRun } from '../sql/finish-run.ts';
 import type { FleetClaim } from './claim-ready.ts';
 
@@ -204,11 +204,7 @@ async function lockQueuedRuns(
     )
     select q.id, q.env, q.dag_id, q.dag_version, q.params, q.logical_date, q.decision_seq,
       (select count(*) from l) as locks,
-      exists (
-        select 1 from audit_records a
-        where a.seq = q.decision_seq and a.run_id = q.id and a.dag_version = q.dag_version
-          and a.action in (${sql.join(DECISION_ACTIONS)})
-      ) as decided
+      ${sql.raw(decidedSql('q'))} as decided
     from q order by q.created_at, q.id`.execute(trx);
   return rows.map(({ locks: _, ...r }) => r);
 }

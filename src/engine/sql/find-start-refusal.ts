@@ -35,11 +35,17 @@ export async function findStartRefusal(
   return startRefusal(row, decided, found);
 }
 
-const DECIDED_RUN = `select runs.*, exists (
+/**
+ * SQL: whether the run row `run` (a table or CTE alias with the runs columns) is decided, its decision
+ * record in the trail, for the queries that read runs to start them.
+ */
+export const decidedSql = (run: string) => `exists (
     select 1 from audit_records a
-    where a.seq = runs.decision_seq and a.run_id = runs.id and a.dag_version = runs.dag_version
+    where a.seq = ${run}.decision_seq and a.run_id = ${run}.id and a.dag_version = ${run}.dag_version
       and a.action in (${DECISION_ACTIONS.map((a) => `'${a}'`).join(', ')})
-  ) as decided from runs where id = ?`;
+  )`;
+
+const DECIDED_RUN = `select runs.*, ${decidedSql('runs')} as decided from runs where id = ?`;
 
 /**
  * A run's row and whether its decision record is in the trail (for `startRefusal`), in one query:
