@@ -73,18 +73,24 @@ export function auditReadChecker(gate: Gate, ctx: GateContext): (record: AuditRe
  * refusal would. It asks Cedar once per environment and DAG, so it is for an empty first page only.
  */
 export function auditReadNotice(gate: Gate, ctx: GateContext, dagId?: string): string | undefined {
-  const envs = Object.keys(gate.config.environments);
-  const dags = gate.dags.list().filter((d) => dagId === undefined || d.dag.id === dagId);
+  // The default environment first: its refusal is the one the notice gives.
+  const env = gate.config.defaultEnv;
+  const req = readAuditRequest(gate, ctx, { kind: 'env', env });
+  const decision = gate.policy.decide(req);
+  if (decision.effect === 'allow') return undefined;
   const resources: PolicyResource[] = [
-    ...envs.map((env) => ({ kind: 'env' as const, env })),
-    ...dags.map((d) => ({ kind: 'dag' as const, env: d.env, dagId: d.dag.id })),
+    ...Object.keys(gate.config.environments)
+      .filter((e) => e !== env)
+      .map((e) => ({ kind: 'env' as const, env: e })),
+    ...gate.dags
+      .list()
+      .filter((d) => dagId === undefined || d.dag.id === dagId)
+      .map((d) => ({ kind: 'dag' as const, env: d.env, dagId: d.dag.id })),
   ];
   for (const r of resources)
     if (gate.policy.decide(readAuditRequest(gate, ctx, r)).effect === 'allow') return undefined;
-  const env = gate.config.defaultEnv;
-  const req = readAuditRequest(gate, ctx, { kind: 'env', env });
   const target = dagId === undefined ? 'any environment or DAG' : `any environment or DAG ${dagId}`;
-  return gate.denied('readAudit', target, req, gate.policy.decide(req)).message;
+  return gate.denied('readAudit', target, req, decision).message;
 }
 
 /**
