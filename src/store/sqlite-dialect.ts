@@ -44,6 +44,9 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** SQLite's page cache per connection, in KiB. */
+export const PAGE_CACHE_KIB = 4_000;
+
 /** Opens (creating if needed) a SQLite file with the pragmas Airclutch relies on. */
 export function createSqliteDialect(file: string): { dialect: SqliteDialect; raw: Database.Database } {
   const raw = openFile(file);
@@ -52,6 +55,10 @@ export function createSqliteDialect(file: string): { dialect: SqliteDialect; raw
   raw.pragma('synchronous = FULL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
+  // 4 MB of page cache, where better-sqlite3 sets 16 MB: the engine's writes touch the tail of a few
+  // indexes, and the rest of a grown file comes from the OS's cache. In the engine bench the full
+  // 16 MB was ~15 MB of the process's peak RSS, and the smaller cache changed no timing.
+  raw.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   const dialect = new ImmediateSqliteDialect({ database: cachingDatabase(raw) as never });
   return { dialect, raw };
 }

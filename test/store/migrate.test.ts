@@ -6,7 +6,7 @@ import { renewLeases } from '../../src/engine/sql/renew-leases.ts';
 import type { Database } from '../../src/store/database.ts';
 import { isUniqueViolation } from '../../src/store/is-unique-violation.ts';
 import { allMigrations, migrateToLatest } from '../../src/store/migrate.ts';
-import { createSqliteDialect } from '../../src/store/sqlite-dialect.ts';
+import { createSqliteDialect, PAGE_CACHE_KIB } from '../../src/store/sqlite-dialect.ts';
 import { runRow } from '../helpers/run-row.ts';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/test-db.ts';
 
@@ -288,6 +288,15 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
       expect(mode.rows[0]?.journal_mode).toBe('wal');
       const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(db.kysely);
       expect(sync.rows[0]?.synchronous).toBe(2);
+    },
+  );
+
+  it.runIf(dialect === 'sqlite')(
+    "gives the SQLite store a 4 MB page cache, not the driver's 16 MB",
+    async () => {
+      db = await createTestDb(dialect);
+      const cache = await sql<{ cache_size: number }>`pragma cache_size`.execute(db.kysely);
+      expect(cache.rows[0]?.cache_size).toBe(-PAGE_CACHE_KIB);
     },
   );
 });
