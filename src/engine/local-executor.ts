@@ -10,6 +10,7 @@
 
 import type { Transaction } from 'kysely';
 import { getOrCreate } from '../lib/get-or-create.ts';
+import { IdTable } from '../lib/id-table.ts';
 import type { Db } from '../store/create-db.ts';
 import type { Database, RunsTable } from '../store/database.ts';
 import type { AttemptAbortController } from './attempt-abort-controller.ts';
@@ -78,7 +79,8 @@ export class LocalExecutor {
 
   readonly #trackers = new Map<string, RunTracker>();
   readonly #ready: Array<{ tracker: RunTracker; taskId: string }> = [];
-  readonly #running = new Map<number, Running>();
+  /** By attempt id (not a `Map`: see `IdTable`). */
+  readonly #running = new IdTable<Running>();
   #completions: Completion[] = [];
   #logs: LogLine[] = [];
   readonly #retryTimers = new Set<NodeJS.Timeout>();

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { IdTable } from '../lib/id-table.ts';
 import {
   CLAIM_MOVED,
   CLAIM_SLOTS,
@@ -59,7 +60,8 @@ export interface ThreadAttempt {
 export class TaskThread {
   readonly worker: Worker;
   readonly claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
-  readonly attempts = new Map<number, ThreadAttempt>();
+  /** By message id (not a `Map`: see `IdTable`). */
+  readonly attempts = new IdTable<ThreadAttempt>();
   ready = false;
   condemned = false;
   lastHeard = Date.now();
@@ -250,7 +252,7 @@ export class TaskThreadPool {
   #onExit(thread: TaskThread): void {
     this.#threads.delete(thread);
     clearTimeout(thread.idleTimer);
-    const left = [...thread.attempts];
+    const left = thread.attempts.entries();
     thread.attempts.clear();
     for (const [id, a] of left) {
       if (a.gaveUp) continue;
@@ -268,7 +270,7 @@ export class TaskThreadPool {
     const now = Date.now();
     for (const thread of this.#threads) {
       if (!thread.stalled(now, this.#stallMs)) continue;
-      for (const [id, a] of thread.attempts) {
+      for (const [id, a] of thread.attempts.entries()) {
         if (!thread.unclaim(id)) continue;
         thread.attempts.delete(id);
         if (!a.gaveUp) this.dispatch(a, true);

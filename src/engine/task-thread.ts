@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isDag } from '../dag/dag.ts';
 import { AirclutchError, describeThrown, ERROR_CODES, type ErrorCode } from '../lib/errors.ts';
+import { IdTable } from '../lib/id-table.ts';
 import { AttemptAbortController } from './attempt-abort-controller.ts';
 import { mapBundleStack } from './bundle-stack.ts';
 import { failureLogLine, toOutput } from './function-task-runner.ts';
@@ -27,7 +28,8 @@ import { ThreadTaskContext } from './thread-task-context.ts';
 const port = parentPort!;
 const claims = (workerData as { claims: Int32Array }).claims;
 const modules = new Map<string, Promise<Record<string, unknown>>>();
-const running = new Map<number, { controller: AttemptAbortController; calls: Map<number, Pending> }>();
+/** By message id (not a `Map`: see `IdTable`). */
+const running = new IdTable<{ controller: AttemptAbortController; calls: Map<number, Pending> }>();
 interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
