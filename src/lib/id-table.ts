@@ -43,7 +43,7 @@ export class IdTable<T> {
     this.#size = 0;
   }
 
-  /** Ids in ascending order. */
+  /** Ids in ascending order (for ids under 2^32, as JavaScript orders integer keys). */
   keys(): number[] {
     return Object.keys(this.#entries).map(Number);
   }
