@@ -8,6 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { sql, type Transaction } from 'kysely';
+import { IdTable } from '../../lib/id-table.ts';
 import type { Db } from '../../store/create-db.ts';
 import type { Database } from '../../store/database.ts';
 import type { AttemptAbortController } from '../attempt-abort-controller.ts';
@@ -67,7 +68,8 @@ export class FleetWorker {
   readonly workerId: string;
   readonly #o: FleetWorkerOptions;
   readonly #now: () => number;
-  readonly #running = new Map<number, Running>();
+  /** By attempt id (not a `Map`: see `IdTable`). */
+  readonly #running = new IdTable<Running>();
   #completions: FleetCompletion[] = [];
   #logs: LogLine[] = [];
   #listener: WorkListener | undefined;
@@ -113,7 +115,7 @@ export class FleetWorker {
       concurrency: o.concurrency,
       leaseMs: o.leaseMs,
       now: this.#now,
-      running: () => [...this.#running.keys()],
+      running: () => this.#running.keys(),
       draining: () => this.#stopping,
       onLost: (ids) => this.#lost(ids),
       onMissed: (n) => o.metrics?.heartbeatsMissed.inc(n),
@@ -389,7 +391,7 @@ export class FleetWorker {
 
   /** Aborts the attempts of runs that ended elsewhere (cancelled through the gate). */
   #stopCancelled(): void {
-    const runIds = [...new Set([...this.#running.values()].map((r) => r.claim.runId))];
+    const runIds = [...new Set(this.#running.values().map((r) => r.claim.runId))];
     if (!runIds.length) return;
     this.#o.db.kysely
       .selectFrom('runs')
