@@ -14,26 +14,7 @@ export interface StartRefusal {
 }
 
 /** Gate records that create a run. */
-export const DECISION_ACTIONS = ['trigger', 'breakGlass'] as const;
-
-/** Returns why `row` may not start with `found`, or null. One query (the decision record), none per task. */
-export async function findStartRefusal(
-  q: Queryable,
-  row: Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'decision_seq'>,
-  found: Pick<SourcedDag, 'version'> | undefined,
-): Promise<StartRefusal | null> {
-  const decided =
-    row.decision_seq !== null &&
-    (await q
-      .selectFrom('audit_records')
-      .select('seq')
-      .where('seq', '=', row.decision_seq)
-      .where('run_id', '=', row.id)
-      .where('dag_version', '=', row.dag_version)
-      .where('action', 'in', DECISION_ACTIONS)
-      .executeTakeFirst()) !== undefined;
-  return startRefusal(row, decided, found);
-}
+const DECISION_ACTIONS = ['trigger', 'breakGlass'] as const;
 
 /**
  * SQL: whether the run row `run` (a table or CTE alias with the runs columns) is decided, its decision
@@ -46,6 +27,21 @@ export const decidedSql = (run: string) => `exists (
   )`;
 
 const DECIDED_RUN = `select runs.*, ${decidedSql('runs')} as decided from runs where id = ?`;
+const DECIDED = `select ${decidedSql('runs')} as decided from runs where id = ?`;
+
+/**
+ * Returns why `row` may not start with `found`, or null. One query (whether the run's stored row is
+ * decided, by the predicate the engine's run reads use), none per task.
+ */
+export async function findStartRefusal(
+  q: Queryable,
+  row: Pick<RunsTable, 'id' | 'env' | 'dag_id' | 'dag_version' | 'decision_seq'>,
+  found: Pick<SourcedDag, 'version'> | undefined,
+): Promise<StartRefusal | null> {
+  const [stored] = await rawQuery<{ decided: boolean | number }>(q, DECIDED, [row.id]);
+  // SQLite answers `exists` with 0 or 1.
+  return startRefusal(row, Boolean(stored?.decided), found);
+}
 
 /**
  * A run's row and whether its decision record is in the trail (for `startRefusal`), in one query:
@@ -56,7 +52,6 @@ export async function readDecidedRun(
   runId: string,
 ): Promise<(RunsTable & { decided: boolean }) | undefined> {
   const [row] = await rawQuery<RunsTable & { decided: boolean | number }>(q, DECIDED_RUN, [runId]);
-  // SQLite answers `exists` with 0 or 1.
   return row && { ...row, decided: Boolean(row.decided) };
 }
 
